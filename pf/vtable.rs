@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C tables of a family and their registration with the socket layer.
+
+use super::family::{Family, SockType};
+use core::{
+    marker::PhantomData,
+    ptr,
+    sync::atomic::{AtomicBool, Ordering},
+};
+use kernel::{
+    bindings,
+    error::{from_result, to_result},
+    ffi::c_int,
+    prelude::*,
+    types::Opaque,
+    ThisModule,
+};
+
+/// Gives the socket layer's callbacks the tables of family `T`.
+///
+/// Implemented by [`crate::module_family!`] for the family it declares.
+pub trait HasVTable: Family {
+    /// The one static [`VTable`] of this family, the one its module registers.
+    fn vtable() -> &'static VTable<Self>;
+}
+
+/// The `struct proto`, `struct proto_ops` and `struct net_proto_family` of family `T`.
+///
+/// # Invariants
+///
+/// - All three C structs are fully initialised by [`VTable::new`], with `owner` set to the module
+///   that declares the static and every callback pointing at the adapters below or at the kernel's
+///   `sock_no_*` functions.
+/// - `registered` is true exactly while `proto` is registered with `proto_register()` (and then
+///   `family` with `sock_register()`); a table is registered at most once at a time.
+/// - After registration only the kernel writes to `proto` (its list node, slab, counters); Rust
+///   code never reads or writes any of the three after [`VTable::new`] other than through their
+///   raw pointers, handed to C.
+pub struct VTable<T: Family> {
+    proto: Opaque<bindings::proto>,
+    ops: Opaque<bindings::proto_ops>,
+    family: Opaque<bindings::net_proto_family>,
+    registered: AtomicBool,
+    _family: PhantomData<T>,
+}
+
+// SAFETY: Rust code does not access the C structs through `&VTable` except to take their raw
+// pointers (see the type invariants); the kernel serialises its own accesses (proto_list_mutex,
+// net_family_lock, RCU). `registered` is atomic.
+unsafe impl<T: Family> Sync for VTable<T> {}
+
+/// Copies `name` (nul included) into a fixed `char[N]`, at compile time.
+const fn c_name<const N: usize>(name: &CStr) -> [c_char; N] {
+    let bytes = name.as_bytes_with_nul();
+    assert!(bytes.len() <= N, "Family::NAME is too long for struct proto");
+    let mut out = [0 as c_char; N];
+    let mut i = 0;
+    while i < bytes.len() {
+        out[i] = bytes[i] as c_char;
+        i += 1;
+    }
+    out
+}
+
+use kernel::ffi::c_char;
+
+impl<T: Family + HasVTable> VTable<T> {
+    /// Builds the tables of family `T`, owned by `module`.
+    ///
+    /// Meant for a `static` initialiser (see [`crate::module_family!`]): it is evaluated at compile
+    /// time, so a `NAME` that is too long is a build error.
+    pub const fn new(module: &ThisModule) -> Self {
+        let owner = module.as_ptr();
+        assert!((T::FAMILY as u32) < bindings::NPROTO, "Family::FAMILY must be below NPROTO");
+        Self {
+            // INVARIANT: every field the socket core reads is set; the rest is zero, as in a C
+            // designated initialiser.
+            proto: Opaque::new(bindings::proto {
+                name: c_name(T::NAME),
+                owner,
+                obj_size: core::mem::size_of::<bindings::sock>() as u32,
+                // SAFETY: `struct proto` is valid when zeroed (all pointers NULL, counters 0).
+                ..unsafe { core::mem::MaybeUninit::<bindings::proto>::zeroed().assume_init() }
+            }),
+            ops: Opaque::new(bindings::proto_ops {
+                family: T::FAMILY as c_int,
+                owner,
+                release: Some(release_callback::<T>),
+                bind: Some(bindings::sock_no_bind),
+                connect: Some(bindings::sock_no_connect),
+                socketpair: Some(bindings::sock_no_socketpair),
+                accept: Some(bindings::sock_no_accept),
+                getname: Some(bindings::sock_no_getname),
+                poll: Some(bindings::datagram_poll),
+                ioctl: Some(bindings::sock_no_ioctl),
+                gettstamp: Some(bindings::sock_gettstamp),
+                listen: Some(bindings::sock_no_listen),
+                shutdown: Some(bindings::sock_no_shutdown),
+                // NULL set/getsockopt: SOL_SOCKET is handled by the core, other levels get
+                // EOPNOTSUPP.
+                setsockopt: None,
+                getsockopt: None,
+                sendmsg: Some(bindings::sock_no_sendmsg),
+                recvmsg: Some(bindings::sock_no_recvmsg),
+                mmap: Some(bindings::sock_no_mmap),
+                // SAFETY: `struct proto_ops` is valid when zeroed (NULL optional callbacks).
+                ..unsafe { core::mem::MaybeUninit::<bindings::proto_ops>::zeroed().assume_init() }
+            }),
+            family: Opaque::new(bindings::net_proto_family {
+                family: T::FAMILY as c_int,
+                create: Some(create_callback::<T>),
+                owner,
+            }),
+            registered: AtomicBool::new(false),
+            _family: PhantomData,
+        }
+    }
+}
+
+/// `net_proto_family::create`: called by `__sock_create()` with a reference held on the module.
+///
+/// # Safety
+///
+/// Called by the socket core only: `net` is a live network namespace and `sock` a freshly
+/// allocated `struct socket` with `type` set and `ops` and `sk` NULL, owned by this call.
+unsafe extern "C" fn create_callback<T: Family + HasVTable>(
+    net: *mut bindings::net,
+    sock: *mut bindings::socket,
+    protocol: c_int,
+    kern: c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: `sock` is valid and exclusively ours for the call (function safety contract).
+        let sock_type = SockType::from_raw(unsafe { (*sock).type_ });
+        T::check_create(sock_type, protocol, kern != 0)?;
+
+        let vtable = T::vtable();
+        // SAFETY: `net` is live for the call; `proto` is registered, since `sock_register()`
+        // (which published this callback) runs after `proto_register()` and is undone before
+        // `proto_unregister()`. On success the sock holds a reference on `proto.owner`.
+        let sk = unsafe {
+            bindings::sk_alloc(
+                net,
+                T::FAMILY.into(),
+                bindings::GFP_KERNEL,
+                vtable.proto.get(),
+                kern,
+            )
+        };
+        if sk.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: `sock` is ours (see above) and `sk` was just allocated; `sock_init_data` links
+        // them (`sock->sk = sk`, `sk->sk_socket = sock`) and sets the sock's defaults.
+        unsafe {
+            (*sock).state = bindings::socket_state_SS_UNCONNECTED;
+            (*sock).ops = vtable.ops.get();
+            bindings::sock_init_data(sock, sk);
+        }
+        // Nothing below can fail yet; a failure from here on must clear `sock->sk` and free
+        // `sk` itself, since `__sock_create()` clears `sock->ops` and never calls `release`.
+        Ok(0)
+    })
+}
+
+/// `proto_ops::release`: the last close of a socket of this family.
+///
+/// # Safety
+///
+/// Called by `__sock_release()` only, with `sock` valid and its `ops` ours.
+unsafe extern "C" fn release_callback<T: Family>(sock: *mut bindings::socket) -> c_int {
+    // SAFETY: `sock` is valid for the call (function safety contract).
+    let sk = unsafe { (*sock).sk };
+    if sk.is_null() {
+        return 0;
+    }
+    // SAFETY: `sk` is the live sock `create_callback` attached, and `sock` holds the reference
+    // that `sock_put` drops here: after it, neither is touched. Orphaning under the sock lock
+    // detaches the sock from the socket (`sk_socket`, wait queue) before the socket goes away;
+    // the receive queue is purged so that no datagram outlives its socket.
+    unsafe {
+        bindings::lock_sock(sk);
+        bindings::sock_orphan(sk);
+        bindings::skb_queue_purge(ptr::addr_of_mut!((*sk).sk_receive_queue));
+        bindings::release_sock(sk);
+        (*sock).sk = ptr::null_mut();
+        bindings::sock_put(sk);
+    }
+    0
+}
+
+/// The registration of a family with the socket layer, for as long as it lives.
+///
+/// # Invariants
+///
+/// `vtable.registered` is true and was set by this registration: `vtable.proto` is registered
+/// with `proto_register()` and `vtable.family` with `sock_register()` until `drop`.
+pub struct Registration<T: Family + HasVTable> {
+    vtable: &'static VTable<T>,
+}
+
+impl<T: Family + HasVTable> Registration<T> {
+    /// Registers `vtable`: `proto_register()`, then `sock_register()`; the first is undone if the
+    /// second fails (for example `EEXIST` when another module owns the family number).
+    ///
+    /// Returns `EBUSY` if the table is already registered.
+    ///
+    /// # Safety
+    ///
+    /// The registration must be dropped only when no socket of the family can exist any more:
+    /// in the owning module's exit, after the last reference on the module is gone (each socket
+    /// holds one). [`crate::module_family!`] guarantees that by keeping it in the module.
+    pub unsafe fn register(vtable: &'static VTable<T>) -> Result<Self> {
+        if vtable.registered.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        // SAFETY: `proto` is a fully initialised static `struct proto` (type invariants) that
+        // is not registered (`registered` was false and we own the flag now). `1` asks for a slab.
+        if let Err(e) = to_result(unsafe { bindings::proto_register(vtable.proto.get(), 1) }) {
+            vtable.registered.store(false, Ordering::Release);
+            return Err(e);
+        }
+        // SAFETY: `family` is a fully initialised static `struct net_proto_family` whose
+        // `create` may now run: `proto` is registered.
+        if let Err(e) = to_result(unsafe { bindings::sock_register(vtable.family.get()) }) {
+            // SAFETY: registered just above, and `create` was never published.
+            unsafe { bindings::proto_unregister(vtable.proto.get()) };
+            vtable.registered.store(false, Ordering::Release);
+            return Err(e);
+        }
+        // INVARIANT: both registrations succeeded and the flag is ours.
+        Ok(Self { vtable })
+    }
+}
+
+impl<T: Family + HasVTable> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: registered by `register` (type invariants). `sock_unregister` waits for an RCU
+        // grace period, so no `create` is running after it; no socket of the family exists
+        // (the safety contract of `register`), so the `struct sock` slab is empty.
+        unsafe {
+            bindings::sock_unregister(T::FAMILY.into());
+            bindings::proto_unregister(self.vtable.proto.get());
+        }
+        self.vtable.registered.store(false, Ordering::Release);
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds the VM's initramfs (newc cpio, uncompressed):
+#   qemu/mkinitramfs.sh KDIR MODULE.ko PFDEMO-BINARY OUT.cpio
+# busybox-static as the userland, the module under /lib/modules/<release>/extra with a
+# modules.alias made by the host's depmod (so the kernel's request_module("net-pf-18") finds
+# it through busybox modprobe), the test program and qemu/init.
+set -euo pipefail
+RPD_STAGE=initramfs
+. "$(dirname "$0")/../scripts/lib.sh"
+[ $# -eq 4 ] || rpd_die "usage: $0 KDIR MODULE.ko PFDEMO-BINARY OUT.cpio"
+kdir=$1 ko=$2 pfdemo=$3 out=$4
+rpd_need /bin/busybox "install Debian's busybox-static (scripts/setup.sh)"
+rpd_need depmod "install Debian's kmod (scripts/setup.sh)"
+release=$(cat "$kdir/include/config/kernel.release")
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc} "$root/lib/modules/$release/extra"
+cp /bin/busybox "$root/bin/busybox"
+ln -s ../bin/busybox "$root/sbin/modprobe"
+cp "$RPD_ROOT/qemu/init" "$root/init"
+chmod 755 "$root/init"
+cp "$pfdemo" "$root/bin/pfdemo"
+cp "$ko" "$root/lib/modules/$release/extra/"
+: >"$root/lib/modules/$release/modules.builtin"
+: >"$root/lib/modules/$release/modules.order"
+depmod -b "$root" "$release"
+grep -q "net_pf_18\|net-pf-18" "$root/lib/modules/$release/modules.alias" ||
+	rpd_die "depmod wrote no net-pf-18 alias for $(basename "$ko")"
+(cd "$root" && find . -print0 | cpio --quiet -o -0 -H newc -R 0:0) >"$out"

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boots the test VM and returns the guest's verdict as the exit status:
+#   qemu/run-vm.sh BZIMAGE INITRAMFS LOG [KERNEL-CMDLINE-EXTRA...]
+# The guest console goes to stdout and to LOG. The guest ends itself with `reboot -f`
+# (-no-reboot turns that into a QEMU exit); a guest that does not finish within
+# RPD_VM_TIMEOUT seconds (default 600) is killed. Exit status: the guest's `RPD-EXIT: N`,
+# or 3 when the guest gave no verdict (crash, panic, timeout).
+#
+# Accelerator: RPD_ACCEL=tcg|kvm|auto (default auto). auto uses KVM only when /dev/kvm is
+# usable and the CPU shows vmx/svm: the paravirtual /dev/kvm of some cloud machines cannot run
+# a standard guest (it hangs silently). A KVM start that fails falls back to TCG.
+set -euo pipefail
+RPD_STAGE=vm
+. "$(dirname "$0")/../scripts/lib.sh"
+[ $# -ge 3 ] || rpd_die "usage: $0 BZIMAGE INITRAMFS LOG [CMDLINE...]"
+kernel=$1 initrd=$2 log=$3
+shift 3
+rpd_need qemu-system-x86_64 "install Debian's qemu-system-x86 (scripts/setup.sh)"
+
+accel=${RPD_ACCEL:-auto}
+if [ "$accel" = auto ]; then
+	if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then accel=kvm; else accel=tcg; fi
+fi
+kargs="$*"
+run() {
+	local a=$1 cpu
+	case "$a" in
+	kvm) a=kvm cpu=host ;;
+	*) a=tcg,thread=multi cpu=max ;;
+	esac
+	timeout -k 5 "${RPD_VM_TIMEOUT:-600}" qemu-system-x86_64 \
+		-accel "$a" -cpu "$cpu" -smp 2 -m 1G \
+		-kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic $kargs" \
+		-display none -monitor none -chardev stdio,id=con,signal=off -serial chardev:con \
+		-no-reboot </dev/null 2>&1 | tee "$log"
+}
+rpd_say "booting $(basename "$kernel") with $accel, 2 vCPUs" >&2
+run "$accel" || true
+if [ "$accel" = kvm ] && ! grep -q "rust_pf_demo guest:" "$log"; then
+	rpd_say "KVM did not boot the guest; falling back to TCG" >&2
+	run tcg || true
+fi
+verdict=$(sed -n 's/^RPD-EXIT: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+if [ -z "$verdict" ]; then
+	echo "vm: error: the guest gave no verdict (crash, panic or timeout after ${RPD_VM_TIMEOUT:-600}s); console log: $log" >&2
+	exit 3
+fi
+exit "$verdict"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The test suite: sets up everything on first use, boots the VM once, runs the KTAP tests,
+# checks the guest's kernel log, prints one line per test and the summary
+# `N passed, N failed, N skipped`. Exit 0 only if nothing failed.
+#   scripts/check.sh [NAME-FILTER]
+set -euo pipefail
+RPD_STAGE=check
+. "$(dirname "$0")/lib.sh"
+filter=${1:-}
+rpd_prepare_vm
+log=$RPD_ROOT/build/vm-test.log
+vm=0
+"$RPD_ROOT/qemu/run-vm.sh" "$RPD_BZIMAGE" "$RPD_INITRD" "$log" rpd.mode=test \
+	${filter:+rpd.filter=$filter} >"$RPD_ROOT/build/vm-test.console" || vm=$?
+rpd_say "VM done (guest verdict $vm); console: $log"
+exec "$RPD_ROOT/scripts/ktap-summary.sh" "$log" "$vm"

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `pfdemo`: runs inside the test VM.
+//!
+//! - `pfdemo demo`: narrates the module loading on the first `socket()`, the reference count
+//!   rising and falling, and `rmmod` refused and then allowed.
+//! - `pfdemo test [FILTER]`: the KTAP test program (exit 0 all passed, 1 a failure, 4 all
+//!   skipped), each test starting from the module state it needs.
+
+mod demo;
+mod ktap;
+mod seed;
+mod sys;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let code = match args.get(1).map(String::as_str) {
+        Some("demo") => demo::run(),
+        Some("test") => ktap::run(seed::TESTS, args.get(2).map(String::as_str)),
+        _ => {
+            eprintln!("usage: pfdemo demo | pfdemo test [NAME-FILTER]");
+            2
+        }
+    };
+    std::process::exit(code);
+}
