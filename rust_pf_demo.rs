@@ -7,12 +7,35 @@
 //! reference for `create`, the family's `create` (the checks in [`DemoFamily::check_create`]),
 //! the module reference held by the socket's `proto_ops` for the socket's life, and the file
 //! descriptor. This file holds only the family's behaviour; the plumbing is in `pf/`.
+//!
+//! The protocol: connectionless datagrams between ports of one network namespace.
+//! - `bind()` to a port (0: a free one from [`PFDEMO_EPHEMERAL_PORTS`]); ports below 1024 need
+//!   `CAP_NET_BIND_SERVICE`; a port is one socket's (`EADDRINUSE`). Sending or connecting while
+//!   unbound binds to a free port first, as UDP does.
+//! - `sendto()` delivers to the socket bound to the destination port in the sender's namespace,
+//!   or fails with `ECONNREFUSED` when there is none; a full receiver drops the datagram and
+//!   counts it, as UDP does. `connect()` sets a default destination (it does not check that
+//!   anyone listens: that is found out when sending).
+//! - `recvfrom()` gives the sender's address; `MSG_PEEK`, `MSG_TRUNC`, `MSG_DONTWAIT`,
+//!   `SO_RCVTIMEO` and signals behave as for UDP (the socket core's datagram helpers).
+//! - `shutdown()` wakes blocked readers, which then read 0 bytes (end of file).
 
-use kernel::{c_str, prelude::*};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use kernel::{
+    bindings, c_str,
+    new_mutex,
+    prelude::*,
+    rbtree::RBTree,
+    sync::Mutex,
+    types::ARef,
+};
 
 pub mod pf;
+#[path = "uapi/pfdemo.rs"]
+pub mod uapi;
 
-use pf::{Family, SockType};
+use pf::{Family, Msg, NetId, Shutdown, Sock, SockType};
+use uapi::*;
 
 /// The family number: 18, `AF_ASH` in `<linux/socket.h>`.
 ///
@@ -21,15 +44,117 @@ use pf::{Family, SockType};
 /// merged. That keeps it free on any 6.12 kernel, with `net-pf-18` unclaimed by in-tree modules,
 /// while staying below `AF_MAX` (46), which `__sock_create()` requires. The numbers of removed
 /// families (DECnet, IrDA, ECONET) are avoided: old userspace may still guess at them.
-pub const PF_DEMO: u16 = 18;
+const _: () = assert!(PF_DEMO == 18 && (PF_DEMO as u32) < bindings::AF_MAX);
 
 /// The demo family: connectionless datagrams, one protocol (0).
 struct DemoFamily;
+
+/// The bound sockets of every network namespace, by (namespace, port).
+type PortMap = RBTree<(NetId, u32), ARef<Sock<DemoFamily>>>;
+
+/// What all sockets of the family share.
+#[pin_data]
+struct Shared {
+    #[pin]
+    ports: Mutex<PortMap>,
+    stats: Stats,
+}
+
+/// Counters of the module's life.
+#[derive(Default)]
+struct Stats {
+    sockets: AtomicU64,
+    sent: AtomicU64,
+    delivered: AtomicU64,
+    dropped: AtomicU64,
+}
+
+/// One socket's state. A port is only set (from 0) with the port map locked.
+#[derive(Default)]
+struct DemoSock {
+    /// Bound port, 0 while unbound.
+    port: AtomicU32,
+    /// Default destination set by `connect()`, 0 if none.
+    peer: AtomicU32,
+}
+
+/// `SIOCINQ`, alias `FIONREAD` (`<asm-generic/ioctls.h>`; bindgen cannot see the `_IO` macro
+/// values).
+const SIOCINQ: u32 = 0x541b;
+
+/// `cb` layout of a queued datagram: the sender's port.
+fn src_port(cb: &[u8; 48]) -> u32 {
+    u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]])
+}
+
+/// Parses an address of the family (`EINVAL` if short or of another family).
+fn parse_addr(bytes: &[u8]) -> Result<SockaddrPfdemo> {
+    match SockaddrPfdemo::from_bytes(bytes) {
+        Some(a) if a.family == PF_DEMO => Ok(a),
+        _ => Err(EINVAL),
+    }
+}
+
+/// Picks a free ephemeral port of `net`, from a random start.
+fn free_port(map: &PortMap, net: NetId) -> Result<u32> {
+    let range = PFDEMO_EPHEMERAL_PORTS;
+    let span = range.end - range.start;
+    let start = pf::random_below(span);
+    (0..span)
+        .map(|i| range.start + (start + i) % span)
+        .find(|&port| map.get(&(net, port)).is_none())
+        .ok_or(EADDRINUSE)
+}
+
+/// Binds `sock` to `port` (0: a free one) with the map locked; returns the port.
+fn bind_locked(sock: &Sock<DemoFamily>, map: &mut PortMap, port: u32) -> Result<u32> {
+    if sock.data().port.load(Relaxed) != 0 {
+        return Err(EINVAL);
+    }
+    let net = sock.net();
+    let port = if port == 0 {
+        free_port(map, net)?
+    } else {
+        if port < PFDEMO_PROT_PORT_END && !sock.net_capable(bindings::CAP_NET_BIND_SERVICE) {
+            return Err(EACCES);
+        }
+        if map.get(&(net, port)).is_some() {
+            return Err(EADDRINUSE);
+        }
+        port
+    };
+    map.try_create_and_insert((net, port), ARef::from(sock), GFP_KERNEL)?;
+    sock.data().port.store(port, Relaxed);
+    Ok(port)
+}
+
+/// The socket's port, binding it to a free one first if it has none.
+fn autobind(sock: &Sock<DemoFamily>) -> Result<u32> {
+    match sock.data().port.load(Relaxed) {
+        0 => {
+            let mut map = sock.shared().ports.lock();
+            match sock.data().port.load(Relaxed) {
+                0 => bind_locked(sock, &mut map, 0),
+                port => Ok(port),
+            }
+        }
+        port => Ok(port),
+    }
+}
 
 #[vtable]
 impl Family for DemoFamily {
     const FAMILY: u16 = PF_DEMO;
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO");
+    type Shared = Shared;
+    type Data = DemoSock;
+
+    fn shared() -> impl PinInit<Shared, Error> {
+        try_pin_init!(Shared {
+            ports <- new_mutex!(RBTree::new(), "rust_pf_demo::ports"),
+            stats: Stats::default(),
+        })
+    }
 
     fn check_create(sock_type: SockType, protocol: i32, _kern: bool) -> Result {
         if sock_type != SockType::DGRAM {
@@ -39,6 +164,134 @@ impl Family for DemoFamily {
             return Err(EPROTONOSUPPORT);
         }
         Ok(())
+    }
+
+    fn new_data(shared: &Shared) -> Result<DemoSock> {
+        shared.stats.sockets.fetch_add(1, Relaxed);
+        Ok(DemoSock::default())
+    }
+
+    fn release(sock: &Sock<Self>) {
+        let port = sock.data().port.load(Relaxed);
+        if port != 0 {
+            let removed = sock.shared().ports.lock().remove(&(sock.net(), port));
+            drop(removed);
+        }
+    }
+
+    fn bind(sock: &Sock<Self>, addr: &[u8]) -> Result {
+        let addr = parse_addr(addr)?;
+        let mut map = sock.shared().ports.lock();
+        bind_locked(sock, &mut map, addr.port).map(drop)
+    }
+
+    fn connect(sock: &Sock<Self>, addr: &[u8], _flags: i32) -> Result {
+        // `AF_UNSPEC` dissolves the association, as for UDP.
+        if addr.len() >= 2 && u16::from_ne_bytes([addr[0], addr[1]]) == bindings::AF_UNSPEC as u16 {
+            sock.data().peer.store(0, Relaxed);
+            return Ok(());
+        }
+        let addr = parse_addr(addr)?;
+        if addr.port == 0 {
+            return Err(EINVAL);
+        }
+        autobind(sock)?;
+        sock.data().peer.store(addr.port, Relaxed);
+        Ok(())
+    }
+
+    fn getname(sock: &Sock<Self>, out: &mut [u8], peer: bool) -> Result<usize> {
+        let port = if peer {
+            match sock.data().peer.load(Relaxed) {
+                0 => return Err(ENOTCONN),
+                port => port,
+            }
+        } else {
+            sock.data().port.load(Relaxed)
+        };
+        let bytes = SockaddrPfdemo::new(port).to_bytes();
+        out[..bytes.len()].copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+
+    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {
+        let flags = msg.flags();
+        if flags & bindings::MSG_OOB as i32 != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        if sock.shutdown_mask() & bindings::SEND_SHUTDOWN as u8 != 0 {
+            return Err(EPIPE);
+        }
+        let len = msg.data_left();
+        if len > PFDEMO_MAX_DGRAM {
+            return Err(EMSGSIZE);
+        }
+        let dest = match msg.name() {
+            Some(name) => parse_addr(name)?.port,
+            None => match sock.data().peer.load(Relaxed) {
+                0 => return Err(EDESTADDRREQ),
+                port => port,
+            },
+        };
+        let src = autobind(sock)?;
+        let target = sock.shared().ports.lock().get(&(sock.net(), dest)).cloned();
+        let target = target.ok_or(ECONNREFUSED)?;
+
+        let mut skb = sock.alloc_send(len, flags & bindings::MSG_DONTWAIT as i32 != 0)?;
+        skb.put_from_msg(msg, len)?;
+        skb.cb_mut()[..4].copy_from_slice(&src.to_ne_bytes());
+        let stats = &sock.shared().stats;
+        stats.sent.fetch_add(1, Relaxed);
+        let shut = target.shutdown_mask() & bindings::RCV_SHUTDOWN as u8 != 0;
+        if !shut && target.queue_rcv(skb).is_ok() {
+            stats.delivered.fetch_add(1, Relaxed);
+        } else {
+            // A full or closed receiver loses the datagram, as with UDP.
+            stats.dropped.fetch_add(1, Relaxed);
+        }
+        Ok(len)
+    }
+
+    fn recvmsg(sock: &Sock<Self>, msg: &mut Msg, len: usize, flags: i32) -> Result<usize> {
+        if flags & (bindings::MSG_OOB | bindings::MSG_ERRQUEUE) as i32 != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        let Some(dgram) = sock.recv_datagram(flags)? else {
+            return Ok(0);
+        };
+        let copied = len.min(dgram.len());
+        dgram.copy_to_msg(msg, copied)?;
+        if copied < dgram.len() {
+            msg.add_flags(bindings::MSG_TRUNC as i32);
+        }
+        dgram.recv_cmsgs(msg);
+        msg.set_name(&SockaddrPfdemo::new(src_port(dgram.cb())).to_bytes());
+        Ok(if flags & bindings::MSG_TRUNC as i32 != 0 { dgram.len() } else { copied })
+    }
+
+    fn shutdown(sock: &Sock<Self>, how: Shutdown) -> Result {
+        let mask = match how {
+            Shutdown::Read => bindings::RCV_SHUTDOWN,
+            Shutdown::Write => bindings::SEND_SHUTDOWN,
+            Shutdown::Both => bindings::SHUTDOWN_MASK,
+        };
+        sock.set_shutdown(mask as u8);
+        Ok(())
+    }
+
+    fn ioctl(sock: &Sock<Self>, cmd: u32) -> Result<Option<i32>> {
+        match cmd {
+            // The length of the next datagram, as UDP.
+            SIOCINQ => {
+                let flags = (bindings::MSG_PEEK | bindings::MSG_DONTWAIT) as i32;
+                match sock.recv_datagram(flags) {
+                    Ok(Some(dgram)) => Ok(Some(dgram.len() as i32)),
+                    Ok(None) | Err(EAGAIN) => Ok(Some(0)),
+                    Err(e) => Err(e),
+                }
+            }
+            _ => Ok(None),
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 
 //! The [`Family`] trait: what a protocol family implements.
 
-use kernel::prelude::*;
+use super::{Msg, Sock};
+use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
 
 /// A socket type, the `type` argument of `socket()` with the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
 /// flags already removed by the syscall (`enum sock_type` in C).
@@ -31,9 +32,27 @@ impl SockType {
     }
 }
 
+/// Which directions `shutdown()` closes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shutdown {
+    /// `SHUT_RD`: no more receiving.
+    Read,
+    /// `SHUT_WR`: no more sending.
+    Write,
+    /// `SHUT_RDWR`: both.
+    Both,
+}
+
 /// A socket protocol family.
 ///
-/// Implement it with `#[vtable]` and declare the module with [`crate::module_family!`].
+/// Implement it with `#[vtable]` and declare the module with [`crate::module_family!`]. Every
+/// socket operation the implementation leaves out gets the kernel's default for a family that
+/// does not support it (`sock_no_bind()` and friends: `EOPNOTSUPP`).
+///
+/// Operations run in process context and may sleep; they get the socket through [`Sock`], which
+/// also gives the family-wide [`Family::Shared`] state and the socket's own [`Family::Data`].
+/// Addresses arrive as the bytes the socket layer copied from userspace (at most
+/// `sizeof(struct sockaddr_storage)`), for the family to parse.
 #[vtable]
 pub trait Family: Sized + Sync + 'static {
     /// The family number (`AF_*`/`PF_*`), below `NPROTO`.
@@ -43,10 +62,65 @@ pub trait Family: Sized + Sync + 'static {
     /// At most 31 bytes.
     const NAME: &'static CStr;
 
+    /// State shared by every socket of the family (port tables, counters), created when the
+    /// family is registered and dropped after it is unregistered.
+    type Shared: Send + Sync;
+
+    /// Each socket's own state, kept beside its `struct sock` and dropped with it.
+    type Data: Send + Sync;
+
+    /// Initialises [`Family::Shared`].
+    fn shared() -> impl PinInit<Self::Shared, Error>;
+
     /// Decides whether `socket(FAMILY, sock_type, protocol)` is supported, before anything is
     /// allocated. `kern` is true for sockets the kernel creates for itself (`sock_create_kern`).
     ///
     /// The conventional errors are `ESOCKTNOSUPPORT` for a type the family does not implement and
     /// `EPROTONOSUPPORT` for an unknown protocol.
     fn check_create(sock_type: SockType, protocol: i32, kern: bool) -> Result;
+
+    /// Creates the [`Family::Data`] of a new socket (called after `check_create` succeeded).
+    fn new_data(shared: &Self::Shared) -> Result<Self::Data>;
+
+    /// The socket is being closed: undo what binding or connecting published (its sock stays
+    /// alive for as long as others hold references to it).
+    fn release(_sock: &Sock<Self>) {}
+
+    /// `bind()`.
+    fn bind(_sock: &Sock<Self>, _addr: &[u8]) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `connect()`; `flags` are the file's flags (`O_NONBLOCK`).
+    fn connect(_sock: &Sock<Self>, _addr: &[u8], _flags: i32) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `getsockname()` (`peer` false) or `getpeername()` (`peer` true): writes the address
+    /// into `out` and returns its length.
+    fn getname(_sock: &Sock<Self>, _out: &mut [u8], _peer: bool) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `sendmsg()` and friends: returns the number of bytes sent.
+    fn sendmsg(_sock: &Sock<Self>, _msg: &mut Msg) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `recvmsg()` and friends, `len` bytes at most: returns the number of bytes received
+    /// (or, with `MSG_TRUNC` in `flags`, the datagram's real length).
+    fn recvmsg(_sock: &Sock<Self>, _msg: &mut Msg, _len: usize, _flags: i32) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `shutdown()`.
+    fn shutdown(_sock: &Sock<Self>, _how: Shutdown) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ioctl()` on the socket for `cmd`: `Some(value)` is stored as an `int` at the user's
+    /// `arg`; `None` means the family does not know `cmd` (the core then tries its own).
+    fn ioctl(_sock: &Sock<Self>, _cmd: u32) -> Result<Option<i32>> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }

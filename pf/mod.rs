@@ -21,9 +21,15 @@
 //! `unsafe`.
 
 mod family;
+mod msg;
+mod skb;
+mod sock;
 mod vtable;
 
-pub use family::{Family, SockType};
+pub use family::{Family, Shutdown, SockType};
+pub use msg::Msg;
+pub use skb::{Datagram, SkBuff};
+pub use sock::{NetId, Sock};
 pub use vtable::{HasVTable, Registration, VTable};
 
 /// Declares a kernel module whose only job is to register a socket protocol family.
@@ -76,4 +82,10 @@ macro_rules! module_family {
             $($rest)*
         }
     };
+}
+
+/// A uniformly random number in `0..ceil` (`ceil` > 0), from the kernel's CRNG.
+pub fn random_below(ceil: u32) -> u32 {
+    // SAFETY: `get_random_u32_below` has no preconditions other than `ceil` > 0, checked here.
+    unsafe { kernel::bindings::get_random_u32_below(ceil.max(1)) }
 }

@@ -2,18 +2,22 @@
 
 //! The C tables of a family and their registration with the socket layer.
 
-use super::family::{Family, SockType};
+use super::family::{Family, Shutdown, SockType};
+use super::{msg::SOCKADDR_STORAGE, sock::SockObj, Msg, Sock};
 use core::{
     marker::PhantomData,
+    pin::Pin,
     ptr,
-    sync::atomic::{AtomicBool, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, Ordering},
 };
 use kernel::{
+    alloc::KBox,
     bindings,
     error::{from_result, to_result},
-    ffi::c_int,
+    ffi::{c_int, c_uint, c_ulong},
     prelude::*,
     types::Opaque,
+    uaccess::UserSlice,
     ThisModule,
 };
 
@@ -34,6 +38,9 @@ pub trait HasVTable: Family {
 ///   `sock_no_*` functions.
 /// - `registered` is true exactly while `proto` is registered with `proto_register()` (and then
 ///   `family` with `sock_register()`); a table is registered at most once at a time.
+/// - `shared` points to the family's pinned [`Family::Shared`], owned by the [`Registration`],
+///   from before `sock_register()` until after `sock_unregister()` and the last socket is gone;
+///   NULL otherwise. Every callback below runs in that window.
 /// - After registration only the kernel writes to `proto` (its list node, slab, counters); Rust
 ///   code never reads or writes any of the three after [`VTable::new`] other than through their
 ///   raw pointers, handed to C.
@@ -42,6 +49,7 @@ pub struct VTable<T: Family> {
     ops: Opaque<bindings::proto_ops>,
     family: Opaque<bindings::net_proto_family>,
     registered: AtomicBool,
+    shared: AtomicPtr<T::Shared>,
     _family: PhantomData<T>,
 }
 
@@ -79,7 +87,7 @@ impl<T: Family + HasVTable> VTable<T> {
             proto: Opaque::new(bindings::proto {
                 name: c_name(T::NAME),
                 owner,
-                obj_size: core::mem::size_of::<bindings::sock>() as u32,
+                obj_size: SockObj::<T>::SIZE as u32,
                 // SAFETY: `struct proto` is valid when zeroed (all pointers NULL, counters 0).
                 ..unsafe { core::mem::MaybeUninit::<bindings::proto>::zeroed().assume_init() }
             }),
@@ -87,22 +95,42 @@ impl<T: Family + HasVTable> VTable<T> {
                 family: T::FAMILY as c_int,
                 owner,
                 release: Some(release_callback::<T>),
-                bind: Some(bindings::sock_no_bind),
-                connect: Some(bindings::sock_no_connect),
+                bind: if T::HAS_BIND { Some(bind_callback::<T>) } else { Some(bindings::sock_no_bind) },
+                connect: if T::HAS_CONNECT {
+                    Some(connect_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_connect)
+                },
                 socketpair: Some(bindings::sock_no_socketpair),
                 accept: Some(bindings::sock_no_accept),
-                getname: Some(bindings::sock_no_getname),
+                getname: if T::HAS_GETNAME {
+                    Some(getname_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_getname)
+                },
                 poll: Some(bindings::datagram_poll),
-                ioctl: Some(bindings::sock_no_ioctl),
+                ioctl: if T::HAS_IOCTL { Some(ioctl_callback::<T>) } else { Some(bindings::sock_no_ioctl) },
                 gettstamp: Some(bindings::sock_gettstamp),
                 listen: Some(bindings::sock_no_listen),
-                shutdown: Some(bindings::sock_no_shutdown),
+                shutdown: if T::HAS_SHUTDOWN {
+                    Some(shutdown_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_shutdown)
+                },
                 // NULL set/getsockopt: SOL_SOCKET is handled by the core, other levels get
                 // EOPNOTSUPP.
                 setsockopt: None,
                 getsockopt: None,
-                sendmsg: Some(bindings::sock_no_sendmsg),
-                recvmsg: Some(bindings::sock_no_recvmsg),
+                sendmsg: if T::HAS_SENDMSG {
+                    Some(sendmsg_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_sendmsg)
+                },
+                recvmsg: if T::HAS_RECVMSG {
+                    Some(recvmsg_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_recvmsg)
+                },
                 mmap: Some(bindings::sock_no_mmap),
                 // SAFETY: `struct proto_ops` is valid when zeroed (NULL optional callbacks).
                 ..unsafe { core::mem::MaybeUninit::<bindings::proto_ops>::zeroed().assume_init() }
@@ -113,8 +141,23 @@ impl<T: Family + HasVTable> VTable<T> {
                 owner,
             }),
             registered: AtomicBool::new(false),
+            shared: AtomicPtr::new(ptr::null_mut()),
             _family: PhantomData,
         }
+    }
+}
+
+impl<T: Family> VTable<T> {
+    /// The family-wide state.
+    ///
+    /// Only sockets and their callbacks call this, and they exist only while the family is
+    /// registered (type invariants), so the pointer is set.
+    pub(crate) fn shared(&self) -> &T::Shared {
+        let shared = self.shared.load(Ordering::Acquire);
+        assert!(!shared.is_null(), "family state used while not registered");
+        // SAFETY: non-NULL `shared` points to the registration's pinned state, alive until
+        // after the last socket (type invariants).
+        unsafe { &*shared }
     }
 }
 
@@ -136,6 +179,7 @@ unsafe extern "C" fn create_callback<T: Family + HasVTable>(
         T::check_create(sock_type, protocol, kern != 0)?;
 
         let vtable = T::vtable();
+        let data = T::new_data(vtable.shared())?;
         // SAFETY: `net` is live for the call; `proto` is registered, since `sock_register()`
         // (which published this callback) runs after `proto_register()` and is undone before
         // `proto_unregister()`. On success the sock holds a reference on `proto.owner`.
@@ -151,15 +195,19 @@ unsafe extern "C" fn create_callback<T: Family + HasVTable>(
         if sk.is_null() {
             return Err(ENOMEM);
         }
-        // SAFETY: `sock` is ours (see above) and `sk` was just allocated; `sock_init_data` links
-        // them (`sock->sk = sk`, `sk->sk_socket = sock`) and sets the sock's defaults.
+        // SAFETY: `sock` is ours (see above) and `sk` was just allocated for our proto, so it is
+        // a `SockObj<T>` with uninitialised data; `sock_init_data` links the two
+        // (`sock->sk = sk`, `sk->sk_socket = sock`) and sets the defaults, and our destructor
+        // replaces its empty `sock_def_destruct`.
         unsafe {
+            SockObj::<T>::init_data(sk, data);
             (*sock).state = bindings::socket_state_SS_UNCONNECTED;
             (*sock).ops = vtable.ops.get();
             bindings::sock_init_data(sock, sk);
+            (*sk).sk_destruct = Some(destruct_callback::<T>);
         }
-        // Nothing below can fail yet; a failure from here on must clear `sock->sk` and free
-        // `sk` itself, since `__sock_create()` clears `sock->ops` and never calls `release`.
+        // Nothing below can fail; a failure from here on would have to clear `sock->sk` and
+        // free `sk` itself, since `__sock_create()` clears `sock->ops` and never calls `release`.
         Ok(0)
     })
 }
@@ -175,10 +223,13 @@ unsafe extern "C" fn release_callback<T: Family>(sock: *mut bindings::socket) ->
     if sk.is_null() {
         return 0;
     }
+    // SAFETY: `sk` is the live sock `create_callback` attached, for as long as the socket.
+    T::release(unsafe { Sock::from_raw(sk) });
     // SAFETY: `sk` is the live sock `create_callback` attached, and `sock` holds the reference
     // that `sock_put` drops here: after it, neither is touched. Orphaning under the sock lock
     // detaches the sock from the socket (`sk_socket`, wait queue) before the socket goes away;
-    // the receive queue is purged so that no datagram outlives its socket.
+    // the receive queue is purged so that no datagram waits for a reader that cannot come
+    // (the destructor purges whatever a sender queues after this).
     unsafe {
         bindings::lock_sock(sk);
         bindings::sock_orphan(sk);
@@ -190,6 +241,183 @@ unsafe extern "C" fn release_callback<T: Family>(sock: *mut bindings::socket) ->
     0
 }
 
+/// `sk->sk_destruct`: the sock's last reference is gone.
+///
+/// # Safety
+///
+/// Called by `__sk_destruct()` only, on a sock of this family that nobody references any more.
+unsafe extern "C" fn destruct_callback<T: Family>(sk: *mut bindings::sock) {
+    // SAFETY: unreferenced sock of ours (function safety contract): free what is still queued
+    // (with the charges it holds on this sock) and drop the family's data, once.
+    unsafe {
+        bindings::skb_queue_purge(ptr::addr_of_mut!((*sk).sk_receive_queue));
+        SockObj::<T>::drop_data(sk);
+    }
+}
+
+/// The socket's sock, for an operation callback.
+///
+/// # Safety
+///
+/// `sock` is a live socket of family `T` in a `proto_ops` callback: its `sk` was attached by
+/// `create_callback` and is only detached by `release_callback`, which the socket core never
+/// runs concurrently with another operation on the same socket.
+unsafe fn sock_of<'a, T: Family>(sock: *mut bindings::socket) -> &'a Sock<T> {
+    // SAFETY: see the function safety contract.
+    unsafe { Sock::from_raw((*sock).sk) }
+}
+
+/// The address an operation got from the socket layer, as bytes.
+///
+/// # Safety
+///
+/// `addr` points to a kernel copy of `len` bytes (`move_addr_to_kernel()` bounds `len` by
+/// `sizeof(struct sockaddr_storage)`), valid for the callback.
+unsafe fn addr_bytes<'a>(addr: *const bindings::sockaddr, len: c_int) -> Result<&'a [u8]> {
+    if len < 0 || len as usize > SOCKADDR_STORAGE {
+        return Err(EINVAL);
+    }
+    // SAFETY: see the function safety contract.
+    Ok(unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), len as usize) })
+}
+
+/// `proto_ops::bind`.
+///
+/// # Safety
+///
+/// Called by the socket core on a live socket of this family with a kernel copy of the address.
+unsafe extern "C" fn bind_callback<T: Family>(
+    sock: *mut bindings::socket,
+    addr: *mut bindings::sockaddr,
+    len: c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: per the function safety contract.
+        let (sock, addr) = unsafe { (sock_of::<T>(sock), addr_bytes(addr, len)?) };
+        T::bind(sock, addr)?;
+        Ok(0)
+    })
+}
+
+/// `proto_ops::connect`.
+///
+/// # Safety
+///
+/// As [`bind_callback`].
+unsafe extern "C" fn connect_callback<T: Family>(
+    sock: *mut bindings::socket,
+    addr: *mut bindings::sockaddr,
+    len: c_int,
+    flags: c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: per the function safety contract.
+        let (sock, addr) = unsafe { (sock_of::<T>(sock), addr_bytes(addr, len)?) };
+        T::connect(sock, addr, flags)?;
+        Ok(0)
+    })
+}
+
+/// `proto_ops::getname`.
+///
+/// # Safety
+///
+/// Called by the socket core on a live socket of this family; `addr` is a kernel
+/// `struct sockaddr_storage`.
+unsafe extern "C" fn getname_callback<T: Family>(
+    sock: *mut bindings::socket,
+    addr: *mut bindings::sockaddr,
+    peer: c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: per the function safety contract; nothing else uses the buffer meanwhile.
+        let (sock, out) = unsafe {
+            (sock_of::<T>(sock), core::slice::from_raw_parts_mut(addr.cast::<u8>(), SOCKADDR_STORAGE))
+        };
+        let len = T::getname(sock, out, peer != 0)?;
+        Ok(len.min(SOCKADDR_STORAGE) as c_int)
+    })
+}
+
+/// `proto_ops::sendmsg`.
+///
+/// # Safety
+///
+/// Called by the socket core on a live socket of this family with the call's msghdr.
+unsafe extern "C" fn sendmsg_callback<T: Family>(
+    sock: *mut bindings::socket,
+    msg: *mut bindings::msghdr,
+    _len: usize,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: per the function safety contract.
+        let (sock, msg) = unsafe { (sock_of::<T>(sock), Msg::from_raw(msg)) };
+        let sent = T::sendmsg(sock, msg)?;
+        Ok(sent.min(i32::MAX as usize) as c_int)
+    })
+}
+
+/// `proto_ops::recvmsg`.
+///
+/// # Safety
+///
+/// As [`sendmsg_callback`].
+unsafe extern "C" fn recvmsg_callback<T: Family>(
+    sock: *mut bindings::socket,
+    msg: *mut bindings::msghdr,
+    len: usize,
+    flags: c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: per the function safety contract.
+        let (sock, msg) = unsafe { (sock_of::<T>(sock), Msg::from_raw(msg)) };
+        let received = T::recvmsg(sock, msg, len, flags)?;
+        Ok(received.min(i32::MAX as usize) as c_int)
+    })
+}
+
+/// `proto_ops::shutdown`.
+///
+/// # Safety
+///
+/// Called by the socket core on a live socket of this family.
+unsafe extern "C" fn shutdown_callback<T: Family>(sock: *mut bindings::socket, how: c_int) -> c_int {
+    from_result(|| {
+        let how = match how {
+            0 => Shutdown::Read,
+            1 => Shutdown::Write,
+            2 => Shutdown::Both,
+            _ => return Err(EINVAL),
+        };
+        // SAFETY: per the function safety contract.
+        T::shutdown(unsafe { sock_of::<T>(sock) }, how)?;
+        Ok(0)
+    })
+}
+
+/// `proto_ops::ioctl`.
+///
+/// # Safety
+///
+/// Called by the socket core on a live socket of this family; `arg` is the user's argument.
+unsafe extern "C" fn ioctl_callback<T: Family>(
+    sock: *mut bindings::socket,
+    cmd: c_uint,
+    arg: c_ulong,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: per the function safety contract.
+        match T::ioctl(unsafe { sock_of::<T>(sock) }, cmd)? {
+            Some(value) => {
+                let mut out = UserSlice::new(arg as usize, core::mem::size_of::<i32>()).writer();
+                out.write(&value)?;
+                Ok(0)
+            }
+            None => Err(ENOIOCTLCMD),
+        }
+    })
+}
+
 /// The registration of a family with the socket layer, for as long as it lives.
 ///
 /// # Invariants
@@ -198,6 +426,7 @@ unsafe extern "C" fn release_callback<T: Family>(sock: *mut bindings::socket) ->
 /// with `proto_register()` and `vtable.family` with `sock_register()` until `drop`.
 pub struct Registration<T: Family + HasVTable> {
     vtable: &'static VTable<T>,
+    _shared: Pin<KBox<T::Shared>>,
 }
 
 impl<T: Family + HasVTable> Registration<T> {
@@ -215,9 +444,19 @@ impl<T: Family + HasVTable> Registration<T> {
         if vtable.registered.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }
+        let shared = match KBox::pin_init(T::shared(), GFP_KERNEL) {
+            Ok(shared) => shared,
+            Err(e) => {
+                vtable.registered.store(false, Ordering::Release);
+                return Err(e);
+            }
+        };
+        // The state is pinned and outlives the registration's callbacks (type invariants).
+        vtable.shared.store(ptr::from_ref(&*shared).cast_mut(), Ordering::Release);
         // SAFETY: `proto` is a fully initialised static `struct proto` (type invariants) that
         // is not registered (`registered` was false and we own the flag now). `1` asks for a slab.
         if let Err(e) = to_result(unsafe { bindings::proto_register(vtable.proto.get(), 1) }) {
+            vtable.shared.store(ptr::null_mut(), Ordering::Release);
             vtable.registered.store(false, Ordering::Release);
             return Err(e);
         }
@@ -226,11 +465,15 @@ impl<T: Family + HasVTable> Registration<T> {
         if let Err(e) = to_result(unsafe { bindings::sock_register(vtable.family.get()) }) {
             // SAFETY: registered just above, and `create` was never published.
             unsafe { bindings::proto_unregister(vtable.proto.get()) };
+            vtable.shared.store(ptr::null_mut(), Ordering::Release);
             vtable.registered.store(false, Ordering::Release);
             return Err(e);
         }
         // INVARIANT: both registrations succeeded and the flag is ours.
-        Ok(Self { vtable })
+        Ok(Self {
+            vtable,
+            _shared: shared,
+        })
     }
 }
 
@@ -243,6 +486,8 @@ impl<T: Family + HasVTable> Drop for Registration<T> {
             bindings::sock_unregister(T::FAMILY.into());
             bindings::proto_unregister(self.vtable.proto.get());
         }
+        // `_shared` is dropped after this: no socket and no callback is left to use it.
+        self.vtable.shared.store(ptr::null_mut(), Ordering::Release);
         self.vtable.registered.store(false, Ordering::Release);
     }
 }

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! [`Sock`]: a `struct sock` of a family, with the family's per-socket data beside it.
+
+use super::{skb::Datagram, skb::SkBuff, Family, HasVTable};
+use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
+use kernel::{
+    bindings,
+    error::to_result,
+    prelude::*,
+    types::{AlwaysRefCounted, Opaque},
+};
+
+/// What the family's `struct proto` allocates: the `struct sock` first (the socket core only
+/// knows that part), the family's data after it.
+#[repr(C)]
+pub(crate) struct SockObj<T: Family> {
+    sk: Opaque<bindings::sock>,
+    data: ManuallyDrop<T::Data>,
+}
+
+impl<T: Family> SockObj<T> {
+    /// The object size `struct proto` is registered with.
+    pub(crate) const SIZE: usize = core::mem::size_of::<Self>();
+
+    /// Writes the family data into a sock freshly allocated by `sk_alloc` for our proto.
+    ///
+    /// # Safety
+    ///
+    /// `sk` was allocated by `sk_alloc()` with the family's `struct proto` (so it is the start
+    /// of a `SockObj<T>`), its data is not initialised yet, and nothing else accesses it.
+    pub(crate) unsafe fn init_data(sk: *mut bindings::sock, data: T::Data) {
+        let obj = sk.cast::<Self>();
+        // SAFETY: `obj` points to a `SockObj<T>` allocation (function safety contract) whose
+        // `data` field is uninitialised and not shared.
+        unsafe { ptr::addr_of_mut!((*obj).data).write(ManuallyDrop::new(data)) };
+    }
+
+    /// Drops the family data of a sock that is being destroyed.
+    ///
+    /// # Safety
+    ///
+    /// `sk` is a `SockObj<T>` whose data was initialised by [`Self::init_data`] and is not
+    /// used any more (the sock's last reference is gone).
+    pub(crate) unsafe fn drop_data(sk: *mut bindings::sock) {
+        let obj = sk.cast::<Self>();
+        // SAFETY: the data is initialised and unused (function safety contract).
+        unsafe { ManuallyDrop::drop(&mut *ptr::addr_of_mut!((*obj).data)) };
+    }
+}
+
+/// A socket of family `T`: its `struct sock`, as the family's operations see it.
+///
+/// # Invariants
+///
+/// A `&Sock<T>` is a pointer to the `struct sock` at the start of a live [`SockObj<T>`]: the
+/// sock was allocated by the family's `create` callback, its [`Family::Data`] is initialised,
+/// and it stays valid while the reference lives (the caller holds the socket, or a reference
+/// counted by `sock_hold()`, see [`AlwaysRefCounted`]).
+#[repr(transparent)]
+pub struct Sock<T: Family>(Opaque<bindings::sock>, core::marker::PhantomData<T>);
+
+// SAFETY: `struct sock` is made for concurrent use from any thread (its fields are protected by
+// the sock lock, the queue locks or atomics, which the methods below use); `T::Data` is `Sync`
+// and `Send`, as `Family` requires.
+unsafe impl<T: Family> Sync for Sock<T> {}
+// SAFETY: see above; a reference can be dropped from any thread (`sock_put` is thread-safe).
+unsafe impl<T: Family> Send for Sock<T> {}
+
+// SAFETY: `sock_hold`/`sock_put` manage `sk_refcnt`; the sock is freed only when it drops to 0.
+unsafe impl<T: Family> AlwaysRefCounted for Sock<T> {
+    fn inc_ref(&self) {
+        // SAFETY: the sock is live (type invariants), so its refcount is non-zero.
+        unsafe { bindings::sock_hold(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller owns one reference, which is given up here.
+        unsafe { bindings::sock_put(obj.cast::<bindings::sock>().as_ptr()) };
+    }
+}
+
+impl<T: Family> Sock<T> {
+    /// Creates a reference from a raw sock pointer.
+    ///
+    /// # Safety
+    ///
+    /// `sk` satisfies the type invariants for the lifetime `'a`.
+    pub(crate) unsafe fn from_raw<'a>(sk: *mut bindings::sock) -> &'a Self {
+        // SAFETY: `Sock<T>` is a transparent wrapper of `struct sock`; validity is the
+        // caller's promise.
+        unsafe { &*sk.cast::<Self>() }
+    }
+
+    /// The raw `struct sock`.
+    pub(crate) fn as_raw(&self) -> *mut bindings::sock {
+        self.0.get()
+    }
+
+    /// The family's data of this socket.
+    pub fn data(&self) -> &T::Data {
+        let obj = self.as_raw().cast::<SockObj<T>>();
+        // SAFETY: the sock is the start of a live `SockObj<T>` with initialised data (type
+        // invariants); the data is only dropped after the last reference is gone.
+        unsafe { &*ptr::addr_of!((*obj).data) }
+    }
+
+    /// The family-wide state.
+    pub fn shared(&self) -> &T::Shared
+    where
+        T: HasVTable,
+    {
+        T::vtable().shared()
+    }
+
+    /// The socket's network namespace, as an identity to compare and key tables with.
+    pub fn net(&self) -> NetId {
+        // SAFETY: the sock is live (type invariants); `sk_net` is set once by `sk_alloc`.
+        NetId(unsafe { bindings::sock_net(self.as_raw()) } as usize)
+    }
+
+    /// Whether the current task has `cap` in the user namespace owning the socket's network
+    /// namespace (as `ns_capable()`, the check UDP does for privileged ports).
+    pub fn net_capable(&self, cap: u32) -> bool {
+        // SAFETY: the sock and its net are live (type invariants; a sock pins its net).
+        unsafe { bindings::ns_capable((*bindings::sock_net(self.as_raw())).user_ns, cap as i32) }
+    }
+
+    /// The socket's inode number (`socket:[N]`), 0 once it is orphaned.
+    pub fn inode(&self) -> u64 {
+        // SAFETY: the sock is live (type invariants); `sock_i_ino` takes the callback lock.
+        u64::from(unsafe { bindings::sock_i_ino(self.as_raw()) } as u32)
+    }
+
+    /// Bytes of datagrams waiting in the receive queue (charged to `SO_RCVBUF`).
+    pub fn rx_queued(&self) -> usize {
+        // SAFETY: the sock is live (type invariants).
+        unsafe { bindings::sk_rmem_alloc_get(self.as_raw()) }.max(0) as usize
+    }
+
+    /// Datagrams the socket core dropped because the receive buffer was full.
+    pub fn drops(&self) -> u32 {
+        // SAFETY: the sock is live (type invariants); `sk_drops` is an `atomic_t` that is only
+        // written atomically, so a volatile read sees some value it had.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_drops.counter)) as u32 }
+    }
+
+    /// The directions closed by `shutdown()`: bit 0 receive, bit 1 send.
+    pub fn shutdown_mask(&self) -> u8 {
+        // SAFETY: the sock is live; `sk_shutdown` is a byte written with `WRITE_ONCE`.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_shutdown)) }
+    }
+
+    /// Closes directions (`RCV_SHUTDOWN` = 1, `SEND_SHUTDOWN` = 2) and wakes every waiter, so
+    /// that blocked readers return.
+    pub fn set_shutdown(&self, mask: u8) {
+        let sk = self.as_raw();
+        // SAFETY: the sock is live (type invariants); `sk_shutdown` is written under the sock
+        // lock, and `sk_state_change` is always set (by `sock_init_data`).
+        unsafe {
+            bindings::lock_sock(sk);
+            let old = ptr::read_volatile(ptr::addr_of!((*sk).sk_shutdown));
+            ptr::write_volatile(ptr::addr_of_mut!((*sk).sk_shutdown), old | mask);
+            bindings::release_sock(sk);
+            if let Some(state_change) = (*sk).sk_state_change {
+                state_change(sk);
+            }
+        }
+    }
+
+    /// Allocates a buffer of `len` bytes charged to this socket's send buffer, waiting for
+    /// room unless `nonblock` (then `EAGAIN`), up to `SO_SNDTIMEO`.
+    pub fn alloc_send(&self, len: usize, nonblock: bool) -> Result<SkBuff> {
+        let mut err = 0;
+        // SAFETY: the sock is live (type invariants); `err` is valid for writes.
+        let skb = unsafe {
+            bindings::sock_alloc_send_skb(self.as_raw(), len as _, i32::from(nonblock), &mut err)
+        };
+        match NonNull::new(skb) {
+            // SAFETY: a new, unshared sk_buff whose ownership we take.
+            Some(skb) => Ok(unsafe { SkBuff::from_raw(skb) }),
+            None => Err(Error::from_errno(if err < 0 { err } else { -(bindings::ENOMEM as i32) })),
+        }
+    }
+
+    /// Queues `skb` on this socket's receive queue and wakes readers. On error (receive
+    /// buffer full: `ENOMEM`, counted in [`Sock::drops`]) the buffer is freed.
+    pub fn queue_rcv(&self, skb: SkBuff) -> Result {
+        let raw = skb.into_raw();
+        // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff, which the
+        // call takes on success.
+        let ret = unsafe { bindings::sock_queue_rcv_skb(self.as_raw(), raw) };
+        if ret < 0 {
+            // SAFETY: on failure the buffer is still ours.
+            unsafe { bindings::kfree_skb(raw) };
+        }
+        to_result(ret)
+    }
+
+    /// Takes (or with `MSG_PEEK` in `flags`, looks at) the next datagram, waiting unless
+    /// `MSG_DONTWAIT`, up to `SO_RCVTIMEO`. `Ok(None)` when the receive side is shut down.
+    pub fn recv_datagram(&self, flags: i32) -> Result<Option<Datagram<'_, T>>> {
+        let mut err = 0;
+        // SAFETY: the sock is live (type invariants); `err` is valid for writes.
+        let skb = unsafe { bindings::skb_recv_datagram(self.as_raw(), flags as u32, &mut err) };
+        match NonNull::new(skb) {
+            // SAFETY: `skb_recv_datagram` gave us a reference to `skb`, to be released with
+            // `skb_free_datagram` on this sock.
+            Some(skb) => Ok(Some(unsafe { Datagram::new(self, skb) })),
+            None if err == 0 => Ok(None),
+            None => Err(Error::from_errno(err)),
+        }
+    }
+}
+
+/// The identity of a network namespace, for comparing and keying (not for dereferencing).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct NetId(usize);

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The family's user ABI, shared word for word by the module and the test program (both
+//! include this file by path; it uses `core` only).
+
+/// The protocol family number (`AF_ASH` in `<linux/socket.h>`, never registered by Linux).
+pub const PF_DEMO: u16 = 18;
+
+/// The largest datagram `sendmsg()` accepts; one byte more is `EMSGSIZE` (UDP's IPv4 limit).
+pub const PFDEMO_MAX_DGRAM: usize = 65507;
+
+/// Ports below this need `CAP_NET_BIND_SERVICE` (`EACCES` without it).
+pub const PFDEMO_PROT_PORT_END: u32 = 1024;
+
+/// Where `bind()` to port 0 (and sending or connecting while unbound) picks a free port.
+pub const PFDEMO_EPHEMERAL_PORTS: core::ops::Range<u32> = 32768..61000;
+
+/// `struct sockaddr_pfdemo { sa_family_t family; __u32 port; }`: 8 bytes, `port` at offset 4.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockaddrPfdemo {
+    /// Always `PF_DEMO` (`AF_UNSPEC` only to dissolve a `connect()`).
+    pub family: u16,
+    /// The port, in host byte order; 0 in `bind()` asks for a free one.
+    pub port: u32,
+}
+
+/// `sizeof(struct sockaddr_pfdemo)`: shorter addresses are `EINVAL`.
+pub const SOCKADDR_PFDEMO_LEN: usize = core::mem::size_of::<SockaddrPfdemo>();
+
+impl SockaddrPfdemo {
+    /// The address of `port` in the family.
+    pub const fn new(port: u32) -> Self {
+        Self { family: PF_DEMO, port }
+    }
+
+    /// Parses the bytes of a `struct sockaddr_pfdemo` (any family: the caller checks it);
+    /// `None` if there are too few.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        if b.len() < SOCKADDR_PFDEMO_LEN {
+            return None;
+        }
+        Some(Self {
+            family: u16::from_ne_bytes([b[0], b[1]]),
+            port: u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+        })
+    }
+
+    /// The C layout as bytes (the padding after `family` zeroed).
+    pub fn to_bytes(self) -> [u8; SOCKADDR_PFDEMO_LEN] {
+        let mut b = [0; SOCKADDR_PFDEMO_LEN];
+        b[..2].copy_from_slice(&self.family.to_ne_bytes());
+        b[4..].copy_from_slice(&self.port.to_ne_bytes());
+        b
+    }
+}
