@@ -50,9 +50,10 @@ impl From<String> for Outcome {
 }
 
 /// Runs the tests whose name contains `filter`, printing KTAP; returns the kselftest exit code.
-pub fn run(tests: &[Test], filter: Option<&str>) -> i32 {
+pub fn run(tests: &[&Test], filter: Option<&str>) -> i32 {
     let selected: Vec<&Test> = tests
         .iter()
+        .copied()
         .filter(|t| filter.map_or(true, |f| t.name.contains(f)))
         .collect();
     println!("TAP version 13");

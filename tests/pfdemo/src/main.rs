@@ -8,15 +8,23 @@
 //!   skipped), each test starting from the module state it needs.
 
 mod demo;
+mod dgram;
 mod ktap;
 mod seed;
 mod sys;
+#[path = "../../../uapi/pfdemo.rs"]
+#[allow(dead_code)]
+mod uapi;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let code = match args.get(1).map(String::as_str) {
         Some("demo") => demo::run(),
-        Some("test") => ktap::run(seed::TESTS, args.get(2).map(String::as_str)),
+        Some("test") => {
+            let all = seed::TESTS.iter().chain(dgram::TESTS);
+            let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
+            ktap::run(&tests, args.get(2).map(String::as_str))
+        }
         _ => {
             eprintln!("usage: pfdemo demo | pfdemo test [NAME-FILTER]");
             2

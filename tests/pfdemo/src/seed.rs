@@ -17,8 +17,10 @@ pub const TESTS: &[Test] = &[
     Test { name: "unknown_flag_einval_unloaded", run: unknown_flag_einval_unloaded },
     Test { name: "unknown_flag_einval_loaded", run: unknown_flag_einval_loaded },
     Test { name: "sol_socket_options", run: sol_socket_options },
-    Test { name: "dmesg_clean", run: dmesg_clean },
 ];
+
+/// Runs after every other test.
+pub const LAST: Test = Test { name: "dmesg_clean", run: dmesg_clean };
 
 fn autoload_on_first_socket() -> TestResult {
     ensure_unloaded()?;

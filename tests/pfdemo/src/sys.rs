@@ -134,3 +134,181 @@ pub fn setsockopt_int(fd: &OwnedFd, level: i32, name: i32, v: i32) -> Result<(),
         Ok(())
     }
 }
+
+pub use crate::uapi::{SockaddrPfdemo, PFDEMO_EPHEMERAL_PORTS, PFDEMO_MAX_DGRAM, SOCKADDR_PFDEMO_LEN};
+use std::os::fd::AsRawFd;
+
+/// Maps a -1 return to the errno.
+fn cvt(r: libc::c_long) -> Result<libc::c_long, i32> {
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `bind()` with raw address bytes (to test malformed addresses too).
+pub fn bind_raw(fd: &OwnedFd, addr: &[u8]) -> Result<(), i32> {
+    // SAFETY: `addr` is valid for reads of its length.
+    cvt(unsafe { libc::bind(fd.as_raw_fd(), addr.as_ptr().cast(), addr.len() as u32) }.into())
+        .map(drop)
+}
+
+/// `bind()` to a port of the family.
+pub fn bind(fd: &OwnedFd, port: u32) -> Result<(), i32> {
+    bind_raw(fd, &SockaddrPfdemo::new(port).to_bytes())
+}
+
+/// `connect()` with raw address bytes.
+pub fn connect_raw(fd: &OwnedFd, addr: &[u8]) -> Result<(), i32> {
+    // SAFETY: `addr` is valid for reads of its length.
+    cvt(unsafe { libc::connect(fd.as_raw_fd(), addr.as_ptr().cast(), addr.len() as u32) }.into())
+        .map(drop)
+}
+
+/// `connect()` to a port of the family.
+pub fn connect(fd: &OwnedFd, port: u32) -> Result<(), i32> {
+    connect_raw(fd, &SockaddrPfdemo::new(port).to_bytes())
+}
+
+fn name_of(
+    fd: &OwnedFd,
+    f: unsafe extern "C" fn(i32, *mut libc::sockaddr, *mut u32) -> i32,
+) -> Result<(SockaddrPfdemo, usize), i32> {
+    let mut buf = [0u8; 128];
+    let mut len = buf.len() as u32;
+    // SAFETY: `buf` and `len` are valid for writes of the sizes given.
+    cvt(unsafe { f(fd.as_raw_fd(), buf.as_mut_ptr().cast(), &mut len) }.into())?;
+    let addr = SockaddrPfdemo::from_bytes(&buf[..(len as usize).min(buf.len())]).unwrap_or_default();
+    Ok((addr, len as usize))
+}
+
+/// `getsockname()`: the address and its length.
+pub fn getsockname(fd: &OwnedFd) -> Result<(SockaddrPfdemo, usize), i32> {
+    name_of(fd, libc::getsockname)
+}
+
+/// `getpeername()`: the address and its length.
+pub fn getpeername(fd: &OwnedFd) -> Result<(SockaddrPfdemo, usize), i32> {
+    name_of(fd, libc::getpeername)
+}
+
+/// A socket of the family bound to `port` (0: a free one); returns it with its port.
+pub fn bound_socket(port: u32) -> Result<(OwnedFd, u32), String> {
+    let fd = demo_socket().map_err(|e| format!("socket: {}", ename(e)))?;
+    bind(&fd, port).map_err(|e| format!("bind({port}): {}", ename(e)))?;
+    let (addr, _) = getsockname(&fd).map_err(|e| format!("getsockname: {}", ename(e)))?;
+    Ok((fd, addr.port))
+}
+
+/// `sendto()` to a port (`None`: `send()` to the connected peer).
+pub fn sendto(fd: &OwnedFd, data: &[u8], port: Option<u32>, flags: i32) -> Result<usize, i32> {
+    let addr = port.map(|p| SockaddrPfdemo::new(p).to_bytes());
+    let (ptr, len) = match &addr {
+        Some(a) => (a.as_ptr(), a.len() as u32),
+        None => (std::ptr::null(), 0),
+    };
+    // SAFETY: `data` and the address are valid for reads of the lengths given.
+    let r = unsafe {
+        libc::sendto(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags, ptr.cast(), len)
+    };
+    cvt(r as libc::c_long).map(|n| n as usize)
+}
+
+/// What one `recvmsg()` returned.
+#[derive(Debug)]
+pub struct Received {
+    /// The return value.
+    pub n: usize,
+    /// The source address.
+    pub from: SockaddrPfdemo,
+    /// `msg_namelen` after the call.
+    pub namelen: usize,
+    /// `msg_flags` after the call.
+    pub msg_flags: i32,
+}
+
+/// `recvmsg()` into `buf` with `flags`.
+pub fn recvmsg(fd: &OwnedFd, buf: &mut [u8], flags: i32) -> Result<Received, i32> {
+    let mut name = [0u8; 128];
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: an all-zero msghdr is valid; the fields set below point to live buffers.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = name.as_mut_ptr().cast();
+    msg.msg_namelen = name.len() as u32;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: `msg` describes valid buffers for the call.
+    let n = cvt(unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, flags) } as libc::c_long)?;
+    let namelen = msg.msg_namelen as usize;
+    Ok(Received {
+        n: n as usize,
+        from: SockaddrPfdemo::from_bytes(&name[..namelen.min(name.len())]).unwrap_or_default(),
+        namelen,
+        msg_flags: msg.msg_flags,
+    })
+}
+
+/// `ioctl(fd, FIONREAD)`.
+pub fn fionread(fd: &OwnedFd) -> Result<i32, i32> {
+    let mut v: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to the pointer, which is valid.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut v) }.into())?;
+    Ok(v)
+}
+
+/// `shutdown(fd, how)`.
+pub fn shutdown(fd: &OwnedFd, how: i32) -> Result<(), i32> {
+    // SAFETY: plain syscall on an fd we own.
+    cvt(unsafe { libc::shutdown(fd.as_raw_fd(), how) }.into()).map(drop)
+}
+
+/// `poll()` one fd for `events`, returning `revents`.
+pub fn poll1(fd: &OwnedFd, events: i16, timeout_ms: i32) -> Result<i16, i32> {
+    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+    // SAFETY: one valid pollfd.
+    cvt(unsafe { libc::poll(&mut p, 1, timeout_ms) }.into())?;
+    Ok(p.revents)
+}
+
+/// "sockets: used N" from /proc/net/sockstat.
+pub fn sockets_used() -> Result<u64, String> {
+    let s = std::fs::read_to_string("/proc/net/sockstat").map_err(|e| format!("sockstat: {e}"))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("sockets: used "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("no 'sockets: used' in /proc/net/sockstat: {s}"))
+}
+
+/// Runs `f` in a forked child and returns its exit status (`f`'s return value, 0..=255).
+pub fn in_child(f: impl FnOnce() -> i32) -> Result<i32, String> {
+    wait_child(spawn_child(f)?)
+}
+
+/// Forks a child that runs `f` and exits with its return value; returns the child's pid.
+pub fn spawn_child(f: impl FnOnce() -> i32) -> Result<libc::pid_t, String> {
+    // SAFETY: the child only runs `f` and exits; the test program is single-threaded here.
+    match unsafe { libc::fork() } {
+        -1 => Err(format!("fork: {}", ename(errno()))),
+        0 => {
+            let code = f();
+            // SAFETY: leave the child without running the parent's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        pid => Ok(pid),
+    }
+}
+
+/// Waits for a child of [`spawn_child`] and returns its exit status.
+pub fn wait_child(pid: libc::pid_t) -> Result<i32, String> {
+    let mut status = 0;
+    // SAFETY: `status` is valid for writes.
+    if unsafe { libc::waitpid(pid, &mut status, 0) } != pid {
+        return Err(format!("waitpid: {}", ename(errno())));
+    }
+    if libc::WIFEXITED(status) {
+        Ok(libc::WEXITSTATUS(status))
+    } else {
+        Err(format!("child died with status {status:#x}"))
+    }
+}

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The datagram protocol: addresses, delivery, receive semantics, wake-ups, buffers,
+//! namespaces. Payloads are checked byte for byte, errors by exact errno.
+
+use crate::ktap::{Test, TestResult};
+use crate::sys::*;
+use crate::{check, check_eq};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+/// Every test, in order.
+pub const TESTS: &[Test] = &[
+    Test { name: "bind_getsockname", run: bind_getsockname },
+    Test { name: "bind_port_zero_picks_free_port", run: bind_port_zero_picks_free_port },
+    Test { name: "bind_eaddrinuse_until_close", run: bind_eaddrinuse_until_close },
+    Test { name: "bind_bad_address_einval", run: bind_bad_address_einval },
+    Test { name: "bind_privileged_port_needs_cap", run: bind_privileged_port_needs_cap },
+    Test { name: "sendto_recvfrom_payload_and_source", run: sendto_recvfrom_payload_and_source },
+    Test { name: "send_unbound_autobinds", run: send_unbound_autobinds },
+    Test { name: "connect_send_recv_getpeername", run: connect_send_recv_getpeername },
+    Test { name: "send_to_nobody_econnrefused", run: send_to_nobody_econnrefused },
+    Test { name: "emsgsize_above_max", run: emsgsize_above_max },
+    Test { name: "msg_peek_and_msg_trunc", run: msg_peek_and_msg_trunc },
+    Test { name: "fionread_next_datagram", run: fionread_next_datagram },
+    Test { name: "nonblocking_recv_eagain", run: nonblocking_recv_eagain },
+    Test { name: "so_rcvtimeo_eagain", run: so_rcvtimeo_eagain },
+    Test { name: "blocked_recv_woken_by_data", run: blocked_recv_woken_by_data },
+    Test { name: "blocked_recv_eintr_on_signal", run: blocked_recv_eintr_on_signal },
+    Test { name: "shutdown_wakes_blocked_reader", run: shutdown_wakes_blocked_reader },
+    Test { name: "shutdown_write_epipe", run: shutdown_write_epipe },
+    Test { name: "poll_readable_writable", run: poll_readable_writable },
+    Test { name: "so_rcvbuf_bounds_queue", run: so_rcvbuf_bounds_queue },
+    Test { name: "close_with_queued_data_frees_all", run: close_with_queued_data_frees_all },
+    Test { name: "two_processes_exchange", run: two_processes_exchange },
+    Test { name: "netns_ports_isolated", run: netns_ports_isolated },
+];
+
+fn e(what: &str) -> impl Fn(i32) -> String + '_ {
+    move |err| format!("{what}: {}", ename(err))
+}
+
+fn bind_getsockname() -> TestResult {
+    ensure_loaded()?;
+    let fd = demo_socket().map_err(e("socket"))?;
+    let (addr, len) = getsockname(&fd).map_err(e("getsockname unbound"))?;
+    check_eq!((addr.family, addr.port, len), (18, 0, SOCKADDR_PFDEMO_LEN), "unbound name");
+    bind(&fd, 5000).map_err(e("bind 5000"))?;
+    let (addr, len) = getsockname(&fd).map_err(e("getsockname"))?;
+    check_eq!((addr.family, addr.port, len), (18, 5000, SOCKADDR_PFDEMO_LEN), "bound name");
+    check_eq!(bind(&fd, 5001).map_err(ename), Err(ename(libc::EINVAL)), "second bind");
+    Ok(())
+}
+
+fn bind_port_zero_picks_free_port() -> TestResult {
+    ensure_loaded()?;
+    let mut seen = Vec::new();
+    for _ in 0..20 {
+        let (fd, port) = bound_socket(0)?;
+        check!(PFDEMO_EPHEMERAL_PORTS.contains(&port), "port {port} outside the ephemeral range");
+        check!(!seen.iter().any(|(p, _)| *p == port), "port {port} handed out twice");
+        seen.push((port, fd));
+    }
+    Ok(())
+}
+
+fn bind_eaddrinuse_until_close() -> TestResult {
+    ensure_loaded()?;
+    let (a, _) = bound_socket(6000)?;
+    let b = demo_socket().map_err(e("socket"))?;
+    check_eq!(bind(&b, 6000).map_err(ename), Err(ename(libc::EADDRINUSE)), "bind to a taken port");
+    drop(a);
+    check_eq!(bind(&b, 6000).map_err(ename), Ok(()), "bind after the owner closed");
+    Ok(())
+}
+
+fn bind_bad_address_einval() -> TestResult {
+    ensure_loaded()?;
+    let fd = demo_socket().map_err(e("socket"))?;
+    let good = SockaddrPfdemo::new(6100).to_bytes();
+    let mut inet = good;
+    inet[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+    check_eq!(bind_raw(&fd, &inet).map_err(ename), Err(ename(libc::EINVAL)), "bind, family AF_INET");
+    check_eq!(bind_raw(&fd, &good[..7]).map_err(ename), Err(ename(libc::EINVAL)), "bind, addrlen 7");
+    check_eq!(bind_raw(&fd, &good[..2]).map_err(ename), Err(ename(libc::EINVAL)), "bind, addrlen 2");
+    check_eq!(getsockname(&fd).map(|a| a.0.port).map_err(ename), Ok(0), "port after failed binds");
+    check_eq!(bind_raw(&fd, &good).map_err(ename), Ok(()), "then a good bind");
+    Ok(())
+}
+
+fn bind_privileged_port_needs_cap() -> TestResult {
+    ensure_loaded()?;
+    let (root, port) = bound_socket(80)?;
+    check_eq!(port, 80, "root binds port 80");
+    drop(root);
+    // An unprivileged user: no CAP_NET_BIND_SERVICE.
+    let code = in_child(|| {
+        // SAFETY: plain syscalls in the single-threaded child.
+        if unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0 {
+            return 10;
+        }
+        let Ok(fd) = demo_socket() else { return 11 };
+        if bind(&fd, 81) != Err(libc::EACCES) {
+            return 12;
+        }
+        if bind(&fd, 1024) != Ok(()) {
+            return 13;
+        }
+        0
+    })?;
+    check_eq!(code, 0, "child status (12: port 81 not EACCES, 13: port 1024 refused)");
+    Ok(())
+}
+
+fn sendto_recvfrom_payload_and_source() -> TestResult {
+    ensure_loaded()?;
+    let (a, pa) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    let payload: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+    check_eq!(sendto(&a, &payload, Some(pb), 0).map_err(ename), Ok(1000), "sendto");
+    check_eq!(sendto(&a, b"", Some(pb), 0).map_err(ename), Ok(0), "empty sendto");
+    let mut buf = vec![0u8; 4096];
+    let r = recvmsg(&b, &mut buf, 0).map_err(e("recvmsg"))?;
+    check_eq!((r.n, r.from, r.namelen), (1000, SockaddrPfdemo::new(pa), SOCKADDR_PFDEMO_LEN), "received");
+    check!(buf[..1000] == payload[..], "payload differs");
+    let r = recvmsg(&b, &mut buf, 0).map_err(e("recvmsg empty"))?;
+    check_eq!((r.n, r.from.port), (0, pa), "empty datagram");
+    Ok(())
+}
+
+fn send_unbound_autobinds() -> TestResult {
+    ensure_loaded()?;
+    let (b, pb) = bound_socket(0)?;
+    let a = demo_socket().map_err(e("socket"))?;
+    check_eq!(sendto(&a, b"x", Some(pb), 0).map_err(ename), Ok(1), "sendto from unbound");
+    let pa = getsockname(&a).map_err(e("getsockname"))?.0.port;
+    check!(PFDEMO_EPHEMERAL_PORTS.contains(&pa), "autobound port {pa}");
+    let r = recvmsg(&b, &mut [0u8; 8], 0).map_err(e("recvmsg"))?;
+    check_eq!(r.from.port, pa, "source of the datagram");
+    Ok(())
+}
+
+fn connect_send_recv_getpeername() -> TestResult {
+    ensure_loaded()?;
+    let (a, pa) = bound_socket(0)?;
+    let b = demo_socket().map_err(e("socket"))?;
+    check_eq!(getpeername(&b).map(drop).map_err(ename), Err(ename(libc::ENOTCONN)), "getpeername before connect");
+    check_eq!(sendto(&b, b"x", None, 0).map_err(ename), Err(ename(libc::EDESTADDRREQ)), "send before connect");
+    connect(&b, pa).map_err(e("connect"))?;
+    check_eq!(getpeername(&b).map(|a| a.0).map_err(ename), Ok(SockaddrPfdemo::new(pa)), "getpeername");
+    let pb = getsockname(&b).map_err(e("getsockname"))?.0.port;
+    check!(pb != 0, "connect did not bind the socket");
+    // SAFETY: `buf` is valid for reads of its length.
+    let n = unsafe { libc::send(b.as_raw_fd(), b"ping".as_ptr().cast(), 4, 0) };
+    check_eq!(n, 4, "send() on the connected socket");
+    let mut buf = [0u8; 16];
+    // SAFETY: `buf` is valid for writes of its length.
+    let n = unsafe { libc::recv(a.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+    check_eq!((n, &buf[..4]), (4, &b"ping"[..]), "recv() on the peer");
+    let unspec = (libc::AF_UNSPEC as u16).to_ne_bytes();
+    connect_raw(&b, &unspec).map_err(e("connect AF_UNSPEC"))?;
+    check_eq!(getpeername(&b).map(drop).map_err(ename), Err(ename(libc::ENOTCONN)), "getpeername after AF_UNSPEC");
+    check_eq!(connect(&b, 0).map_err(ename), Err(ename(libc::EINVAL)), "connect to port 0");
+    Ok(())
+}
+
+fn send_to_nobody_econnrefused() -> TestResult {
+    ensure_loaded()?;
+    let a = demo_socket().map_err(e("socket"))?;
+    check_eq!(sendto(&a, b"x", Some(59999), 0).map_err(ename), Err(ename(libc::ECONNREFUSED)), "sendto a free port");
+    let (b, pb) = bound_socket(0)?;
+    drop(b);
+    check_eq!(sendto(&a, b"x", Some(pb), 0).map_err(ename), Err(ename(libc::ECONNREFUSED)), "sendto a closed port");
+    Ok(())
+}
+
+fn emsgsize_above_max() -> TestResult {
+    ensure_loaded()?;
+    let (b, pb) = bound_socket(0)?;
+    setsockopt_int(&b, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).map_err(e("SO_RCVBUF"))?;
+    let a = demo_socket().map_err(e("socket"))?;
+    let big = vec![0xa5u8; PFDEMO_MAX_DGRAM + 1];
+    check_eq!(sendto(&a, &big, Some(pb), 0).map_err(ename), Err(ename(libc::EMSGSIZE)), "max + 1 bytes");
+    check_eq!(sendto(&a, &big[..PFDEMO_MAX_DGRAM], Some(pb), 0).map_err(ename), Ok(PFDEMO_MAX_DGRAM), "max bytes");
+    let mut buf = vec![0u8; PFDEMO_MAX_DGRAM + 10];
+    let r = recvmsg(&b, &mut buf, 0).map_err(e("recvmsg"))?;
+    check_eq!(r.n, PFDEMO_MAX_DGRAM, "received length");
+    check!(buf[..r.n].iter().all(|&x| x == 0xa5), "payload differs");
+    Ok(())
+}
+
+fn msg_peek_and_msg_trunc() -> TestResult {
+    ensure_loaded()?;
+    let (a, pa) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    sendto(&a, b"0123456789", Some(pb), 0).map_err(e("sendto"))?;
+    let mut buf = [0u8; 64];
+    let r = recvmsg(&b, &mut buf, libc::MSG_PEEK).map_err(e("peek"))?;
+    check_eq!((r.n, r.from.port, &buf[..10]), (10, pa, &b"0123456789"[..]), "MSG_PEEK");
+    let mut small = [0u8; 4];
+    let r = recvmsg(&b, &mut small, libc::MSG_PEEK | libc::MSG_TRUNC).map_err(e("peek|trunc"))?;
+    check_eq!((r.n, r.msg_flags & libc::MSG_TRUNC), (10, libc::MSG_TRUNC), "MSG_TRUNC returns the real length");
+    let r = recvmsg(&b, &mut small, 0).map_err(e("recv short"))?;
+    check_eq!((r.n, r.msg_flags & libc::MSG_TRUNC, &small[..]), (4, libc::MSG_TRUNC, &b"0123"[..]), "short buffer");
+    let r = recvmsg(&b, &mut buf, libc::MSG_DONTWAIT).map(|r| r.n).map_err(ename);
+    check_eq!(r, Err(ename(libc::EAGAIN)), "the truncated datagram was consumed");
+    Ok(())
+}
+
+fn fionread_next_datagram() -> TestResult {
+    ensure_loaded()?;
+    let (a, _) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    check_eq!(fionread(&b).map_err(ename), Ok(0), "FIONREAD empty");
+    sendto(&a, &[1; 300], Some(pb), 0).map_err(e("sendto"))?;
+    sendto(&a, &[2; 70], Some(pb), 0).map_err(e("sendto"))?;
+    check_eq!(fionread(&b).map_err(ename), Ok(300), "FIONREAD first");
+    recvmsg(&b, &mut [0u8; 512], 0).map_err(e("recvmsg"))?;
+    check_eq!(fionread(&b).map_err(ename), Ok(70), "FIONREAD second");
+    Ok(())
+}
+
+fn nonblocking_recv_eagain() -> TestResult {
+    ensure_loaded()?;
+    let (b, _) = bound_socket(0)?;
+    let r = recvmsg(&b, &mut [0u8; 8], libc::MSG_DONTWAIT).map(|r| r.n).map_err(ename);
+    check_eq!(r, Err(ename(libc::EAGAIN)), "MSG_DONTWAIT");
+    let nb = socket(18, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK, 0).map_err(e("socket"))?;
+    bind(&nb, 0).map_err(e("bind"))?;
+    check_eq!(recvmsg(&nb, &mut [0u8; 8], 0).map(|r| r.n).map_err(ename), Err(ename(libc::EAGAIN)), "SOCK_NONBLOCK");
+    Ok(())
+}
+
+fn set_rcvtimeo(fd: &OwnedFd, ms: i64) -> Result<(), String> {
+    let tv = libc::timeval { tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000 };
+    // SAFETY: `tv` is valid for reads of its size.
+    let r = unsafe {
+        libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&tv as *const libc::timeval).cast(), std::mem::size_of::<libc::timeval>() as u32)
+    };
+    if r < 0 { Err(format!("SO_RCVTIMEO: {}", ename(errno()))) } else { Ok(()) }
+}
+
+fn so_rcvtimeo_eagain() -> TestResult {
+    ensure_loaded()?;
+    let (b, _) = bound_socket(0)?;
+    set_rcvtimeo(&b, 200)?;
+    let t = Instant::now();
+    let r = recvmsg(&b, &mut [0u8; 8], 0).map(|r| r.n).map_err(ename);
+    let waited = t.elapsed();
+    check_eq!(r, Err(ename(libc::EAGAIN)), "recv with SO_RCVTIMEO");
+    // A lower bound only: the call must have waited, however slow the machine.
+    check!(waited >= Duration::from_millis(190), "returned after {waited:?}, before the timeout");
+    Ok(())
+}
+
+/// Runs a blocking `recvmsg` on `fd` in a thread; returns its result and the thread id.
+fn blocked_reader(fd: &OwnedFd) -> (std::thread::JoinHandle<Result<Received, i32>>, libc::pthread_t) {
+    let raw = fd.as_raw_fd();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = std::thread::spawn(move || {
+        // SAFETY: returns the calling thread's id.
+        tx.send(unsafe { libc::pthread_self() }).unwrap();
+        // SAFETY: the fd outlives the thread (the test joins it before closing).
+        let fd = std::mem::ManuallyDrop::new(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) });
+        let mut buf = [0u8; 64];
+        recvmsg(&fd, &mut buf, 0)
+    });
+    let tid = rx.recv().unwrap();
+    // Give it time to block (not needed for correctness: whatever wakes it also works early).
+    std::thread::sleep(Duration::from_millis(100));
+    (h, tid)
+}
+
+fn blocked_recv_woken_by_data() -> TestResult {
+    ensure_loaded()?;
+    let (a, _) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    let (h, _) = blocked_reader(&b);
+    sendto(&a, b"wake", Some(pb), 0).map_err(e("sendto"))?;
+    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    check_eq!(r, Ok(4), "blocked reader's result");
+    Ok(())
+}
+
+extern "C" fn on_signal(_: i32) {}
+
+fn blocked_recv_eintr_on_signal() -> TestResult {
+    ensure_loaded()?;
+    let (b, _) = bound_socket(0)?;
+    // SAFETY: installs a no-op handler without SA_RESTART, so the syscall is interrupted.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
+    let (h, tid) = blocked_reader(&b);
+    // SAFETY: `tid` is a live thread of ours (joined below).
+    unsafe { libc::pthread_kill(tid, libc::SIGUSR1) };
+    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    check_eq!(r, Err(ename(libc::EINTR)), "blocked reader after a signal");
+    Ok(())
+}
+
+fn shutdown_wakes_blocked_reader() -> TestResult {
+    ensure_loaded()?;
+    let (b, _) = bound_socket(0)?;
+    let (h, _) = blocked_reader(&b);
+    shutdown(&b, libc::SHUT_RD).map_err(e("shutdown"))?;
+    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    check_eq!(r, Ok(0), "blocked reader after shutdown(SHUT_RD)");
+    check_eq!(recvmsg(&b, &mut [0u8; 8], 0).map(|r| r.n).map_err(ename), Ok(0), "recv after shutdown");
+    check_eq!(shutdown(&b, 7).map_err(ename), Err(ename(libc::EINVAL)), "shutdown(7)");
+    Ok(())
+}
+
+fn shutdown_write_epipe() -> TestResult {
+    ensure_loaded()?;
+    let (a, _) = bound_socket(0)?;
+    let (_b, pb) = bound_socket(0)?;
+    shutdown(&a, libc::SHUT_WR).map_err(e("shutdown"))?;
+    let r = sendto(&a, b"x", Some(pb), libc::MSG_NOSIGNAL).map_err(ename);
+    check_eq!(r, Err(ename(libc::EPIPE)), "sendto after SHUT_WR");
+    Ok(())
+}
+
+fn poll_readable_writable() -> TestResult {
+    ensure_loaded()?;
+    let (a, _) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    let ev = libc::POLLIN | libc::POLLOUT;
+    check_eq!(poll1(&b, ev, 0).map_err(ename), Ok(libc::POLLOUT), "empty socket");
+    sendto(&a, b"x", Some(pb), 0).map_err(e("sendto"))?;
+    let r = poll1(&b, ev, 1000).map(|r| r & (libc::POLLIN | libc::POLLOUT)).map_err(ename);
+    check_eq!(r, Ok(libc::POLLIN | libc::POLLOUT), "after a datagram");
+    // epoll sees it too.
+    // SAFETY: plain syscalls; `ev` is valid.
+    unsafe {
+        let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
+        check!(ep >= 0, "epoll_create1: {}", ename(errno()));
+        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: 7 };
+        libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, b.as_raw_fd(), &mut ev);
+        let mut out = [libc::epoll_event { events: 0, u64: 0 }; 2];
+        let n = libc::epoll_wait(ep, out.as_mut_ptr(), 2, 1000);
+        libc::close(ep);
+        let (events, tag) = (out[0].events, out[0].u64);
+        check_eq!((n, events & libc::EPOLLIN as u32, tag), (1, libc::EPOLLIN as u32, 7), "epoll_wait");
+    }
+    shutdown(&b, libc::SHUT_RDWR).map_err(e("shutdown"))?;
+    let r = poll1(&b, libc::POLLIN | libc::POLLRDHUP, 0).map_err(ename)?;
+    check!(r & libc::POLLRDHUP != 0 && r & libc::POLLHUP != 0, "after SHUT_RDWR: revents {r:#x}");
+    Ok(())
+}
+
+fn so_rcvbuf_bounds_queue() -> TestResult {
+    ensure_loaded()?;
+    let (a, _) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    setsockopt_int(&b, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096).map_err(e("SO_RCVBUF"))?;
+    let rcvbuf = getsockopt_int(&b, libc::SOL_SOCKET, libc::SO_RCVBUF).map_err(e("SO_RCVBUF"))? as usize;
+    let sent = 200;
+    for i in 0..sent {
+        let r = sendto(&a, &[i as u8; 1000], Some(pb), libc::MSG_DONTWAIT).map_err(ename);
+        check_eq!(r, Ok(1000), format!("sendto #{i} (a full receiver drops, the sender is not told)"));
+    }
+    let mut got = 0;
+    while let Ok(r) = recvmsg(&b, &mut [0u8; 2000], libc::MSG_DONTWAIT) {
+        check_eq!(r.n, 1000, "datagram length");
+        got += 1;
+    }
+    check!(got >= 1, "nothing was queued");
+    // Each queued datagram is charged its buffer's true size (more than 1000 bytes); at most
+    // one datagram goes over the limit.
+    check!(got * 1000 <= rcvbuf + 1000, "{got} datagrams queued with SO_RCVBUF {rcvbuf}");
+    check!(got < sent, "all {sent} datagrams queued despite SO_RCVBUF {rcvbuf}");
+    Ok(())
+}
+
+fn close_with_queued_data_frees_all() -> TestResult {
+    ensure_loaded()?;
+    let base = sockets_used()?;
+    {
+        let (a, _) = bound_socket(0)?;
+        let (b, pb) = bound_socket(0)?;
+        for _ in 0..20 {
+            sendto(&a, &[7; 512], Some(pb), 0).map_err(e("sendto"))?;
+        }
+        check_eq!(sockets_used()?, base + 2, "sockets in use with two open");
+        drop(b);
+        drop(a);
+    }
+    check_eq!(sockets_used()?, base, "sockets in use after close");
+    check_eq!(refcnt(), Some(0), "module refcnt after close (a leaked datagram would pin its sock)");
+    check_eq!(rmmod().map_err(ename), Ok(()), "rmmod");
+    Ok(())
+}
+
+fn two_processes_exchange() -> TestResult {
+    ensure_loaded()?;
+    let (srv, psrv) = bound_socket(0)?;
+    let (cli, pcli) = bound_socket(0)?;
+    // The child echoes one datagram back to its sender, upper-cased.
+    let pid = spawn_child(|| {
+        let mut buf = [0u8; 64];
+        let Ok(r) = recvmsg(&srv, &mut buf, 0) else { return 20 };
+        buf[..r.n].make_ascii_uppercase();
+        match sendto(&srv, &buf[..r.n], Some(r.from.port), 0) {
+            Ok(_) => 0,
+            Err(_) => 21,
+        }
+    })?;
+    drop(srv);
+    let sent = sendto(&cli, b"hello", Some(psrv), 0).map_err(ename);
+    let mut buf = [0u8; 64];
+    set_rcvtimeo(&cli, 5000)?;
+    let r = recvmsg(&cli, &mut buf, 0).map_err(ename);
+    check_eq!(wait_child(pid)?, 0, "child status (20: recv failed, 21: send failed)");
+    check_eq!(sent, Ok(5), "sendto the child");
+    let r = r?;
+    check_eq!((r.n, &buf[..5], r.from.port), (5, &b"HELLO"[..], psrv), "the child's answer");
+    check!(pcli != psrv, "client and server share port {pcli}");
+    Ok(())
+}
+
+fn netns_ports_isolated() -> TestResult {
+    ensure_loaded()?;
+    let (host, _) = bound_socket(7000)?;
+    let _outside = bound_socket(7001)?;
+    let code = in_child(|| {
+        // SAFETY: plain syscall in the single-threaded child.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return 30;
+        }
+        // The same port is free in the new namespace...
+        let Ok((mine, p)) = bound_socket(7000) else { return 31 };
+        if p != 7000 {
+            return 32;
+        }
+        let Ok(a) = demo_socket() else { return 33 };
+        if sendto(&a, b"ns", Some(7000), 0) != Ok(2) {
+            return 34;
+        }
+        // ...and delivery stays in it.
+        match recvmsg(&mine, &mut [0u8; 8], libc::MSG_DONTWAIT) {
+            Ok(r) if r.n == 2 => {}
+            _ => return 35,
+        }
+        // A port bound only outside is unreachable from inside.
+        if sendto(&a, b"x", Some(7001), 0) != Err(libc::ECONNREFUSED) {
+            return 36;
+        }
+        0
+    })?;
+    check_eq!(code, 0, "child status (30 unshare, 31-33 setup, 34 send, 35 not delivered, 36 reached outside)");
+    let r = recvmsg(&host, &mut [0u8; 8], libc::MSG_DONTWAIT).map(|r| r.n).map_err(ename);
+    check_eq!(r, Err(ename(libc::EAGAIN)), "the host's port 7000 got the namespace's datagram");
+    Ok(())
+}
