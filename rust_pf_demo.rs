@@ -19,7 +19,10 @@
 //! - `recvfrom()` gives the sender's address; `MSG_PEEK`, `MSG_TRUNC`, `MSG_DONTWAIT`,
 //!   `SO_RCVTIMEO` and signals behave as for UDP (the socket core's datagram helpers).
 //! - `shutdown()` wakes blocked readers, which then read 0 bytes (end of file).
+//! - `/proc/net/rust_pf_demo`, in every network namespace: the module's counters, then one line
+//!   per bound socket of that namespace (port, peer, bytes queued, drops, inode).
 
+use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::{
     bindings, c_str,
@@ -34,7 +37,7 @@ pub mod pf;
 #[path = "uapi/pfdemo.rs"]
 pub mod uapi;
 
-use pf::{Family, Msg, NetId, Shutdown, Sock, SockType};
+use pf::{Family, Msg, NetId, SeqFile, Shutdown, Sock, SockType};
 use uapi::*;
 
 /// The family number: 18, `AF_ASH` in `<linux/socket.h>`.
@@ -146,6 +149,7 @@ fn autobind(sock: &Sock<DemoFamily>) -> Result<u32> {
 impl Family for DemoFamily {
     const FAMILY: u16 = PF_DEMO;
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO");
+    const PROC_NET: Option<&'static CStr> = Some(c_str!("rust_pf_demo"));
     type Shared = Shared;
     type Data = DemoSock;
 
@@ -292,6 +296,31 @@ impl Family for DemoFamily {
             }
             _ => Ok(None),
         }
+    }
+
+    fn proc_show(shared: &Shared, net: NetId, out: &mut SeqFile) -> Result {
+        let stats = &shared.stats;
+        let map = shared.ports.lock();
+        let lines = (|| -> core::fmt::Result {
+            writeln!(
+                out,
+                "module: sockets_created {} datagrams_sent {} delivered {} dropped {}",
+                stats.sockets.load(Relaxed),
+                stats.sent.load(Relaxed),
+                stats.delivered.load(Relaxed),
+                stats.dropped.load(Relaxed),
+            )?;
+            writeln!(out, "{:>5} {:>5} {:>8} {:>6} {:>8}", "port", "peer", "rx_queue", "drops", "inode")?;
+            for ((sock_net, port), sock) in map.iter() {
+                if *sock_net == net {
+                    let peer = sock.data().peer.load(Relaxed);
+                    let (rx, drops, inode) = (sock.rx_queued(), sock.drops(), sock.inode());
+                    writeln!(out, "{port:>5} {peer:>5} {rx:>8} {drops:>6} {inode:>8}")?;
+                }
+            }
+            Ok(())
+        })();
+        lines.map_err(|_| ENOMEM)
     }
 }
 

@@ -2,7 +2,7 @@
 
 //! The [`Family`] trait: what a protocol family implements.
 
-use super::{Msg, Sock};
+use super::{Msg, NetId, SeqFile, Sock};
 use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
 
 /// A socket type, the `type` argument of `socket()` with the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
@@ -69,6 +69,10 @@ pub trait Family: Sized + Sync + 'static {
     /// Each socket's own state, kept beside its `struct sock` and dropped with it.
     type Data: Send + Sync;
 
+    /// The name of the family's file in every network namespace's `/proc/net`, if it has one;
+    /// [`Family::proc_show`] writes its content.
+    const PROC_NET: Option<&'static CStr> = None;
+
     /// Initialises [`Family::Shared`].
     fn shared() -> impl PinInit<Self::Shared, Error>;
 
@@ -121,6 +125,11 @@ pub trait Family: Sized + Sync + 'static {
     /// `ioctl()` on the socket for `cmd`: `Some(value)` is stored as an `int` at the user's
     /// `arg`; `None` means the family does not know `cmd` (the core then tries its own).
     fn ioctl(_sock: &Sock<Self>, _cmd: u32) -> Result<Option<i32>> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Writes the content of `/proc/net/`[`Family::PROC_NET`] as seen from namespace `net`.
+    fn proc_show(_shared: &Self::Shared, _net: NetId, _out: &mut SeqFile) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }

@@ -22,12 +22,14 @@
 
 mod family;
 mod msg;
+mod proc;
 mod skb;
 mod sock;
 mod vtable;
 
 pub use family::{Family, Shutdown, SockType};
 pub use msg::Msg;
+pub use proc::SeqFile;
 pub use skb::{Datagram, SkBuff};
 pub use sock::{NetId, Sock};
 pub use vtable::{HasVTable, Registration, VTable};

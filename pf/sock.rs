@@ -116,7 +116,7 @@ impl<T: Family> Sock<T> {
     /// The socket's network namespace, as an identity to compare and key tables with.
     pub fn net(&self) -> NetId {
         // SAFETY: the sock is live (type invariants); `sk_net` is set once by `sk_alloc`.
-        NetId(unsafe { bindings::sock_net(self.as_raw()) } as usize)
+        NetId::from_raw(unsafe { bindings::sock_net(self.as_raw()) })
     }
 
     /// Whether the current task has `cap` in the user namespace owning the socket's network
@@ -216,3 +216,9 @@ impl<T: Family> Sock<T> {
 /// The identity of a network namespace, for comparing and keying (not for dereferencing).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 pub struct NetId(usize);
+
+impl NetId {
+    pub(crate) fn from_raw(net: *mut bindings::net) -> Self {
+        Self(net as usize)
+    }
+}

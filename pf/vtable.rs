@@ -48,6 +48,7 @@ pub struct VTable<T: Family> {
     proto: Opaque<bindings::proto>,
     ops: Opaque<bindings::proto_ops>,
     family: Opaque<bindings::net_proto_family>,
+    pernet: Opaque<bindings::pernet_operations>,
     registered: AtomicBool,
     shared: AtomicPtr<T::Shared>,
     _family: PhantomData<T>,
@@ -139,6 +140,15 @@ impl<T: Family + HasVTable> VTable<T> {
                 family: T::FAMILY as c_int,
                 create: Some(create_callback::<T>),
                 owner,
+            }),
+            pernet: Opaque::new(bindings::pernet_operations {
+                init: Some(super::proc::net_init::<T>),
+                exit: Some(super::proc::net_exit::<T>),
+                // SAFETY: `struct pernet_operations` is valid when zeroed (empty list head,
+                // no generic id).
+                ..unsafe {
+                    core::mem::MaybeUninit::<bindings::pernet_operations>::zeroed().assume_init()
+                }
             }),
             registered: AtomicBool::new(false),
             shared: AtomicPtr::new(ptr::null_mut()),
@@ -423,15 +433,17 @@ unsafe extern "C" fn ioctl_callback<T: Family>(
 /// # Invariants
 ///
 /// `vtable.registered` is true and was set by this registration: `vtable.proto` is registered
-/// with `proto_register()` and `vtable.family` with `sock_register()` until `drop`.
+/// with `proto_register()`, `vtable.pernet` with `register_pernet_subsys()` and `vtable.family`
+/// with `sock_register()` until `drop`; `vtable.shared` points to `_shared`.
 pub struct Registration<T: Family + HasVTable> {
     vtable: &'static VTable<T>,
     _shared: Pin<KBox<T::Shared>>,
 }
 
 impl<T: Family + HasVTable> Registration<T> {
-    /// Registers `vtable`: `proto_register()`, then `sock_register()`; the first is undone if the
-    /// second fails (for example `EEXIST` when another module owns the family number).
+    /// Registers `vtable`: `proto_register()`, `register_pernet_subsys()` (the `/proc/net` file
+    /// of every namespace), then `sock_register()`; what was done is undone if a step fails (for
+    /// example `EEXIST` when another module owns the family number).
     ///
     /// Returns `EBUSY` if the table is already registered.
     ///
@@ -460,11 +472,23 @@ impl<T: Family + HasVTable> Registration<T> {
             vtable.registered.store(false, Ordering::Release);
             return Err(e);
         }
+        // SAFETY: `pernet` is a fully initialised static `struct pernet_operations`, not
+        // registered (same flag); its callbacks only need `shared`, set above.
+        if let Err(e) = to_result(unsafe { bindings::register_pernet_subsys(vtable.pernet.get()) }) {
+            // SAFETY: registered just above.
+            unsafe { bindings::proto_unregister(vtable.proto.get()) };
+            vtable.shared.store(ptr::null_mut(), Ordering::Release);
+            vtable.registered.store(false, Ordering::Release);
+            return Err(e);
+        }
         // SAFETY: `family` is a fully initialised static `struct net_proto_family` whose
         // `create` may now run: `proto` is registered.
         if let Err(e) = to_result(unsafe { bindings::sock_register(vtable.family.get()) }) {
-            // SAFETY: registered just above, and `create` was never published.
-            unsafe { bindings::proto_unregister(vtable.proto.get()) };
+            // SAFETY: both registered just above, and `create` was never published.
+            unsafe {
+                bindings::unregister_pernet_subsys(vtable.pernet.get());
+                bindings::proto_unregister(vtable.proto.get());
+            }
             vtable.shared.store(ptr::null_mut(), Ordering::Release);
             vtable.registered.store(false, Ordering::Release);
             return Err(e);
@@ -484,6 +508,7 @@ impl<T: Family + HasVTable> Drop for Registration<T> {
         // (the safety contract of `register`), so the `struct sock` slab is empty.
         unsafe {
             bindings::sock_unregister(T::FAMILY.into());
+            bindings::unregister_pernet_subsys(self.vtable.pernet.get());
             bindings::proto_unregister(self.vtable.proto.get());
         }
         // `_shared` is dropped after this: no socket and no callback is left to use it.

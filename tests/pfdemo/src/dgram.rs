@@ -34,6 +34,7 @@ pub const TESTS: &[Test] = &[
     Test { name: "close_with_queued_data_frees_all", run: close_with_queued_data_frees_all },
     Test { name: "two_processes_exchange", run: two_processes_exchange },
     Test { name: "netns_ports_isolated", run: netns_ports_isolated },
+    Test { name: "proc_net_lists_sockets_and_counters", run: proc_net_lists_sockets_and_counters },
 ];
 
 fn e(what: &str) -> impl Fn(i32) -> String + '_ {
@@ -453,5 +454,78 @@ fn netns_ports_isolated() -> TestResult {
     check_eq!(code, 0, "child status (30 unshare, 31-33 setup, 34 send, 35 not delivered, 36 reached outside)");
     let r = recvmsg(&host, &mut [0u8; 8], libc::MSG_DONTWAIT).map(|r| r.n).map_err(ename);
     check_eq!(r, Err(ename(libc::EAGAIN)), "the host's port 7000 got the namespace's datagram");
+    Ok(())
+}
+
+/// One socket's line of /proc/net/rust_pf_demo: (port, peer, rx_queue, drops, inode).
+type ProcLine = (u32, u32, u64, u64, u64);
+
+/// Reads /proc/net/rust_pf_demo: the module counters by name, and the socket lines.
+fn read_proc() -> Result<(Vec<(String, u64)>, Vec<ProcLine>), String> {
+    let text = std::fs::read_to_string("/proc/net/rust_pf_demo").map_err(|e| format!("/proc/net/rust_pf_demo: {e}"))?;
+    let mut lines = text.lines();
+    let head = lines.next().ok_or("empty file")?;
+    let words: Vec<&str> = head.strip_prefix("module: ").ok_or(format!("bad first line {head:?}"))?.split(' ').collect();
+    let counters = words.chunks(2).map(|c| (c[0].to_string(), c[1].parse().unwrap_or(u64::MAX))).collect();
+    lines.next().ok_or("no header line")?;
+    let mut socks = Vec::new();
+    for l in lines {
+        let v: Vec<u64> = l.split_whitespace().map(|w| w.parse().unwrap_or(u64::MAX)).collect();
+        if v.len() != 5 {
+            return Err(format!("bad socket line {l:?}"));
+        }
+        socks.push((v[0] as u32, v[1] as u32, v[2], v[3], v[4]));
+    }
+    Ok((counters, socks))
+}
+
+fn counter(c: &[(String, u64)], name: &str) -> u64 {
+    c.iter().find(|(n, _)| n == name).map_or(u64::MAX, |(_, v)| *v)
+}
+
+fn proc_net_lists_sockets_and_counters() -> TestResult {
+    ensure_loaded()?;
+    let (before, _) = read_proc()?;
+    let (a, pa) = bound_socket(8000)?;
+    let (b, pb) = bound_socket(0)?;
+    connect(&a, pb).map_err(e("connect"))?;
+    setsockopt_int(&b, libc::SOL_SOCKET, libc::SO_RCVBUF, 2048).map_err(e("SO_RCVBUF"))?;
+    for _ in 0..50 {
+        sendto(&a, &[1; 700], None, 0).map_err(e("send"))?;
+    }
+    let (after, socks) = read_proc()?;
+    // SAFETY: an all-zero `stat` is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is valid for writes.
+    check_eq!(unsafe { libc::fstat(b.as_raw_fd(), &mut st) }, 0, "fstat");
+    let la = socks.iter().find(|s| s.0 == pa).ok_or(format!("port {pa} not listed: {socks:?}"))?;
+    let lb = socks.iter().find(|s| s.0 == pb).ok_or(format!("port {pb} not listed: {socks:?}"))?;
+    check_eq!(la.1, pb, "peer column of the connected socket");
+    check!(lb.2 > 0, "rx_queue of the receiver is 0: {lb:?}");
+    check!(lb.3 > 0, "drops of the flooded receiver is 0: {lb:?}");
+    check_eq!(lb.4, st.st_ino, "inode column");
+    let sent = counter(&after, "datagrams_sent") - counter(&before, "datagrams_sent");
+    let dropped = counter(&after, "dropped") - counter(&before, "dropped");
+    let delivered = counter(&after, "delivered") - counter(&before, "delivered");
+    check_eq!(sent, 50, "datagrams_sent delta");
+    check_eq!(delivered + dropped, 50, "delivered + dropped delta");
+    check_eq!(dropped, lb.3, "dropped delta vs the socket's drops");
+    check!(counter(&after, "sockets_created") >= counter(&before, "sockets_created") + 2, "sockets_created");
+    // Another namespace has its own, empty, list.
+    let code = in_child(|| {
+        // SAFETY: plain syscall in the single-threaded child.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return 40;
+        }
+        match read_proc() {
+            Ok((_, socks)) if socks.is_empty() => 0,
+            Ok(_) => 41,
+            Err(_) => 42,
+        }
+    })?;
+    check_eq!(code, 0, "child status (41: sockets of another namespace listed, 42: no file)");
+    drop((a, b));
+    let (_, socks) = read_proc()?;
+    check!(!socks.iter().any(|s| s.0 == pa || s.0 == pb), "closed sockets still listed: {socks:?}");
     Ok(())
 }
