@@ -33,13 +33,23 @@ demo:
 check:
 	$(ROOT)/scripts/check.sh
 
+KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs
+TESTS_CARGO = cd $(ROOT)/tests/pfdemo && cargo
+TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/cargo
+
+# rustfmt with the kernel's .rustfmt.toml (there is no rustfmtcheck for M= builds), clippy
+# through the kernel build (Debian's 1.96 clippy-driver, the kernel's lint set, warnings are
+# errors), rustdoc of the module, and the same for the userspace test crate.
 lint: $(KDIR_DEP)
-	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml --check \
-		$(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs
-	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) CLIPPY=1 modules
+	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml --check $(KERNEL_RS)
+	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
+	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) KRUSTFLAGS=-Dwarnings modules
+	$(TESTS_CARGO) fmt --check
+	$(TESTS_CARGO) clippy --quiet --locked $(TESTS_CARGO_ARGS) -- -D warnings
 
 fmt: $(KDIR_DEP)
-	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs
+	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml $(KERNEL_RS)
+	$(TESTS_CARGO) fmt
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) clean

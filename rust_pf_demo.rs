@@ -24,14 +24,7 @@
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
-use kernel::{
-    bindings, c_str,
-    new_mutex,
-    prelude::*,
-    rbtree::RBTree,
-    sync::Mutex,
-    types::ARef,
-};
+use kernel::{bindings, c_str, new_mutex, prelude::*, rbtree::RBTree, sync::Mutex, types::ARef};
 
 pub mod pf;
 #[path = "uapi/pfdemo.rs"]
@@ -270,7 +263,11 @@ impl Family for DemoFamily {
         }
         dgram.recv_cmsgs(msg);
         msg.set_name(&SockaddrPfdemo::new(src_port(dgram.cb())).to_bytes());
-        Ok(if flags & bindings::MSG_TRUNC as i32 != 0 { dgram.len() } else { copied })
+        Ok(if flags & bindings::MSG_TRUNC as i32 != 0 {
+            dgram.len()
+        } else {
+            copied
+        })
     }
 
     fn shutdown(sock: &Sock<Self>, how: Shutdown) -> Result {
@@ -310,7 +307,11 @@ impl Family for DemoFamily {
                 stats.delivered.load(Relaxed),
                 stats.dropped.load(Relaxed),
             )?;
-            writeln!(out, "{:>5} {:>5} {:>8} {:>6} {:>8}", "port", "peer", "rx_queue", "drops", "inode")?;
+            writeln!(
+                out,
+                "{:>5} {:>5} {:>8} {:>6} {:>8}",
+                "port", "peer", "rx_queue", "drops", "inode"
+            )?;
             for ((sock_net, port), sock) in map.iter() {
                 if *sock_net == net {
                     let peer = sock.data().peer.load(Relaxed);

@@ -71,4 +71,5 @@ impl Msg {
 }
 
 /// `sizeof(struct sockaddr_storage)`.
-pub(crate) const SOCKADDR_STORAGE: usize = core::mem::size_of::<bindings::__kernel_sockaddr_storage>();
+pub(crate) const SOCKADDR_STORAGE: usize =
+    core::mem::size_of::<bindings::__kernel_sockaddr_storage>();

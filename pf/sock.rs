@@ -179,7 +179,11 @@ impl<T: Family> Sock<T> {
         match NonNull::new(skb) {
             // SAFETY: a new, unshared sk_buff whose ownership we take.
             Some(skb) => Ok(unsafe { SkBuff::from_raw(skb) }),
-            None => Err(Error::from_errno(if err < 0 { err } else { -(bindings::ENOMEM as i32) })),
+            None => Err(Error::from_errno(if err < 0 {
+                err
+            } else {
+                -(bindings::ENOMEM as i32)
+            })),
         }
     }
 

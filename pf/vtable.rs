@@ -62,7 +62,10 @@ unsafe impl<T: Family> Sync for VTable<T> {}
 /// Copies `name` (nul included) into a fixed `char[N]`, at compile time.
 const fn c_name<const N: usize>(name: &CStr) -> [c_char; N] {
     let bytes = name.as_bytes_with_nul();
-    assert!(bytes.len() <= N, "Family::NAME is too long for struct proto");
+    assert!(
+        bytes.len() <= N,
+        "Family::NAME is too long for struct proto"
+    );
     let mut out = [0 as c_char; N];
     let mut i = 0;
     while i < bytes.len() {
@@ -81,7 +84,10 @@ impl<T: Family + HasVTable> VTable<T> {
     /// time, so a `NAME` that is too long is a build error.
     pub const fn new(module: &ThisModule) -> Self {
         let owner = module.as_ptr();
-        assert!((T::FAMILY as u32) < bindings::NPROTO, "Family::FAMILY must be below NPROTO");
+        assert!(
+            (T::FAMILY as u32) < bindings::NPROTO,
+            "Family::FAMILY must be below NPROTO"
+        );
         Self {
             // INVARIANT: every field the socket core reads is set; the rest is zero, as in a C
             // designated initialiser.
@@ -96,7 +102,11 @@ impl<T: Family + HasVTable> VTable<T> {
                 family: T::FAMILY as c_int,
                 owner,
                 release: Some(release_callback::<T>),
-                bind: if T::HAS_BIND { Some(bind_callback::<T>) } else { Some(bindings::sock_no_bind) },
+                bind: if T::HAS_BIND {
+                    Some(bind_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_bind)
+                },
                 connect: if T::HAS_CONNECT {
                     Some(connect_callback::<T>)
                 } else {
@@ -110,7 +120,11 @@ impl<T: Family + HasVTable> VTable<T> {
                     Some(bindings::sock_no_getname)
                 },
                 poll: Some(bindings::datagram_poll),
-                ioctl: if T::HAS_IOCTL { Some(ioctl_callback::<T>) } else { Some(bindings::sock_no_ioctl) },
+                ioctl: if T::HAS_IOCTL {
+                    Some(ioctl_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_ioctl)
+                },
                 gettstamp: Some(bindings::sock_gettstamp),
                 listen: Some(bindings::sock_no_listen),
                 shutdown: if T::HAS_SHUTDOWN {
@@ -342,7 +356,10 @@ unsafe extern "C" fn getname_callback<T: Family>(
     from_result(|| {
         // SAFETY: per the function safety contract; nothing else uses the buffer meanwhile.
         let (sock, out) = unsafe {
-            (sock_of::<T>(sock), core::slice::from_raw_parts_mut(addr.cast::<u8>(), SOCKADDR_STORAGE))
+            (
+                sock_of::<T>(sock),
+                core::slice::from_raw_parts_mut(addr.cast::<u8>(), SOCKADDR_STORAGE),
+            )
         };
         let len = T::getname(sock, out, peer != 0)?;
         Ok(len.min(SOCKADDR_STORAGE) as c_int)
@@ -391,7 +408,10 @@ unsafe extern "C" fn recvmsg_callback<T: Family>(
 /// # Safety
 ///
 /// Called by the socket core on a live socket of this family.
-unsafe extern "C" fn shutdown_callback<T: Family>(sock: *mut bindings::socket, how: c_int) -> c_int {
+unsafe extern "C" fn shutdown_callback<T: Family>(
+    sock: *mut bindings::socket,
+    how: c_int,
+) -> c_int {
     from_result(|| {
         let how = match how {
             0 => Shutdown::Read,
@@ -419,7 +439,7 @@ unsafe extern "C" fn ioctl_callback<T: Family>(
         // SAFETY: per the function safety contract.
         match T::ioctl(unsafe { sock_of::<T>(sock) }, cmd)? {
             Some(value) => {
-                let mut out = UserSlice::new(arg as usize, core::mem::size_of::<i32>()).writer();
+                let mut out = UserSlice::new(arg, core::mem::size_of::<i32>()).writer();
                 out.write(&value)?;
                 Ok(0)
             }
@@ -464,7 +484,9 @@ impl<T: Family + HasVTable> Registration<T> {
             }
         };
         // The state is pinned and outlives the registration's callbacks (type invariants).
-        vtable.shared.store(ptr::from_ref(&*shared).cast_mut(), Ordering::Release);
+        vtable
+            .shared
+            .store(ptr::from_ref(&*shared).cast_mut(), Ordering::Release);
         // SAFETY: `proto` is a fully initialised static `struct proto` (type invariants) that
         // is not registered (`registered` was false and we own the flag now). `1` asks for a slab.
         if let Err(e) = to_result(unsafe { bindings::proto_register(vtable.proto.get(), 1) }) {
@@ -474,7 +496,8 @@ impl<T: Family + HasVTable> Registration<T> {
         }
         // SAFETY: `pernet` is a fully initialised static `struct pernet_operations`, not
         // registered (same flag); its callbacks only need `shared`, set above.
-        if let Err(e) = to_result(unsafe { bindings::register_pernet_subsys(vtable.pernet.get()) }) {
+        if let Err(e) = to_result(unsafe { bindings::register_pernet_subsys(vtable.pernet.get()) })
+        {
             // SAFETY: registered just above.
             unsafe { bindings::proto_unregister(vtable.proto.get()) };
             vtable.shared.store(ptr::null_mut(), Ordering::Release);

@@ -31,7 +31,10 @@ pub const SOCKADDR_PFDEMO_LEN: usize = core::mem::size_of::<SockaddrPfdemo>();
 impl SockaddrPfdemo {
     /// The address of `port` in the family.
     pub const fn new(port: u32) -> Self {
-        Self { family: PF_DEMO, port }
+        Self {
+            family: PF_DEMO,
+            port,
+        }
     }
 
     /// Parses the bytes of a `struct sockaddr_pfdemo` (any family: the caller checks it);

@@ -26,14 +26,23 @@ pub fn run() -> i32 {
 
     let first = demo_socket();
     step(
-        &format!("socket(18, SOCK_DGRAM, 0) = {:?} (kernel ran modprobe net-pf-18)", first.as_ref().map(|_| "fd").map_err(|e| ename(*e))),
+        &format!(
+            "socket(18, SOCK_DGRAM, 0) = {:?} (kernel ran modprobe net-pf-18)",
+            first.as_ref().map(|_| "fd").map_err(|e| ename(*e))
+        ),
         first.is_ok() && refcnt() == Some(REFS_PER_SOCKET),
     );
     let second = demo_socket();
-    step("second socket()", second.is_ok() && refcnt() == Some(2 * REFS_PER_SOCKET));
+    step(
+        "second socket()",
+        second.is_ok() && refcnt() == Some(2 * REFS_PER_SOCKET),
+    );
 
     let r = rmmod();
-    step(&format!("rmmod with 2 sockets open: {:?}", r.map_err(ename)), r.is_err() && module_loaded());
+    step(
+        &format!("rmmod with 2 sockets open: {:?}", r.map_err(ename)),
+        r.is_err() && module_loaded(),
+    );
 
     drop(first);
     step("closed the first socket", refcnt() == Some(REFS_PER_SOCKET));
@@ -41,10 +50,25 @@ pub fn run() -> i32 {
     step("closed the second socket", refcnt() == Some(0));
 
     let r = rmmod();
-    step(&format!("rmmod with no socket open: {:?}", r.map_err(ename)), r.is_ok() && !module_loaded());
+    step(
+        &format!("rmmod with no socket open: {:?}", r.map_err(ename)),
+        r.is_ok() && !module_loaded(),
+    );
 
-    let bad = socket(PF_DEMO, libc::SOCK_STREAM, 0).map(drop).map_err(ename);
-    step(&format!("socket(18, SOCK_STREAM, 0) = {bad:?} (loaded it again, then create said no)"), bad == Err(ename(libc::ESOCKTNOSUPPORT)) && refcnt() == Some(0));
-    println!("demo: {}", if ok { "every step as expected" } else { "SOME STEP DID NOT BEHAVE AS EXPECTED" });
+    let bad = socket(PF_DEMO, libc::SOCK_STREAM, 0)
+        .map(drop)
+        .map_err(ename);
+    step(
+        &format!("socket(18, SOCK_STREAM, 0) = {bad:?} (loaded it again, then create said no)"),
+        bad == Err(ename(libc::ESOCKTNOSUPPORT)) && refcnt() == Some(0),
+    );
+    println!(
+        "demo: {}",
+        if ok {
+            "every step as expected"
+        } else {
+            "SOME STEP DID NOT BEHAVE AS EXPECTED"
+        }
+    );
     i32::from(!ok)
 }

@@ -11,30 +11,102 @@ use std::time::{Duration, Instant};
 
 /// Every test, in order.
 pub const TESTS: &[Test] = &[
-    Test { name: "bind_getsockname", run: bind_getsockname },
-    Test { name: "bind_port_zero_picks_free_port", run: bind_port_zero_picks_free_port },
-    Test { name: "bind_eaddrinuse_until_close", run: bind_eaddrinuse_until_close },
-    Test { name: "bind_bad_address_einval", run: bind_bad_address_einval },
-    Test { name: "bind_privileged_port_needs_cap", run: bind_privileged_port_needs_cap },
-    Test { name: "sendto_recvfrom_payload_and_source", run: sendto_recvfrom_payload_and_source },
-    Test { name: "send_unbound_autobinds", run: send_unbound_autobinds },
-    Test { name: "connect_send_recv_getpeername", run: connect_send_recv_getpeername },
-    Test { name: "send_to_nobody_econnrefused", run: send_to_nobody_econnrefused },
-    Test { name: "emsgsize_above_max", run: emsgsize_above_max },
-    Test { name: "msg_peek_and_msg_trunc", run: msg_peek_and_msg_trunc },
-    Test { name: "fionread_next_datagram", run: fionread_next_datagram },
-    Test { name: "nonblocking_recv_eagain", run: nonblocking_recv_eagain },
-    Test { name: "so_rcvtimeo_eagain", run: so_rcvtimeo_eagain },
-    Test { name: "blocked_recv_woken_by_data", run: blocked_recv_woken_by_data },
-    Test { name: "blocked_recv_eintr_on_signal", run: blocked_recv_eintr_on_signal },
-    Test { name: "shutdown_wakes_blocked_reader", run: shutdown_wakes_blocked_reader },
-    Test { name: "shutdown_write_epipe", run: shutdown_write_epipe },
-    Test { name: "poll_readable_writable", run: poll_readable_writable },
-    Test { name: "so_rcvbuf_bounds_queue", run: so_rcvbuf_bounds_queue },
-    Test { name: "close_with_queued_data_frees_all", run: close_with_queued_data_frees_all },
-    Test { name: "two_processes_exchange", run: two_processes_exchange },
-    Test { name: "netns_ports_isolated", run: netns_ports_isolated },
-    Test { name: "proc_net_lists_sockets_and_counters", run: proc_net_lists_sockets_and_counters },
+    Test {
+        name: "bind_getsockname",
+        run: bind_getsockname,
+    },
+    Test {
+        name: "bind_port_zero_picks_free_port",
+        run: bind_port_zero_picks_free_port,
+    },
+    Test {
+        name: "bind_eaddrinuse_until_close",
+        run: bind_eaddrinuse_until_close,
+    },
+    Test {
+        name: "bind_bad_address_einval",
+        run: bind_bad_address_einval,
+    },
+    Test {
+        name: "bind_privileged_port_needs_cap",
+        run: bind_privileged_port_needs_cap,
+    },
+    Test {
+        name: "sendto_recvfrom_payload_and_source",
+        run: sendto_recvfrom_payload_and_source,
+    },
+    Test {
+        name: "send_unbound_autobinds",
+        run: send_unbound_autobinds,
+    },
+    Test {
+        name: "connect_send_recv_getpeername",
+        run: connect_send_recv_getpeername,
+    },
+    Test {
+        name: "send_to_nobody_econnrefused",
+        run: send_to_nobody_econnrefused,
+    },
+    Test {
+        name: "emsgsize_above_max",
+        run: emsgsize_above_max,
+    },
+    Test {
+        name: "msg_peek_and_msg_trunc",
+        run: msg_peek_and_msg_trunc,
+    },
+    Test {
+        name: "fionread_next_datagram",
+        run: fionread_next_datagram,
+    },
+    Test {
+        name: "nonblocking_recv_eagain",
+        run: nonblocking_recv_eagain,
+    },
+    Test {
+        name: "so_rcvtimeo_eagain",
+        run: so_rcvtimeo_eagain,
+    },
+    Test {
+        name: "blocked_recv_woken_by_data",
+        run: blocked_recv_woken_by_data,
+    },
+    Test {
+        name: "blocked_recv_eintr_on_signal",
+        run: blocked_recv_eintr_on_signal,
+    },
+    Test {
+        name: "shutdown_wakes_blocked_reader",
+        run: shutdown_wakes_blocked_reader,
+    },
+    Test {
+        name: "shutdown_write_epipe",
+        run: shutdown_write_epipe,
+    },
+    Test {
+        name: "poll_readable_writable",
+        run: poll_readable_writable,
+    },
+    Test {
+        name: "so_rcvbuf_bounds_queue",
+        run: so_rcvbuf_bounds_queue,
+    },
+    Test {
+        name: "close_with_queued_data_frees_all",
+        run: close_with_queued_data_frees_all,
+    },
+    Test {
+        name: "two_processes_exchange",
+        run: two_processes_exchange,
+    },
+    Test {
+        name: "netns_ports_isolated",
+        run: netns_ports_isolated,
+    },
+    Test {
+        name: "proc_net_lists_sockets_and_counters",
+        run: proc_net_lists_sockets_and_counters,
+    },
 ];
 
 fn e(what: &str) -> impl Fn(i32) -> String + '_ {
@@ -45,11 +117,23 @@ fn bind_getsockname() -> TestResult {
     ensure_loaded()?;
     let fd = demo_socket().map_err(e("socket"))?;
     let (addr, len) = getsockname(&fd).map_err(e("getsockname unbound"))?;
-    check_eq!((addr.family, addr.port, len), (18, 0, SOCKADDR_PFDEMO_LEN), "unbound name");
+    check_eq!(
+        (addr.family, addr.port, len),
+        (18, 0, SOCKADDR_PFDEMO_LEN),
+        "unbound name"
+    );
     bind(&fd, 5000).map_err(e("bind 5000"))?;
     let (addr, len) = getsockname(&fd).map_err(e("getsockname"))?;
-    check_eq!((addr.family, addr.port, len), (18, 5000, SOCKADDR_PFDEMO_LEN), "bound name");
-    check_eq!(bind(&fd, 5001).map_err(ename), Err(ename(libc::EINVAL)), "second bind");
+    check_eq!(
+        (addr.family, addr.port, len),
+        (18, 5000, SOCKADDR_PFDEMO_LEN),
+        "bound name"
+    );
+    check_eq!(
+        bind(&fd, 5001).map_err(ename),
+        Err(ename(libc::EINVAL)),
+        "second bind"
+    );
     Ok(())
 }
 
@@ -58,8 +142,14 @@ fn bind_port_zero_picks_free_port() -> TestResult {
     let mut seen = Vec::new();
     for _ in 0..20 {
         let (fd, port) = bound_socket(0)?;
-        check!(PFDEMO_EPHEMERAL_PORTS.contains(&port), "port {port} outside the ephemeral range");
-        check!(!seen.iter().any(|(p, _)| *p == port), "port {port} handed out twice");
+        check!(
+            PFDEMO_EPHEMERAL_PORTS.contains(&port),
+            "port {port} outside the ephemeral range"
+        );
+        check!(
+            !seen.iter().any(|(p, _)| *p == port),
+            "port {port} handed out twice"
+        );
         seen.push((port, fd));
     }
     Ok(())
@@ -69,9 +159,17 @@ fn bind_eaddrinuse_until_close() -> TestResult {
     ensure_loaded()?;
     let (a, _) = bound_socket(6000)?;
     let b = demo_socket().map_err(e("socket"))?;
-    check_eq!(bind(&b, 6000).map_err(ename), Err(ename(libc::EADDRINUSE)), "bind to a taken port");
+    check_eq!(
+        bind(&b, 6000).map_err(ename),
+        Err(ename(libc::EADDRINUSE)),
+        "bind to a taken port"
+    );
     drop(a);
-    check_eq!(bind(&b, 6000).map_err(ename), Ok(()), "bind after the owner closed");
+    check_eq!(
+        bind(&b, 6000).map_err(ename),
+        Ok(()),
+        "bind after the owner closed"
+    );
     Ok(())
 }
 
@@ -81,11 +179,31 @@ fn bind_bad_address_einval() -> TestResult {
     let good = SockaddrPfdemo::new(6100).to_bytes();
     let mut inet = good;
     inet[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
-    check_eq!(bind_raw(&fd, &inet).map_err(ename), Err(ename(libc::EINVAL)), "bind, family AF_INET");
-    check_eq!(bind_raw(&fd, &good[..7]).map_err(ename), Err(ename(libc::EINVAL)), "bind, addrlen 7");
-    check_eq!(bind_raw(&fd, &good[..2]).map_err(ename), Err(ename(libc::EINVAL)), "bind, addrlen 2");
-    check_eq!(getsockname(&fd).map(|a| a.0.port).map_err(ename), Ok(0), "port after failed binds");
-    check_eq!(bind_raw(&fd, &good).map_err(ename), Ok(()), "then a good bind");
+    check_eq!(
+        bind_raw(&fd, &inet).map_err(ename),
+        Err(ename(libc::EINVAL)),
+        "bind, family AF_INET"
+    );
+    check_eq!(
+        bind_raw(&fd, &good[..7]).map_err(ename),
+        Err(ename(libc::EINVAL)),
+        "bind, addrlen 7"
+    );
+    check_eq!(
+        bind_raw(&fd, &good[..2]).map_err(ename),
+        Err(ename(libc::EINVAL)),
+        "bind, addrlen 2"
+    );
+    check_eq!(
+        getsockname(&fd).map(|a| a.0.port).map_err(ename),
+        Ok(0),
+        "port after failed binds"
+    );
+    check_eq!(
+        bind_raw(&fd, &good).map_err(ename),
+        Ok(()),
+        "then a good bind"
+    );
     Ok(())
 }
 
@@ -109,7 +227,11 @@ fn bind_privileged_port_needs_cap() -> TestResult {
         }
         0
     })?;
-    check_eq!(code, 0, "child status (12: port 81 not EACCES, 13: port 1024 refused)");
+    check_eq!(
+        code,
+        0,
+        "child status (12: port 81 not EACCES, 13: port 1024 refused)"
+    );
     Ok(())
 }
 
@@ -118,11 +240,23 @@ fn sendto_recvfrom_payload_and_source() -> TestResult {
     let (a, pa) = bound_socket(0)?;
     let (b, pb) = bound_socket(0)?;
     let payload: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
-    check_eq!(sendto(&a, &payload, Some(pb), 0).map_err(ename), Ok(1000), "sendto");
-    check_eq!(sendto(&a, b"", Some(pb), 0).map_err(ename), Ok(0), "empty sendto");
+    check_eq!(
+        sendto(&a, &payload, Some(pb), 0).map_err(ename),
+        Ok(1000),
+        "sendto"
+    );
+    check_eq!(
+        sendto(&a, b"", Some(pb), 0).map_err(ename),
+        Ok(0),
+        "empty sendto"
+    );
     let mut buf = vec![0u8; 4096];
     let r = recvmsg(&b, &mut buf, 0).map_err(e("recvmsg"))?;
-    check_eq!((r.n, r.from, r.namelen), (1000, SockaddrPfdemo::new(pa), SOCKADDR_PFDEMO_LEN), "received");
+    check_eq!(
+        (r.n, r.from, r.namelen),
+        (1000, SockaddrPfdemo::new(pa), SOCKADDR_PFDEMO_LEN),
+        "received"
+    );
     check!(buf[..1000] == payload[..], "payload differs");
     let r = recvmsg(&b, &mut buf, 0).map_err(e("recvmsg empty"))?;
     check_eq!((r.n, r.from.port), (0, pa), "empty datagram");
@@ -133,7 +267,11 @@ fn send_unbound_autobinds() -> TestResult {
     ensure_loaded()?;
     let (b, pb) = bound_socket(0)?;
     let a = demo_socket().map_err(e("socket"))?;
-    check_eq!(sendto(&a, b"x", Some(pb), 0).map_err(ename), Ok(1), "sendto from unbound");
+    check_eq!(
+        sendto(&a, b"x", Some(pb), 0).map_err(ename),
+        Ok(1),
+        "sendto from unbound"
+    );
     let pa = getsockname(&a).map_err(e("getsockname"))?.0.port;
     check!(PFDEMO_EPHEMERAL_PORTS.contains(&pa), "autobound port {pa}");
     let r = recvmsg(&b, &mut [0u8; 8], 0).map_err(e("recvmsg"))?;
@@ -145,10 +283,22 @@ fn connect_send_recv_getpeername() -> TestResult {
     ensure_loaded()?;
     let (a, pa) = bound_socket(0)?;
     let b = demo_socket().map_err(e("socket"))?;
-    check_eq!(getpeername(&b).map(drop).map_err(ename), Err(ename(libc::ENOTCONN)), "getpeername before connect");
-    check_eq!(sendto(&b, b"x", None, 0).map_err(ename), Err(ename(libc::EDESTADDRREQ)), "send before connect");
+    check_eq!(
+        getpeername(&b).map(drop).map_err(ename),
+        Err(ename(libc::ENOTCONN)),
+        "getpeername before connect"
+    );
+    check_eq!(
+        sendto(&b, b"x", None, 0).map_err(ename),
+        Err(ename(libc::EDESTADDRREQ)),
+        "send before connect"
+    );
     connect(&b, pa).map_err(e("connect"))?;
-    check_eq!(getpeername(&b).map(|a| a.0).map_err(ename), Ok(SockaddrPfdemo::new(pa)), "getpeername");
+    check_eq!(
+        getpeername(&b).map(|a| a.0).map_err(ename),
+        Ok(SockaddrPfdemo::new(pa)),
+        "getpeername"
+    );
     let pb = getsockname(&b).map_err(e("getsockname"))?.0.port;
     check!(pb != 0, "connect did not bind the socket");
     // SAFETY: `buf` is valid for reads of its length.
@@ -160,18 +310,34 @@ fn connect_send_recv_getpeername() -> TestResult {
     check_eq!((n, &buf[..4]), (4, &b"ping"[..]), "recv() on the peer");
     let unspec = (libc::AF_UNSPEC as u16).to_ne_bytes();
     connect_raw(&b, &unspec).map_err(e("connect AF_UNSPEC"))?;
-    check_eq!(getpeername(&b).map(drop).map_err(ename), Err(ename(libc::ENOTCONN)), "getpeername after AF_UNSPEC");
-    check_eq!(connect(&b, 0).map_err(ename), Err(ename(libc::EINVAL)), "connect to port 0");
+    check_eq!(
+        getpeername(&b).map(drop).map_err(ename),
+        Err(ename(libc::ENOTCONN)),
+        "getpeername after AF_UNSPEC"
+    );
+    check_eq!(
+        connect(&b, 0).map_err(ename),
+        Err(ename(libc::EINVAL)),
+        "connect to port 0"
+    );
     Ok(())
 }
 
 fn send_to_nobody_econnrefused() -> TestResult {
     ensure_loaded()?;
     let a = demo_socket().map_err(e("socket"))?;
-    check_eq!(sendto(&a, b"x", Some(59999), 0).map_err(ename), Err(ename(libc::ECONNREFUSED)), "sendto a free port");
+    check_eq!(
+        sendto(&a, b"x", Some(59999), 0).map_err(ename),
+        Err(ename(libc::ECONNREFUSED)),
+        "sendto a free port"
+    );
     let (b, pb) = bound_socket(0)?;
     drop(b);
-    check_eq!(sendto(&a, b"x", Some(pb), 0).map_err(ename), Err(ename(libc::ECONNREFUSED)), "sendto a closed port");
+    check_eq!(
+        sendto(&a, b"x", Some(pb), 0).map_err(ename),
+        Err(ename(libc::ECONNREFUSED)),
+        "sendto a closed port"
+    );
     Ok(())
 }
 
@@ -181,8 +347,16 @@ fn emsgsize_above_max() -> TestResult {
     setsockopt_int(&b, libc::SOL_SOCKET, libc::SO_RCVBUF, 1 << 20).map_err(e("SO_RCVBUF"))?;
     let a = demo_socket().map_err(e("socket"))?;
     let big = vec![0xa5u8; PFDEMO_MAX_DGRAM + 1];
-    check_eq!(sendto(&a, &big, Some(pb), 0).map_err(ename), Err(ename(libc::EMSGSIZE)), "max + 1 bytes");
-    check_eq!(sendto(&a, &big[..PFDEMO_MAX_DGRAM], Some(pb), 0).map_err(ename), Ok(PFDEMO_MAX_DGRAM), "max bytes");
+    check_eq!(
+        sendto(&a, &big, Some(pb), 0).map_err(ename),
+        Err(ename(libc::EMSGSIZE)),
+        "max + 1 bytes"
+    );
+    check_eq!(
+        sendto(&a, &big[..PFDEMO_MAX_DGRAM], Some(pb), 0).map_err(ename),
+        Ok(PFDEMO_MAX_DGRAM),
+        "max bytes"
+    );
     let mut buf = vec![0u8; PFDEMO_MAX_DGRAM + 10];
     let r = recvmsg(&b, &mut buf, 0).map_err(e("recvmsg"))?;
     check_eq!(r.n, PFDEMO_MAX_DGRAM, "received length");
@@ -197,14 +371,32 @@ fn msg_peek_and_msg_trunc() -> TestResult {
     sendto(&a, b"0123456789", Some(pb), 0).map_err(e("sendto"))?;
     let mut buf = [0u8; 64];
     let r = recvmsg(&b, &mut buf, libc::MSG_PEEK).map_err(e("peek"))?;
-    check_eq!((r.n, r.from.port, &buf[..10]), (10, pa, &b"0123456789"[..]), "MSG_PEEK");
+    check_eq!(
+        (r.n, r.from.port, &buf[..10]),
+        (10, pa, &b"0123456789"[..]),
+        "MSG_PEEK"
+    );
     let mut small = [0u8; 4];
     let r = recvmsg(&b, &mut small, libc::MSG_PEEK | libc::MSG_TRUNC).map_err(e("peek|trunc"))?;
-    check_eq!((r.n, r.msg_flags & libc::MSG_TRUNC), (10, libc::MSG_TRUNC), "MSG_TRUNC returns the real length");
+    check_eq!(
+        (r.n, r.msg_flags & libc::MSG_TRUNC),
+        (10, libc::MSG_TRUNC),
+        "MSG_TRUNC returns the real length"
+    );
     let r = recvmsg(&b, &mut small, 0).map_err(e("recv short"))?;
-    check_eq!((r.n, r.msg_flags & libc::MSG_TRUNC, &small[..]), (4, libc::MSG_TRUNC, &b"0123"[..]), "short buffer");
-    let r = recvmsg(&b, &mut buf, libc::MSG_DONTWAIT).map(|r| r.n).map_err(ename);
-    check_eq!(r, Err(ename(libc::EAGAIN)), "the truncated datagram was consumed");
+    check_eq!(
+        (r.n, r.msg_flags & libc::MSG_TRUNC, &small[..]),
+        (4, libc::MSG_TRUNC, &b"0123"[..]),
+        "short buffer"
+    );
+    let r = recvmsg(&b, &mut buf, libc::MSG_DONTWAIT)
+        .map(|r| r.n)
+        .map_err(ename);
+    check_eq!(
+        r,
+        Err(ename(libc::EAGAIN)),
+        "the truncated datagram was consumed"
+    );
     Ok(())
 }
 
@@ -224,21 +416,40 @@ fn fionread_next_datagram() -> TestResult {
 fn nonblocking_recv_eagain() -> TestResult {
     ensure_loaded()?;
     let (b, _) = bound_socket(0)?;
-    let r = recvmsg(&b, &mut [0u8; 8], libc::MSG_DONTWAIT).map(|r| r.n).map_err(ename);
+    let r = recvmsg(&b, &mut [0u8; 8], libc::MSG_DONTWAIT)
+        .map(|r| r.n)
+        .map_err(ename);
     check_eq!(r, Err(ename(libc::EAGAIN)), "MSG_DONTWAIT");
     let nb = socket(18, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK, 0).map_err(e("socket"))?;
     bind(&nb, 0).map_err(e("bind"))?;
-    check_eq!(recvmsg(&nb, &mut [0u8; 8], 0).map(|r| r.n).map_err(ename), Err(ename(libc::EAGAIN)), "SOCK_NONBLOCK");
+    check_eq!(
+        recvmsg(&nb, &mut [0u8; 8], 0).map(|r| r.n).map_err(ename),
+        Err(ename(libc::EAGAIN)),
+        "SOCK_NONBLOCK"
+    );
     Ok(())
 }
 
 fn set_rcvtimeo(fd: &OwnedFd, ms: i64) -> Result<(), String> {
-    let tv = libc::timeval { tv_sec: ms / 1000, tv_usec: (ms % 1000) * 1000 };
+    let tv = libc::timeval {
+        tv_sec: ms / 1000,
+        tv_usec: (ms % 1000) * 1000,
+    };
     // SAFETY: `tv` is valid for reads of its size.
     let r = unsafe {
-        libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, (&tv as *const libc::timeval).cast(), std::mem::size_of::<libc::timeval>() as u32)
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        )
     };
-    if r < 0 { Err(format!("SO_RCVTIMEO: {}", ename(errno()))) } else { Ok(()) }
+    if r < 0 {
+        Err(format!("SO_RCVTIMEO: {}", ename(errno())))
+    } else {
+        Ok(())
+    }
 }
 
 fn so_rcvtimeo_eagain() -> TestResult {
@@ -250,19 +461,29 @@ fn so_rcvtimeo_eagain() -> TestResult {
     let waited = t.elapsed();
     check_eq!(r, Err(ename(libc::EAGAIN)), "recv with SO_RCVTIMEO");
     // A lower bound only: the call must have waited, however slow the machine.
-    check!(waited >= Duration::from_millis(190), "returned after {waited:?}, before the timeout");
+    check!(
+        waited >= Duration::from_millis(190),
+        "returned after {waited:?}, before the timeout"
+    );
     Ok(())
 }
 
 /// Runs a blocking `recvmsg` on `fd` in a thread; returns its result and the thread id.
-fn blocked_reader(fd: &OwnedFd) -> (std::thread::JoinHandle<Result<Received, i32>>, libc::pthread_t) {
+fn blocked_reader(
+    fd: &OwnedFd,
+) -> (
+    std::thread::JoinHandle<Result<Received, i32>>,
+    libc::pthread_t,
+) {
     let raw = fd.as_raw_fd();
     let (tx, rx) = std::sync::mpsc::channel();
     let h = std::thread::spawn(move || {
         // SAFETY: returns the calling thread's id.
         tx.send(unsafe { libc::pthread_self() }).unwrap();
         // SAFETY: the fd outlives the thread (the test joins it before closing).
-        let fd = std::mem::ManuallyDrop::new(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) });
+        let fd = std::mem::ManuallyDrop::new(unsafe {
+            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw)
+        });
         let mut buf = [0u8; 64];
         recvmsg(&fd, &mut buf, 0)
     });
@@ -309,8 +530,16 @@ fn shutdown_wakes_blocked_reader() -> TestResult {
     shutdown(&b, libc::SHUT_RD).map_err(e("shutdown"))?;
     let r = h.join().unwrap().map(|r| r.n).map_err(ename);
     check_eq!(r, Ok(0), "blocked reader after shutdown(SHUT_RD)");
-    check_eq!(recvmsg(&b, &mut [0u8; 8], 0).map(|r| r.n).map_err(ename), Ok(0), "recv after shutdown");
-    check_eq!(shutdown(&b, 7).map_err(ename), Err(ename(libc::EINVAL)), "shutdown(7)");
+    check_eq!(
+        recvmsg(&b, &mut [0u8; 8], 0).map(|r| r.n).map_err(ename),
+        Ok(0),
+        "recv after shutdown"
+    );
+    check_eq!(
+        shutdown(&b, 7).map_err(ename),
+        Err(ename(libc::EINVAL)),
+        "shutdown(7)"
+    );
     Ok(())
 }
 
@@ -329,26 +558,42 @@ fn poll_readable_writable() -> TestResult {
     let (a, _) = bound_socket(0)?;
     let (b, pb) = bound_socket(0)?;
     let ev = libc::POLLIN | libc::POLLOUT;
-    check_eq!(poll1(&b, ev, 0).map_err(ename), Ok(libc::POLLOUT), "empty socket");
+    check_eq!(
+        poll1(&b, ev, 0).map_err(ename),
+        Ok(libc::POLLOUT),
+        "empty socket"
+    );
     sendto(&a, b"x", Some(pb), 0).map_err(e("sendto"))?;
-    let r = poll1(&b, ev, 1000).map(|r| r & (libc::POLLIN | libc::POLLOUT)).map_err(ename);
+    let r = poll1(&b, ev, 1000)
+        .map(|r| r & (libc::POLLIN | libc::POLLOUT))
+        .map_err(ename);
     check_eq!(r, Ok(libc::POLLIN | libc::POLLOUT), "after a datagram");
     // epoll sees it too.
     // SAFETY: plain syscalls; `ev` is valid.
     unsafe {
         let ep = libc::epoll_create1(libc::EPOLL_CLOEXEC);
         check!(ep >= 0, "epoll_create1: {}", ename(errno()));
-        let mut ev = libc::epoll_event { events: libc::EPOLLIN as u32, u64: 7 };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: 7,
+        };
         libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, b.as_raw_fd(), &mut ev);
         let mut out = [libc::epoll_event { events: 0, u64: 0 }; 2];
         let n = libc::epoll_wait(ep, out.as_mut_ptr(), 2, 1000);
         libc::close(ep);
         let (events, tag) = (out[0].events, out[0].u64);
-        check_eq!((n, events & libc::EPOLLIN as u32, tag), (1, libc::EPOLLIN as u32, 7), "epoll_wait");
+        check_eq!(
+            (n, events & libc::EPOLLIN as u32, tag),
+            (1, libc::EPOLLIN as u32, 7),
+            "epoll_wait"
+        );
     }
     shutdown(&b, libc::SHUT_RDWR).map_err(e("shutdown"))?;
     let r = poll1(&b, libc::POLLIN | libc::POLLRDHUP, 0).map_err(ename)?;
-    check!(r & libc::POLLRDHUP != 0 && r & libc::POLLHUP != 0, "after SHUT_RDWR: revents {r:#x}");
+    check!(
+        r & libc::POLLRDHUP != 0 && r & libc::POLLHUP != 0,
+        "after SHUT_RDWR: revents {r:#x}"
+    );
     Ok(())
 }
 
@@ -357,11 +602,16 @@ fn so_rcvbuf_bounds_queue() -> TestResult {
     let (a, _) = bound_socket(0)?;
     let (b, pb) = bound_socket(0)?;
     setsockopt_int(&b, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096).map_err(e("SO_RCVBUF"))?;
-    let rcvbuf = getsockopt_int(&b, libc::SOL_SOCKET, libc::SO_RCVBUF).map_err(e("SO_RCVBUF"))? as usize;
+    let rcvbuf =
+        getsockopt_int(&b, libc::SOL_SOCKET, libc::SO_RCVBUF).map_err(e("SO_RCVBUF"))? as usize;
     let sent = 200;
     for i in 0..sent {
         let r = sendto(&a, &[i as u8; 1000], Some(pb), libc::MSG_DONTWAIT).map_err(ename);
-        check_eq!(r, Ok(1000), format!("sendto #{i} (a full receiver drops, the sender is not told)"));
+        check_eq!(
+            r,
+            Ok(1000),
+            format!("sendto #{i} (a full receiver drops, the sender is not told)")
+        );
     }
     let mut got = 0;
     while let Ok(r) = recvmsg(&b, &mut [0u8; 2000], libc::MSG_DONTWAIT) {
@@ -371,8 +621,14 @@ fn so_rcvbuf_bounds_queue() -> TestResult {
     check!(got >= 1, "nothing was queued");
     // Each queued datagram is charged its buffer's true size (more than 1000 bytes); at most
     // one datagram goes over the limit.
-    check!(got * 1000 <= rcvbuf + 1000, "{got} datagrams queued with SO_RCVBUF {rcvbuf}");
-    check!(got < sent, "all {sent} datagrams queued despite SO_RCVBUF {rcvbuf}");
+    check!(
+        got * 1000 <= rcvbuf + 1000,
+        "{got} datagrams queued with SO_RCVBUF {rcvbuf}"
+    );
+    check!(
+        got < sent,
+        "all {sent} datagrams queued despite SO_RCVBUF {rcvbuf}"
+    );
     Ok(())
 }
 
@@ -390,7 +646,11 @@ fn close_with_queued_data_frees_all() -> TestResult {
         drop(a);
     }
     check_eq!(sockets_used()?, base, "sockets in use after close");
-    check_eq!(refcnt(), Some(0), "module refcnt after close (a leaked datagram would pin its sock)");
+    check_eq!(
+        refcnt(),
+        Some(0),
+        "module refcnt after close (a leaked datagram would pin its sock)"
+    );
     check_eq!(rmmod().map_err(ename), Ok(()), "rmmod");
     Ok(())
 }
@@ -402,7 +662,9 @@ fn two_processes_exchange() -> TestResult {
     // The child echoes one datagram back to its sender, upper-cased.
     let pid = spawn_child(|| {
         let mut buf = [0u8; 64];
-        let Ok(r) = recvmsg(&srv, &mut buf, 0) else { return 20 };
+        let Ok(r) = recvmsg(&srv, &mut buf, 0) else {
+            return 20;
+        };
         buf[..r.n].make_ascii_uppercase();
         match sendto(&srv, &buf[..r.n], Some(r.from.port), 0) {
             Ok(_) => 0,
@@ -414,10 +676,18 @@ fn two_processes_exchange() -> TestResult {
     let mut buf = [0u8; 64];
     set_rcvtimeo(&cli, 5000)?;
     let r = recvmsg(&cli, &mut buf, 0).map_err(ename);
-    check_eq!(wait_child(pid)?, 0, "child status (20: recv failed, 21: send failed)");
+    check_eq!(
+        wait_child(pid)?,
+        0,
+        "child status (20: recv failed, 21: send failed)"
+    );
     check_eq!(sent, Ok(5), "sendto the child");
     let r = r?;
-    check_eq!((r.n, &buf[..5], r.from.port), (5, &b"HELLO"[..], psrv), "the child's answer");
+    check_eq!(
+        (r.n, &buf[..5], r.from.port),
+        (5, &b"HELLO"[..], psrv),
+        "the child's answer"
+    );
     check!(pcli != psrv, "client and server share port {pcli}");
     Ok(())
 }
@@ -432,7 +702,9 @@ fn netns_ports_isolated() -> TestResult {
             return 30;
         }
         // The same port is free in the new namespace...
-        let Ok((mine, p)) = bound_socket(7000) else { return 31 };
+        let Ok((mine, p)) = bound_socket(7000) else {
+            return 31;
+        };
         if p != 7000 {
             return 32;
         }
@@ -451,26 +723,50 @@ fn netns_ports_isolated() -> TestResult {
         }
         0
     })?;
-    check_eq!(code, 0, "child status (30 unshare, 31-33 setup, 34 send, 35 not delivered, 36 reached outside)");
-    let r = recvmsg(&host, &mut [0u8; 8], libc::MSG_DONTWAIT).map(|r| r.n).map_err(ename);
-    check_eq!(r, Err(ename(libc::EAGAIN)), "the host's port 7000 got the namespace's datagram");
+    check_eq!(
+        code,
+        0,
+        "child status (30 unshare, 31-33 setup, 34 send, 35 not delivered, 36 reached outside)"
+    );
+    let r = recvmsg(&host, &mut [0u8; 8], libc::MSG_DONTWAIT)
+        .map(|r| r.n)
+        .map_err(ename);
+    check_eq!(
+        r,
+        Err(ename(libc::EAGAIN)),
+        "the host's port 7000 got the namespace's datagram"
+    );
     Ok(())
 }
 
 /// One socket's line of /proc/net/rust_pf_demo: (port, peer, rx_queue, drops, inode).
 type ProcLine = (u32, u32, u64, u64, u64);
 
+/// The module counters of /proc/net/rust_pf_demo, by name.
+type Counters = Vec<(String, u64)>;
+
 /// Reads /proc/net/rust_pf_demo: the module counters by name, and the socket lines.
-fn read_proc() -> Result<(Vec<(String, u64)>, Vec<ProcLine>), String> {
-    let text = std::fs::read_to_string("/proc/net/rust_pf_demo").map_err(|e| format!("/proc/net/rust_pf_demo: {e}"))?;
+fn read_proc() -> Result<(Counters, Vec<ProcLine>), String> {
+    let text = std::fs::read_to_string("/proc/net/rust_pf_demo")
+        .map_err(|e| format!("/proc/net/rust_pf_demo: {e}"))?;
     let mut lines = text.lines();
     let head = lines.next().ok_or("empty file")?;
-    let words: Vec<&str> = head.strip_prefix("module: ").ok_or(format!("bad first line {head:?}"))?.split(' ').collect();
-    let counters = words.chunks(2).map(|c| (c[0].to_string(), c[1].parse().unwrap_or(u64::MAX))).collect();
+    let words: Vec<&str> = head
+        .strip_prefix("module: ")
+        .ok_or(format!("bad first line {head:?}"))?
+        .split(' ')
+        .collect();
+    let counters = words
+        .chunks(2)
+        .map(|c| (c[0].to_string(), c[1].parse().unwrap_or(u64::MAX)))
+        .collect();
     lines.next().ok_or("no header line")?;
     let mut socks = Vec::new();
     for l in lines {
-        let v: Vec<u64> = l.split_whitespace().map(|w| w.parse().unwrap_or(u64::MAX)).collect();
+        let v: Vec<u64> = l
+            .split_whitespace()
+            .map(|w| w.parse().unwrap_or(u64::MAX))
+            .collect();
         if v.len() != 5 {
             return Err(format!("bad socket line {l:?}"));
         }
@@ -480,7 +776,9 @@ fn read_proc() -> Result<(Vec<(String, u64)>, Vec<ProcLine>), String> {
 }
 
 fn counter(c: &[(String, u64)], name: &str) -> u64 {
-    c.iter().find(|(n, _)| n == name).map_or(u64::MAX, |(_, v)| *v)
+    c.iter()
+        .find(|(n, _)| n == name)
+        .map_or(u64::MAX, |(_, v)| *v)
 }
 
 fn proc_net_lists_sockets_and_counters() -> TestResult {
@@ -498,8 +796,14 @@ fn proc_net_lists_sockets_and_counters() -> TestResult {
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is valid for writes.
     check_eq!(unsafe { libc::fstat(b.as_raw_fd(), &mut st) }, 0, "fstat");
-    let la = socks.iter().find(|s| s.0 == pa).ok_or(format!("port {pa} not listed: {socks:?}"))?;
-    let lb = socks.iter().find(|s| s.0 == pb).ok_or(format!("port {pb} not listed: {socks:?}"))?;
+    let la = socks
+        .iter()
+        .find(|s| s.0 == pa)
+        .ok_or(format!("port {pa} not listed: {socks:?}"))?;
+    let lb = socks
+        .iter()
+        .find(|s| s.0 == pb)
+        .ok_or(format!("port {pb} not listed: {socks:?}"))?;
     check_eq!(la.1, pb, "peer column of the connected socket");
     check!(lb.2 > 0, "rx_queue of the receiver is 0: {lb:?}");
     check!(lb.3 > 0, "drops of the flooded receiver is 0: {lb:?}");
@@ -510,7 +814,10 @@ fn proc_net_lists_sockets_and_counters() -> TestResult {
     check_eq!(sent, 50, "datagrams_sent delta");
     check_eq!(delivered + dropped, 50, "delivered + dropped delta");
     check_eq!(dropped, lb.3, "dropped delta vs the socket's drops");
-    check!(counter(&after, "sockets_created") >= counter(&before, "sockets_created") + 2, "sockets_created");
+    check!(
+        counter(&after, "sockets_created") >= counter(&before, "sockets_created") + 2,
+        "sockets_created"
+    );
     // Another namespace has its own, empty, list.
     let code = in_child(|| {
         // SAFETY: plain syscall in the single-threaded child.
@@ -523,9 +830,16 @@ fn proc_net_lists_sockets_and_counters() -> TestResult {
             Err(_) => 42,
         }
     })?;
-    check_eq!(code, 0, "child status (41: sockets of another namespace listed, 42: no file)");
+    check_eq!(
+        code,
+        0,
+        "child status (41: sockets of another namespace listed, 42: no file)"
+    );
     drop((a, b));
     let (_, socks) = read_proc()?;
-    check!(!socks.iter().any(|s| s.0 == pa || s.0 == pb), "closed sockets still listed: {socks:?}");
+    check!(
+        !socks.iter().any(|s| s.0 == pa || s.0 == pb),
+        "closed sockets still listed: {socks:?}"
+    );
     Ok(())
 }

@@ -54,7 +54,7 @@ pub fn run(tests: &[&Test], filter: Option<&str>) -> i32 {
     let selected: Vec<&Test> = tests
         .iter()
         .copied()
-        .filter(|t| filter.map_or(true, |f| t.name.contains(f)))
+        .filter(|t| filter.is_none_or(|f| t.name.contains(f)))
         .collect();
     println!("TAP version 13");
     println!("1..{}", selected.len());

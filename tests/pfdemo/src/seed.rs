@@ -9,24 +9,58 @@ use crate::{check, check_eq};
 
 /// Every test, in order. Each one sets up the module state it needs.
 pub const TESTS: &[Test] = &[
-    Test { name: "autoload_on_first_socket", run: autoload_on_first_socket },
-    Test { name: "refcnt_per_open_socket", run: refcnt_per_open_socket },
-    Test { name: "rmmod_refused_while_socket_open", run: rmmod_refused_while_socket_open },
-    Test { name: "wrong_type_esocktnosupport", run: wrong_type_esocktnosupport },
-    Test { name: "protocol_nonzero_eprotonosupport", run: protocol_nonzero_eprotonosupport },
-    Test { name: "unknown_flag_einval_unloaded", run: unknown_flag_einval_unloaded },
-    Test { name: "unknown_flag_einval_loaded", run: unknown_flag_einval_loaded },
-    Test { name: "sol_socket_options", run: sol_socket_options },
+    Test {
+        name: "autoload_on_first_socket",
+        run: autoload_on_first_socket,
+    },
+    Test {
+        name: "refcnt_per_open_socket",
+        run: refcnt_per_open_socket,
+    },
+    Test {
+        name: "rmmod_refused_while_socket_open",
+        run: rmmod_refused_while_socket_open,
+    },
+    Test {
+        name: "wrong_type_esocktnosupport",
+        run: wrong_type_esocktnosupport,
+    },
+    Test {
+        name: "protocol_nonzero_eprotonosupport",
+        run: protocol_nonzero_eprotonosupport,
+    },
+    Test {
+        name: "unknown_flag_einval_unloaded",
+        run: unknown_flag_einval_unloaded,
+    },
+    Test {
+        name: "unknown_flag_einval_loaded",
+        run: unknown_flag_einval_loaded,
+    },
+    Test {
+        name: "sol_socket_options",
+        run: sol_socket_options,
+    },
 ];
 
 /// Runs after every other test.
-pub const LAST: Test = Test { name: "dmesg_clean", run: dmesg_clean };
+pub const LAST: Test = Test {
+    name: "dmesg_clean",
+    run: dmesg_clean,
+};
 
 fn autoload_on_first_socket() -> TestResult {
     ensure_unloaded()?;
     let fd = demo_socket().map_err(|e| format!("socket(18, SOCK_DGRAM, 0): {}", ename(e)))?;
-    check!(module_loaded(), "socket() succeeded but rust_pf_demo is not loaded");
-    check_eq!(refcnt(), Some(REFS_PER_SOCKET), "refcnt with one socket open");
+    check!(
+        module_loaded(),
+        "socket() succeeded but rust_pf_demo is not loaded"
+    );
+    check_eq!(
+        refcnt(),
+        Some(REFS_PER_SOCKET),
+        "refcnt with one socket open"
+    );
     drop(fd);
     check_eq!(refcnt(), Some(0), "refcnt after close");
     Ok(())
@@ -37,12 +71,20 @@ fn refcnt_per_open_socket() -> TestResult {
     let mut fds = Vec::new();
     for n in 1..=5i64 {
         fds.push(demo_socket().map_err(|e| format!("socket #{n}: {}", ename(e)))?);
-        check_eq!(refcnt(), Some(n * REFS_PER_SOCKET), format!("refcnt with {n} sockets"));
+        check_eq!(
+            refcnt(),
+            Some(n * REFS_PER_SOCKET),
+            format!("refcnt with {n} sockets")
+        );
     }
     while let Some(fd) = fds.pop() {
         drop(fd);
         let open = fds.len() as i64;
-        check_eq!(refcnt(), Some(open * REFS_PER_SOCKET), format!("refcnt with {open} sockets"));
+        check_eq!(
+            refcnt(),
+            Some(open * REFS_PER_SOCKET),
+            format!("refcnt with {open} sockets")
+        );
     }
     Ok(())
 }
@@ -50,21 +92,45 @@ fn refcnt_per_open_socket() -> TestResult {
 fn rmmod_refused_while_socket_open() -> TestResult {
     ensure_loaded()?;
     let fd = demo_socket().map_err(|e| format!("socket: {}", ename(e)))?;
-    check_eq!(rmmod().map_err(ename), Err(ename(libc::EWOULDBLOCK)), "rmmod with a socket open");
+    check_eq!(
+        rmmod().map_err(ename),
+        Err(ename(libc::EWOULDBLOCK)),
+        "rmmod with a socket open"
+    );
     check!(module_loaded(), "module unloaded under an open socket");
-    check_eq!(refcnt(), Some(REFS_PER_SOCKET), "refcnt after the refused rmmod");
+    check_eq!(
+        refcnt(),
+        Some(REFS_PER_SOCKET),
+        "refcnt after the refused rmmod"
+    );
     drop(fd);
     check_eq!(rmmod().map_err(ename), Ok(()), "rmmod after close");
-    check!(!module_loaded(), "module still loaded after a successful rmmod");
+    check!(
+        !module_loaded(),
+        "module still loaded after a successful rmmod"
+    );
     Ok(())
 }
 
 fn wrong_type_esocktnosupport() -> TestResult {
     ensure_loaded()?;
-    for ty in [libc::SOCK_STREAM, libc::SOCK_RAW, libc::SOCK_RDM, libc::SOCK_SEQPACKET] {
+    for ty in [
+        libc::SOCK_STREAM,
+        libc::SOCK_RAW,
+        libc::SOCK_RDM,
+        libc::SOCK_SEQPACKET,
+    ] {
         let r = socket(PF_DEMO, ty, 0).map(drop).map_err(ename);
-        check_eq!(r, Err(ename(libc::ESOCKTNOSUPPORT)), format!("socket(18, {ty}, 0)"));
-        check_eq!(refcnt(), Some(0), format!("refcnt after failed socket(18, {ty}, 0)"));
+        check_eq!(
+            r,
+            Err(ename(libc::ESOCKTNOSUPPORT)),
+            format!("socket(18, {ty}, 0)")
+        );
+        check_eq!(
+            refcnt(),
+            Some(0),
+            format!("refcnt after failed socket(18, {ty}, 0)")
+        );
     }
     Ok(())
 }
@@ -72,9 +138,19 @@ fn wrong_type_esocktnosupport() -> TestResult {
 fn protocol_nonzero_eprotonosupport() -> TestResult {
     ensure_loaded()?;
     for proto in [1, 255, -1, i32::MAX] {
-        let r = socket(PF_DEMO, libc::SOCK_DGRAM, proto).map(drop).map_err(ename);
-        check_eq!(r, Err(ename(libc::EPROTONOSUPPORT)), format!("socket(18, SOCK_DGRAM, {proto})"));
-        check_eq!(refcnt(), Some(0), format!("refcnt after failed protocol {proto}"));
+        let r = socket(PF_DEMO, libc::SOCK_DGRAM, proto)
+            .map(drop)
+            .map_err(ename);
+        check_eq!(
+            r,
+            Err(ename(libc::EPROTONOSUPPORT)),
+            format!("socket(18, SOCK_DGRAM, {proto})")
+        );
+        check_eq!(
+            refcnt(),
+            Some(0),
+            format!("refcnt after failed protocol {proto}")
+        );
     }
     Ok(())
 }
@@ -86,9 +162,18 @@ const BAD_FLAGS: [i32; 3] = [1 << 4, libc::O_APPEND, 1 << 30];
 fn unknown_flag_einval_unloaded() -> TestResult {
     ensure_unloaded()?;
     for flag in BAD_FLAGS {
-        let r = socket(PF_DEMO, libc::SOCK_DGRAM | flag, 0).map(drop).map_err(ename);
-        check_eq!(r, Err(ename(libc::EINVAL)), format!("socket(18, SOCK_DGRAM | {flag:#x}, 0)"));
-        check!(!module_loaded(), "flag {flag:#x}: rejected socket() loaded the module");
+        let r = socket(PF_DEMO, libc::SOCK_DGRAM | flag, 0)
+            .map(drop)
+            .map_err(ename);
+        check_eq!(
+            r,
+            Err(ename(libc::EINVAL)),
+            format!("socket(18, SOCK_DGRAM | {flag:#x}, 0)")
+        );
+        check!(
+            !module_loaded(),
+            "flag {flag:#x}: rejected socket() loaded the module"
+        );
     }
     Ok(())
 }
@@ -96,8 +181,14 @@ fn unknown_flag_einval_unloaded() -> TestResult {
 fn unknown_flag_einval_loaded() -> TestResult {
     ensure_loaded()?;
     for flag in BAD_FLAGS {
-        let r = socket(PF_DEMO, libc::SOCK_DGRAM | flag, 0).map(drop).map_err(ename);
-        check_eq!(r, Err(ename(libc::EINVAL)), format!("socket(18, SOCK_DGRAM | {flag:#x}, 0)"));
+        let r = socket(PF_DEMO, libc::SOCK_DGRAM | flag, 0)
+            .map(drop)
+            .map_err(ename);
+        check_eq!(
+            r,
+            Err(ename(libc::EINVAL)),
+            format!("socket(18, SOCK_DGRAM | {flag:#x}, 0)")
+        );
         check_eq!(refcnt(), Some(0), format!("refcnt after flag {flag:#x}"));
     }
     Ok(())
@@ -111,7 +202,10 @@ fn sol_socket_options() -> TestResult {
     check_eq!(get(libc::SO_DOMAIN), Ok(PF_DEMO), "SO_DOMAIN");
     check_eq!(get(libc::SO_PROTOCOL), Ok(0), "SO_PROTOCOL");
     // The kernel doubles SO_RCVBUF/SO_SNDBUF to account for overhead (socket(7)).
-    for (name, what) in [(libc::SO_RCVBUF, "SO_RCVBUF"), (libc::SO_SNDBUF, "SO_SNDBUF")] {
+    for (name, what) in [
+        (libc::SO_RCVBUF, "SO_RCVBUF"),
+        (libc::SO_SNDBUF, "SO_SNDBUF"),
+    ] {
         let r = setsockopt_int(&fd, libc::SOL_SOCKET, name, 65536).map_err(ename);
         check_eq!(r, Ok(()), format!("setsockopt {what} 65536"));
         check_eq!(get(name), Ok(131072), format!("getsockopt {what}"));
@@ -119,7 +213,11 @@ fn sol_socket_options() -> TestResult {
     check_eq!(get(libc::SO_ERROR), Ok(0), "SO_ERROR");
     // A level the family does not implement: no setsockopt op, so the core says EOPNOTSUPP.
     let r = setsockopt_int(&fd, 18, 1, 1).map_err(ename);
-    check_eq!(r, Err(ename(libc::EOPNOTSUPP)), "setsockopt at the family's own level");
+    check_eq!(
+        r,
+        Err(ename(libc::EOPNOTSUPP)),
+        "setsockopt at the family's own level"
+    );
     drop(fd);
     check_eq!(refcnt(), Some(0), "refcnt after close");
     Ok(())
@@ -146,12 +244,26 @@ fn dmesg_clean() -> TestResult {
     const SYSLOG_ACTION_READ_ALL: i32 = 3;
     let mut buf = vec![0u8; 1 << 20];
     // SAFETY: `buf` is valid for writes of its length.
-    let n = unsafe { libc::klogctl(SYSLOG_ACTION_READ_ALL, buf.as_mut_ptr().cast(), buf.len() as i32) };
+    let n = unsafe {
+        libc::klogctl(
+            SYSLOG_ACTION_READ_ALL,
+            buf.as_mut_ptr().cast(),
+            buf.len() as i32,
+        )
+    };
     if n < 0 {
         return Err(Outcome::Fail(format!("klogctl: {}", ename(errno()))));
     }
     let log = String::from_utf8_lossy(&buf[..n as usize]);
-    let bad: Vec<&str> = log.lines().filter(|l| DMESG_BAD.iter().any(|b| l.contains(b))).collect();
-    check!(bad.is_empty(), "kernel log has {} bad line(s):\n{}", bad.len(), bad.join("\n"));
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| DMESG_BAD.iter().any(|b| l.contains(b)))
+        .collect();
+    check!(
+        bad.is_empty(),
+        "kernel log has {} bad line(s):\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     Ok(())
 }

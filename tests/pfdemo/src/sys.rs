@@ -100,7 +100,9 @@ pub fn ensure_loaded() -> Result<(), String> {
     }
     match refcnt() {
         Some(0) => Ok(()),
-        other => Err(format!("module refcnt at start: expected Some(0), got {other:?}")),
+        other => Err(format!(
+            "module refcnt at start: expected Some(0), got {other:?}"
+        )),
     }
 }
 
@@ -111,7 +113,13 @@ pub fn getsockopt_int(fd: &OwnedFd, level: i32, name: i32) -> Result<i32, i32> {
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `v` and `len` are valid for writes of the sizes given.
     let r = unsafe {
-        libc::getsockopt(fd.as_raw_fd(), level, name, (&mut v as *mut libc::c_int).cast(), &mut len)
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
     };
     if r < 0 {
         Err(errno())
@@ -126,7 +134,13 @@ pub fn setsockopt_int(fd: &OwnedFd, level: i32, name: i32, v: i32) -> Result<(),
     let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `v` is valid for reads of `len` bytes.
     let r = unsafe {
-        libc::setsockopt(fd.as_raw_fd(), level, name, (&v as *const libc::c_int).cast(), len)
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (&v as *const libc::c_int).cast(),
+            len,
+        )
     };
     if r < 0 {
         Err(errno())
@@ -135,7 +149,9 @@ pub fn setsockopt_int(fd: &OwnedFd, level: i32, name: i32, v: i32) -> Result<(),
     }
 }
 
-pub use crate::uapi::{SockaddrPfdemo, PFDEMO_EPHEMERAL_PORTS, PFDEMO_MAX_DGRAM, SOCKADDR_PFDEMO_LEN};
+pub use crate::uapi::{
+    SockaddrPfdemo, PFDEMO_EPHEMERAL_PORTS, PFDEMO_MAX_DGRAM, SOCKADDR_PFDEMO_LEN,
+};
 use std::os::fd::AsRawFd;
 
 /// Maps a -1 return to the errno.
@@ -179,7 +195,8 @@ fn name_of(
     let mut len = buf.len() as u32;
     // SAFETY: `buf` and `len` are valid for writes of the sizes given.
     cvt(unsafe { f(fd.as_raw_fd(), buf.as_mut_ptr().cast(), &mut len) }.into())?;
-    let addr = SockaddrPfdemo::from_bytes(&buf[..(len as usize).min(buf.len())]).unwrap_or_default();
+    let addr =
+        SockaddrPfdemo::from_bytes(&buf[..(len as usize).min(buf.len())]).unwrap_or_default();
     Ok((addr, len as usize))
 }
 
@@ -210,7 +227,14 @@ pub fn sendto(fd: &OwnedFd, data: &[u8], port: Option<u32>, flags: i32) -> Resul
     };
     // SAFETY: `data` and the address are valid for reads of the lengths given.
     let r = unsafe {
-        libc::sendto(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), flags, ptr.cast(), len)
+        libc::sendto(
+            fd.as_raw_fd(),
+            data.as_ptr().cast(),
+            data.len(),
+            flags,
+            ptr.cast(),
+            len,
+        )
     };
     cvt(r as libc::c_long).map(|n| n as usize)
 }
@@ -231,7 +255,10 @@ pub struct Received {
 /// `recvmsg()` into `buf` with `flags`.
 pub fn recvmsg(fd: &OwnedFd, buf: &mut [u8], flags: i32) -> Result<Received, i32> {
     let mut name = [0u8; 128];
-    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
     // SAFETY: an all-zero msghdr is valid; the fields set below point to live buffers.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_name = name.as_mut_ptr().cast();
@@ -265,7 +292,11 @@ pub fn shutdown(fd: &OwnedFd, how: i32) -> Result<(), i32> {
 
 /// `poll()` one fd for `events`, returning `revents`.
 pub fn poll1(fd: &OwnedFd, events: i16, timeout_ms: i32) -> Result<i16, i32> {
-    let mut p = libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 };
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd.
     cvt(unsafe { libc::poll(&mut p, 1, timeout_ms) }.into())?;
     Ok(p.revents)
