@@ -62,6 +62,29 @@ pub fn run() -> i32 {
         &format!("socket(18, SOCK_STREAM, 0) = {bad:?} (loaded it again, then create said no)"),
         bad == Err(ename(libc::ESOCKTNOSUPPORT)) && refcnt() == Some(0),
     );
+    // And the family at work: a datagram between two bound sockets.
+    match (bound_socket(5000), bound_socket(0)) {
+        (Ok((a, pa)), Ok((b, _))) => {
+            let sent = sendto(&b, b"hello from PF 18", Some(pa), 0);
+            let mut buf = [0u8; 64];
+            let got = recvmsg(&a, &mut buf, 0);
+            let text = got
+                .as_ref()
+                .map(|r| String::from_utf8_lossy(&buf[..r.n]).into_owned());
+            step(
+                &format!("sendto(port {pa}) = {sent:?}, recvfrom = {text:?}"),
+                sent == Ok(16) && text.as_deref() == Ok("hello from PF 18"),
+            );
+            println!("demo: /proc/net/rust_pf_demo:");
+            for line in std::fs::read_to_string("/proc/net/rust_pf_demo")
+                .unwrap_or_default()
+                .lines()
+            {
+                println!("demo:   {line}");
+            }
+        }
+        _ => step("bind two sockets", false),
+    }
     println!(
         "demo: {}",
         if ok {
