@@ -39,11 +39,12 @@ TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/
 
 # rustfmt with the kernel's .rustfmt.toml (there is no rustfmtcheck for M= builds), clippy
 # through the kernel build (Debian's 1.96 clippy-driver, the kernel's lint set, warnings are
-# errors), rustdoc of the module, and the same for the userspace test crate.
+# errors), rustdoc of the module (-Dwarnings), and the same for the userspace test crate.
 lint: $(KDIR_DEP)
 	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml --check $(KERNEL_RS)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) KRUSTFLAGS=-Dwarnings modules
+	$(ROOT)/scripts/rustdoc.sh $(KDIR)
 	$(TESTS_CARGO) fmt --check
 	$(TESTS_CARGO) clippy --quiet --locked $(TESTS_CARGO_ARGS) -- -D warnings
 

@@ -4,7 +4,7 @@
 //!
 //! `socket(PF_DEMO, SOCK_DGRAM, 0)` goes through the kernel's `__sock_create()`: with the module
 //! not loaded, `request_module("net-pf-18")` loads it through the alias below; then the module
-//! reference for `create`, the family's `create` (the checks in [`DemoFamily::check_create`]),
+//! reference for `create`, the family's `create` (the checks in `DemoFamily::check_create`),
 //! the module reference held by the socket's `proto_ops` for the socket's life, and the file
 //! descriptor. This file holds only the family's behaviour; the plumbing is in `pf/`.
 //!

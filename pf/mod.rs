@@ -6,7 +6,7 @@
 //! [`include/net/sock.h`](srctree/include/net/sock.h).
 //!
 //! A family implements [`Family`]: which `socket()` arguments it accepts and, through the
-//! `#[vtable]`, the socket operations it supports. [`module_family!`] turns that into the three
+//! `#[vtable]`, the socket operations it supports. [`crate::module_family!`] turns that into the three
 //! tables the socket layer wants, all owned by the calling module:
 //!
 //! - `struct proto`, registered with `proto_register()`: the `struct sock` slab and allocator;

@@ -53,7 +53,7 @@ impl<T: Family> SockObj<T> {
 ///
 /// # Invariants
 ///
-/// A `&Sock<T>` is a pointer to the `struct sock` at the start of a live [`SockObj<T>`]: the
+/// A `&Sock<T>` is a pointer to the `struct sock` at the start of a live `SockObj<T>`: the
 /// sock was allocated by the family's `create` callback, its [`Family::Data`] is initialised,
 /// and it stays valid while the reference lives (the caller holds the socket, or a reference
 /// counted by `sock_hold()`, see [`AlwaysRefCounted`]).
