@@ -7,6 +7,7 @@
 #   make KDIR=/path      build against any Rust-enabled kernel tree instead
 #   make demo            boot the VM and show socket() loading and using the module
 #   make check           run the whole test suite in the VM
+#   make bench           benchmarks against AF_UNIX and UDP in the VM (results/)
 #   make lint            rustfmt --check and clippy on the module
 #   make clean
 
@@ -17,7 +18,7 @@ KDIR := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$(rpd_kernel_entry)/l
 KDIR_DEP := kernel
 endif
 
-.PHONY: all modules kernel demo check lint fmt clean
+.PHONY: all modules kernel demo check bench lint fmt clean
 
 all: modules
 
@@ -32,6 +33,9 @@ demo:
 
 check:
 	$(ROOT)/scripts/check.sh
+
+bench:
+	$(ROOT)/scripts/bench.sh
 
 KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs
 TESTS_CARGO = cd $(ROOT)/tests/pfdemo && cargo

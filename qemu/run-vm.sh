@@ -40,8 +40,10 @@ rpd_say "booting $(basename "$kernel") with $accel, 2 vCPUs" >&2
 run "$accel" || true
 if [ "$accel" = kvm ] && ! grep -q "rust_pf_demo guest:" "$log"; then
 	rpd_say "KVM did not boot the guest; falling back to TCG" >&2
+	accel=tcg
 	run tcg || true
 fi
+echo "RPD-ACCEL: $accel" >>"$log"
 verdict=$(sed -n 's/^RPD-EXIT: \([0-9]*\).*/\1/p' "$log" | tail -n 1)
 if [ -z "$verdict" ]; then
 	echo "vm: error: the guest gave no verdict (crash, panic or timeout after ${RPD_VM_TIMEOUT:-600}s); console log: $log" >&2

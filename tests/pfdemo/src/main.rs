@@ -7,6 +7,7 @@
 //! - `pfdemo test [FILTER]`: the KTAP test program (exit 0 all passed, 1 a failure, 4 all
 //!   skipped), each test starting from the module state it needs.
 
+mod bench;
 mod demo;
 mod dgram;
 mod ktap;
@@ -20,13 +21,14 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let code = match args.get(1).map(String::as_str) {
         Some("demo") => demo::run(),
+        Some("bench") => bench::run(),
         Some("test") => {
             let all = seed::TESTS.iter().chain(dgram::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
         _ => {
-            eprintln!("usage: pfdemo demo | pfdemo test [NAME-FILTER]");
+            eprintln!("usage: pfdemo demo | pfdemo test [NAME-FILTER] | pfdemo bench");
             2
         }
     };

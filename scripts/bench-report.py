@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turns the VM's BENCH-JSON lines into results/bench.json, bench.md and bench.svg.
+
+Ratios are "how many times better pf_demo is": for higher-is-better figures
+pf_demo / other, for lower-is-better ones other / pf_demo. Targets are reported, not
+asserted.
+"""
+import argparse
+import json
+import os
+import sys
+
+TARGETS = {  # metric -> {other: minimum ratio}
+    "socket+close, 1 thread(s)": {"af_unix": 1.2},
+    "64 B ping-pong": {"af_unix": 1.0, "udp": 1.5},
+    "one-way 64 KiB": {"af_unix": 1.0},
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("log")
+    ap.add_argument("outdir")
+    ap.add_argument("--ko", required=True)
+    ap.add_argument("--machine", required=True)
+    a = ap.parse_args()
+
+    rows = {}
+    order = []
+    with open(a.log, errors="replace") as f:
+        for line in f:
+            i = line.find("BENCH-JSON: ")
+            if i < 0:
+                continue
+            r = json.loads(line[i + len("BENCH-JSON: "):])
+            key = r["metric"]
+            if key not in rows:
+                rows[key] = {"metric": key, "unit": r["unit"], "better": r["better"]}
+                order.append(key)
+            rows[key][r["kind"]] = {k: r[k] for k in ("median", "min", "max")}
+    if not rows:
+        sys.exit("bench: no BENCH-JSON lines in " + a.log)
+
+    def ratio(row, other):
+        if "pf_demo" not in row or other not in row:
+            return None
+        d, o = row["pf_demo"]["median"], row[other]["median"]
+        if d <= 0 or o <= 0:
+            return None
+        return d / o if row["better"] == "higher" else o / d
+
+    results = []
+    for k in order:
+        row = rows[k]
+        row["ratio_vs_af_unix"] = ratio(row, "af_unix")
+        row["ratio_vs_udp"] = ratio(row, "udp")
+        row["targets"] = TARGETS.get(k, {})
+        results.append(row)
+    ko = os.path.getsize(a.ko)
+    out = {"machine": a.machine, "ko_bytes": ko, "results": results}
+    os.makedirs(a.outdir, exist_ok=True)
+    with open(os.path.join(a.outdir, "bench.json"), "w") as f:
+        json.dump(out, f, indent=1)
+
+    def fmt(v):
+        if v is None:
+            return "-"
+        return f"{v:,.0f}" if v >= 100 else f"{v:.3g}"
+
+    def cell(row, kind):
+        if kind not in row:
+            return "-"
+        m = row[kind]
+        return f"{fmt(m['median'])} ({fmt(m['min'])}–{fmt(m['max'])})"
+
+    def rcell(row, other):
+        r = row[f"ratio_vs_{other}"]
+        if r is None:
+            return "-"
+        t = row["targets"].get(other)
+        mark = "" if t is None else (f" ✓ ≥{t}" if r >= t else f" ✗ <{t}")
+        return f"{r:.2f}×{mark}"
+
+    lines = [
+        f"Measured on {a.machine}; median (min–max) of the repetitions.",
+        f"rust_pf_demo.ko: {ko:,} bytes.",
+        "",
+        "| figure | unit | pf_demo | AF_UNIX dgram | UDP loopback | vs AF_UNIX | vs UDP |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in results:
+        lines.append(
+            f"| {row['metric']} | {row['unit']} ({row['better']} is better) | {cell(row, 'pf_demo')} | "
+            f"{cell(row, 'af_unix')} | {cell(row, 'udp')} | {rcell(row, 'af_unix')} | {rcell(row, 'udp')} |"
+        )
+    table = "\n".join(lines) + "\n"
+    with open(os.path.join(a.outdir, "bench.md"), "w") as f:
+        f.write(table)
+    print(table)
+
+    # Grouped bars of the ratios (1.0 = parity), plain SVG.
+    bars = [(r["metric"], r["ratio_vs_af_unix"], r["ratio_vs_udp"]) for r in results]
+    w, rowh, left, top = 760, 26, 230, 40
+    scale_max = max([v for _, x, y in bars for v in (x, y) if v] + [2.0])
+    plot_w = w - left - 40
+    h = top + rowh * len(bars) + 50
+    sx = lambda v: left + plot_w * v / scale_max  # noqa: E731
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<text x="{left}" y="18" font-size="14">pf_demo vs AF_UNIX (blue) and UDP (orange): times better, 1 = parity</text>']
+    for i, (name, ru, rd) in enumerate(bars):
+        y = top + i * rowh
+        svg.append(f'<text x="{left - 6}" y="{y + 15}" text-anchor="end">{name}</text>')
+        for j, (v, color) in enumerate([(ru, "#4878cf"), (rd, "#e8803a")]):
+            if v is None:
+                continue
+            svg.append(f'<rect x="{left}" y="{y + 3 + j * 10}" width="{sx(v) - left:.1f}" height="9" fill="{color}"/>')
+            svg.append(f'<text x="{sx(v) + 3:.1f}" y="{y + 11 + j * 10}" font-size="9">{v:.2f}</text>')
+    x1 = sx(1.0)
+    svg.append(f'<line x1="{x1:.1f}" y1="{top - 4}" x2="{x1:.1f}" y2="{top + rowh * len(bars)}" stroke="black" stroke-dasharray="4,3"/>')
+    svg.append(f'<text x="{left}" y="{h - 12}" font-size="10">{a.machine}</text>')
+    svg.append("</svg>")
+    with open(os.path.join(a.outdir, "bench.svg"), "w") as f:
+        f.write("\n".join(svg) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `pfdemo bench`: the family against AF_UNIX (SOCK_DGRAM) and UDP on loopback, measured in
+//! the same VM run with the same code. Prints one `BENCH-JSON: {...}` line per figure (median,
+//! min and max over the repetitions) for the host to tabulate and plot (`make bench`).
+
+use crate::sys::*;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+const REPS: usize = 5;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Demo,
+    Unix,
+    Udp,
+}
+
+const KINDS: [Kind; 3] = [Kind::Demo, Kind::Unix, Kind::Udp];
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Demo => "pf_demo",
+            Kind::Unix => "af_unix",
+            Kind::Udp => "udp",
+        }
+    }
+
+    fn socket(self) -> OwnedFd {
+        let (f, t) = match self {
+            Kind::Demo => (18, libc::SOCK_DGRAM),
+            Kind::Unix => (libc::AF_UNIX, libc::SOCK_DGRAM),
+            Kind::Udp => (libc::AF_INET, libc::SOCK_DGRAM),
+        };
+        socket(f, t, 0).unwrap_or_else(|e| panic!("socket({f}): {}", ename(e)))
+    }
+
+    /// Two sockets connected to each other.
+    fn pair(self) -> (OwnedFd, OwnedFd) {
+        match self {
+            Kind::Unix => {
+                let mut fds = [0; 2];
+                // SAFETY: `fds` is valid for two ints.
+                let r = unsafe {
+                    libc::socketpair(libc::AF_UNIX, libc::SOCK_DGRAM, 0, fds.as_mut_ptr())
+                };
+                assert_eq!(r, 0, "socketpair");
+                // SAFETY: both fds are new and ours.
+                unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+            }
+            Kind::Demo => {
+                let (a, pa) = bound_socket(0).unwrap();
+                let (b, pb) = bound_socket(0).unwrap();
+                connect(&a, pb).unwrap();
+                connect(&b, pa).unwrap();
+                (a, b)
+            }
+            Kind::Udp => {
+                let (a, b) = (self.socket(), self.socket());
+                let pa = udp_bind(&a);
+                let pb = udp_bind(&b);
+                udp_connect(&a, pb);
+                udp_connect(&b, pa);
+                (a, b)
+            }
+        }
+    }
+}
+
+fn sin(port: u16) -> libc::sockaddr_in {
+    libc::sockaddr_in {
+        sin_family: libc::AF_INET as u16,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+        },
+        sin_zero: [0; 8],
+    }
+}
+
+fn udp_bind(fd: &OwnedFd) -> u16 {
+    let a = sin(0);
+    let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+    // SAFETY: `a` is a valid sockaddr_in of `len` bytes.
+    assert_eq!(
+        unsafe { libc::bind(fd.as_raw_fd(), (&a as *const libc::sockaddr_in).cast(), len) },
+        0
+    );
+    let mut out = sin(0);
+    let mut l = len;
+    // SAFETY: `out` and `l` are valid for writes.
+    unsafe {
+        libc::getsockname(
+            fd.as_raw_fd(),
+            (&mut out as *mut libc::sockaddr_in).cast(),
+            &mut l,
+        )
+    };
+    u16::from_be(out.sin_port)
+}
+
+fn udp_connect(fd: &OwnedFd, port: u16) {
+    let a = sin(port);
+    let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+    // SAFETY: `a` is a valid sockaddr_in of `len` bytes.
+    assert_eq!(
+        unsafe { libc::connect(fd.as_raw_fd(), (&a as *const libc::sockaddr_in).cast(), len) },
+        0
+    );
+}
+
+fn send(fd: i32, buf: &[u8]) -> isize {
+    // SAFETY: `buf` is valid for reads of its length.
+    unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), 0) }
+}
+
+fn recv(fd: i32, buf: &mut [u8]) -> isize {
+    // SAFETY: `buf` is valid for writes of its length.
+    unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) }
+}
+
+fn set_timeo(fd: &OwnedFd, ms: i64) {
+    let tv = libc::timeval {
+        tv_sec: ms / 1000,
+        tv_usec: (ms % 1000) * 1000,
+    };
+    let len = std::mem::size_of::<libc::timeval>() as u32;
+    // SAFETY: `tv` is valid for reads of `len` bytes.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            len,
+        )
+    };
+}
+
+/// Median, min, max of the repetitions.
+fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn report(metric: &str, unit: &str, better: &str, kind: Kind, samples: Vec<f64>) {
+    let (med, min, max) = stats(samples);
+    println!(
+        "BENCH-JSON: {{\"metric\":\"{metric}\",\"unit\":\"{unit}\",\"better\":\"{better}\",\"kind\":\"{}\",\"median\":{med:.3},\"min\":{min:.3},\"max\":{max:.3}}}",
+        kind.name()
+    );
+}
+
+fn socket_close_rate(kind: Kind, threads: usize) -> f64 {
+    const N: usize = 20_000;
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(move || {
+                for _ in 0..N / threads {
+                    drop(kind.socket());
+                }
+            });
+        }
+    });
+    N as f64 / t.elapsed().as_secs_f64()
+}
+
+fn pingpong_rate(kind: Kind) -> f64 {
+    const ROUNDS: usize = 5_000;
+    let (a, b) = kind.pair();
+    let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut buf = [0u8; 64];
+            for _ in 0..ROUNDS {
+                assert_eq!(recv(rb, &mut buf), 64);
+                assert_eq!(send(rb, &buf), 64);
+            }
+        });
+        let mut buf = [7u8; 64];
+        for _ in 0..ROUNDS {
+            assert_eq!(send(ra, &buf), 64);
+            assert_eq!(recv(ra, &mut buf), 64);
+        }
+    });
+    ROUNDS as f64 / t.elapsed().as_secs_f64()
+}
+
+/// One-way: MB/s received (datagrams a full receiver drops do not count).
+fn throughput(kind: Kind, size: usize) -> f64 {
+    let total: usize = 8 << 20;
+    let count = (total / size).max(64);
+    let (a, b) = kind.pair();
+    let force = 4 << 20;
+    for fd in [&a, &b] {
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, force);
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, force);
+    }
+    set_timeo(&b, 300);
+    let rb = b.as_raw_fd();
+    let ra = a.as_raw_fd();
+    let start = Instant::now();
+    let (bytes, last) = std::thread::scope(|s| {
+        let rx = s.spawn(move || {
+            let mut buf = vec![0u8; size + 1];
+            let (mut bytes, mut last) = (0usize, Instant::now());
+            loop {
+                let n = recv(rb, &mut buf);
+                if n <= 0 {
+                    break;
+                }
+                bytes += n as usize;
+                last = Instant::now();
+            }
+            (bytes, last)
+        });
+        let buf = vec![0x5au8; size];
+        for _ in 0..count {
+            if send(ra, &buf) < 0 && errno() != libc::ENOBUFS {
+                panic!("send: {}", ename(errno()));
+            }
+        }
+        rx.join().unwrap()
+    });
+    let secs = last.duration_since(start).as_secs_f64().max(1e-6);
+    bytes as f64 / secs / 1e6
+}
+
+fn autoload_ms() -> Vec<f64> {
+    (0..REPS)
+        .map(|_| {
+            ensure_unloaded().expect("unload");
+            let t = Instant::now();
+            let fd = demo_socket().expect("autoload socket");
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            drop(fd);
+            ms
+        })
+        .collect()
+}
+
+fn loaded_socket_ms(kind: Kind) -> f64 {
+    const N: u32 = 1000;
+    let fds: Vec<OwnedFd> = Vec::with_capacity(N as usize);
+    let mut total = Duration::ZERO;
+    let mut fds = fds;
+    for _ in 0..N {
+        let t = Instant::now();
+        fds.push(kind.socket());
+        total += t.elapsed();
+    }
+    total.as_secs_f64() * 1e3 / f64::from(N)
+}
+
+fn slab_kb() -> u64 {
+    let m = std::fs::read_to_string("/proc/meminfo").unwrap();
+    m.lines()
+        .find_map(|l| l.strip_prefix("Slab:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+fn bytes_per_socket(kind: Kind) -> f64 {
+    const N: usize = 10_000;
+    let before = slab_kb();
+    let fds: Vec<OwnedFd> = (0..N).map(|_| kind.socket()).collect();
+    let after = slab_kb();
+    drop(fds);
+    (after.saturating_sub(before) * 1024) as f64 / N as f64
+}
+
+/// Runs every benchmark; returns 0.
+pub fn run() -> i32 {
+    let lim = libc::rlimit {
+        rlim_cur: 30_000,
+        rlim_max: 30_000,
+    };
+    // SAFETY: `lim` is valid for reads.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    ensure_loaded().expect("load the module");
+    for kind in KINDS {
+        for threads in [1, 2] {
+            let v = (0..REPS)
+                .map(|_| socket_close_rate(kind, threads))
+                .collect();
+            report(
+                &format!("socket+close, {threads} thread(s)"),
+                "pairs/s",
+                "higher",
+                kind,
+                v,
+            );
+        }
+        let v = (0..REPS).map(|_| pingpong_rate(kind)).collect();
+        report("64 B ping-pong", "round trips/s", "higher", kind, v);
+        for (size, label) in [(64, "64 B"), (1024, "1 KiB"), (65507, "64 KiB")] {
+            let v = (0..REPS).map(|_| throughput(kind, size)).collect();
+            report(&format!("one-way {label}"), "MB/s", "higher", kind, v);
+        }
+        let v = (0..REPS).map(|_| loaded_socket_ms(kind)).collect();
+        report("socket(), family loaded", "ms", "lower", kind, v);
+        let v = (0..3).map(|_| bytes_per_socket(kind)).collect();
+        report("slab per open socket", "bytes", "lower", kind, v);
+    }
+    report(
+        "socket(), autoload",
+        "ms",
+        "lower",
+        Kind::Demo,
+        autoload_ms(),
+    );
+    0
+}
