@@ -235,7 +235,7 @@ impl Family for DemoFamily {
         let target = target.ok_or(ECONNREFUSED)?;
 
         let mut skb = sock.alloc_send(len, flags & bindings::MSG_DONTWAIT as i32 != 0)?;
-        skb.put_from_msg(msg, len)?;
+        skb.fill_from_msg(msg)?;
         skb.cb_mut()[..4].copy_from_slice(&src.to_ne_bytes());
         let stats = &sock.shared().stats;
         stats.sent.fetch_add(1, Relaxed);

@@ -27,6 +27,11 @@ impl Msg {
         &mut self.0
     }
 
+    /// The message's data iterator.
+    pub(crate) fn iter(&mut self) -> *mut bindings::iov_iter {
+        &mut self.0.msg_iter
+    }
+
     /// Bytes of data left in the message (what `sendmsg()` sends).
     pub fn data_left(&mut self) -> usize {
         // SAFETY: a live msghdr (type invariants).

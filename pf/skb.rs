@@ -6,54 +6,98 @@ use super::{Family, Msg, Sock};
 use core::ptr::NonNull;
 use kernel::{bindings, error::to_result, prelude::*};
 
-/// An owned `struct sk_buff`, freed on drop.
+/// An owned `struct sk_buff` being prepared for sending, freed on drop.
 ///
 /// # Invariants
 ///
-/// `self.0` is a valid sk_buff that this object owns exclusively (nobody else references it).
-pub struct SkBuff(NonNull<bindings::sk_buff>);
+/// `skb` is a valid sk_buff that this object owns exclusively (nobody else references it).
+/// Until [`SkBuff::fill_from_msg`] succeeded, it is empty with `linear` bytes of tail room and
+/// `paged` bytes of page fragments; after, `filled` is true and it holds that many bytes.
+pub struct SkBuff {
+    skb: NonNull<bindings::sk_buff>,
+    linear: usize,
+    paged: usize,
+    filled: bool,
+}
 
 // SAFETY: an owned sk_buff may be freed or handed over from any thread.
 unsafe impl Send for SkBuff {}
 
 impl SkBuff {
+    /// The most bytes [`crate::pf::Sock::alloc_send`] puts in the linear part (an order-2
+    /// allocation at most); the rest goes to page fragments.
+    pub const LINEAR_MAX: usize = 3 * bindings::PAGE_SIZE;
+
     /// # Safety
     ///
-    /// `skb` is valid and its ownership is transferred to the new object.
-    pub(crate) unsafe fn from_raw(skb: NonNull<bindings::sk_buff>) -> Self {
+    /// `skb` was just allocated by `sock_alloc_send_pskb()` with `linear` bytes of header room
+    /// and `paged` bytes of fragments, and its ownership is transferred to the new object.
+    pub(crate) unsafe fn from_alloc(
+        skb: NonNull<bindings::sk_buff>,
+        linear: usize,
+        paged: usize,
+    ) -> Self {
         // INVARIANT: guaranteed by the caller.
-        Self(skb)
+        Self {
+            skb,
+            linear,
+            paged,
+            filled: false,
+        }
     }
 
     /// Gives up ownership.
     pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
-        let raw = self.0.as_ptr();
+        let raw = self.skb.as_ptr();
         core::mem::forget(self);
         raw
     }
 
-    /// Appends `len` bytes copied from the message's data (`EFAULT` on a bad user buffer).
-    /// The buffer must have been allocated with room for them.
-    pub fn put_from_msg(&mut self, msg: &mut Msg, len: usize) -> Result {
-        let skb = self.0.as_ptr();
-        // SAFETY: we own `skb` (type invariants). `skb_put` checks the tail room (and BUGs
-        // instead of overflowing); the room was reserved by the allocation.
-        let to = unsafe { bindings::skb_put(skb, len as u32) };
-        // SAFETY: `to` has `len` writable bytes; `msg` is a live msghdr.
-        to_result(unsafe { bindings::memcpy_from_msg(to, msg.as_raw(), len as i32) })
+    /// The datagram's length once filled.
+    pub fn len(&self) -> usize {
+        self.linear + self.paged
+    }
+
+    /// Whether the datagram is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fills the whole buffer ([`SkBuff::len`] bytes) from the message's data (`EFAULT` on a
+    /// bad user buffer). Only once.
+    pub fn fill_from_msg(&mut self, msg: &mut Msg) -> Result {
+        if self.filled {
+            return Err(EINVAL);
+        }
+        let skb = self.skb.as_ptr();
+        let len = self.len();
+        // SAFETY: we own the empty `skb` (type invariants): the linear part is reserved by the
+        // allocation (`skb_put` checks it and would BUG rather than overflow), the fragments
+        // cover `paged` bytes; this is the length set-up of `unix_dgram_sendmsg()`. Then
+        // `skb_copy_datagram_from_iter` copies `len` bytes from the live msghdr's iterator.
+        let ret = unsafe {
+            bindings::skb_put(skb, self.linear as u32);
+            (*skb).data_len = self.paged as u32;
+            (*skb).len = len as u32;
+            bindings::skb_copy_datagram_from_iter(skb, 0, msg.iter(), len as i32)
+        };
+        to_result(ret)?;
+        // INVARIANT: all `len` bytes hold the message's data.
+        self.filled = true;
+        Ok(())
     }
 
     /// The control buffer (`skb->cb`), 48 bytes the owner protocol may use.
     pub fn cb_mut(&mut self) -> &mut [u8; 48] {
         // SAFETY: we own the skb exclusively (type invariants), so a unique borrow is fine.
-        unsafe { &mut *core::ptr::addr_of_mut!((*self.0.as_ptr()).cb).cast::<[u8; 48]>() }
+        unsafe { &mut *core::ptr::addr_of_mut!((*self.skb.as_ptr()).cb).cast::<[u8; 48]>() }
     }
 }
 
 impl Drop for SkBuff {
     fn drop(&mut self) {
         // SAFETY: owned (type invariants), freed once.
-        unsafe { bindings::kfree_skb(self.0.as_ptr()) };
+        unsafe { bindings::kfree_skb(self.skb.as_ptr()) };
     }
 }
 

@@ -168,17 +168,39 @@ impl<T: Family> Sock<T> {
         }
     }
 
-    /// Allocates a buffer of `len` bytes charged to this socket's send buffer, waiting for
-    /// room unless `nonblock` (then `EAGAIN`), up to `SO_SNDTIMEO`.
+    /// Allocates a buffer for a `len`-byte datagram charged to this socket's send buffer,
+    /// waiting for room unless `nonblock` (then `EAGAIN`), up to `SO_SNDTIMEO`.
+    ///
+    /// As `unix_dgram_sendmsg()` does, a large datagram goes mostly into page fragments, so
+    /// that no high-order allocation is needed: the linear part stays within
+    /// [`SkBuff::LINEAR_MAX`] bytes.
     pub fn alloc_send(&self, len: usize, nonblock: bool) -> Result<SkBuff> {
+        const PAGE: usize = bindings::PAGE_SIZE;
+        let frags_max = bindings::MAX_SKB_FRAGS as usize * PAGE;
+        let paged = if len > SkBuff::LINEAR_MAX {
+            (len - SkBuff::LINEAR_MAX)
+                .next_multiple_of(PAGE)
+                .min(frags_max)
+                .min(len)
+        } else {
+            0
+        };
         let mut err = 0;
         // SAFETY: the sock is live (type invariants); `err` is valid for writes.
         let skb = unsafe {
-            bindings::sock_alloc_send_skb(self.as_raw(), len as _, i32::from(nonblock), &mut err)
+            bindings::sock_alloc_send_pskb(
+                self.as_raw(),
+                (len - paged) as _,
+                paged as _,
+                i32::from(nonblock),
+                &mut err,
+                bindings::PAGE_ALLOC_COSTLY_ORDER as i32,
+            )
         };
         match NonNull::new(skb) {
-            // SAFETY: a new, unshared sk_buff whose ownership we take.
-            Some(skb) => Ok(unsafe { SkBuff::from_raw(skb) }),
+            // SAFETY: a new, unshared sk_buff with `len - paged` bytes of tail room and `paged`
+            // bytes of page fragments, whose ownership we take.
+            Some(skb) => Ok(unsafe { SkBuff::from_alloc(skb, len - paged, paged) }),
             None => Err(Error::from_errno(if err < 0 {
                 err
             } else {
