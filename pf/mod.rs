@@ -21,9 +21,11 @@
 //! `unsafe`.
 
 mod family;
+mod kernel_socket;
 mod vtable;
 
 pub use family::{Family, SockType};
+pub use kernel_socket::KernelSocket;
 pub use vtable::{HasVTable, Registration, VTable};
 
 /// Declares a kernel module whose only job is to register a socket protocol family.
