@@ -6,10 +6,13 @@
 //!   rising and falling, and `rmmod` refused and then allowed.
 //! - `pfdemo test [FILTER]`: the KTAP test program (exit 0 all passed, 1 a failure, 4 all
 //!   skipped), each test starting from the module state it needs.
+//! - `pfdemo selftest [FILTER]`: the `sock_create` selftests (selftests/README.md), KTAP.
+//! - `pfdemo sock [--hold] FAMILY TYPE PROTOCOL`: one socket() for the shell selftests.
 
 mod demo;
 mod ktap;
 mod seed;
+mod sock_create;
 mod sys;
 
 fn main() {
@@ -17,8 +20,10 @@ fn main() {
     let code = match args.get(1).map(String::as_str) {
         Some("demo") => demo::run(),
         Some("test") => ktap::run(seed::TESTS, args.get(2).map(String::as_str)),
+        Some("selftest") => ktap::run(sock_create::TESTS, args.get(2).map(String::as_str)),
+        Some("sock") => sock_create::sock_cli(&args[2..]),
         _ => {
-            eprintln!("usage: pfdemo demo | pfdemo test [NAME-FILTER]");
+            eprintln!("usage: pfdemo demo | pfdemo test|selftest [NAME-FILTER] | pfdemo sock ...");
             2
         }
     };
