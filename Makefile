@@ -35,11 +35,12 @@ check:
 
 lint: $(KDIR_DEP)
 	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml --check \
-		$(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs
+		$(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/tests/kmod/*.rs
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) CLIPPY=1 modules
 
 fmt: $(KDIR_DEP)
-	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs
+	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs \
+		$(ROOT)/tests/kmod/*.rs
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) clean
