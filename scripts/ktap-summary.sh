@@ -23,10 +23,15 @@ end_block() { # NAME STATUS
 	*) [ "$block_fail" != 0 ] || { fail=$((fail + 1)); echo "FAIL  $1: exit status $2 with no failing test"; } ;;
 	esac
 }
+unfinished_block() { # the current block has no RPD-SELFTEST-EXIT line
+	fail=$((fail + 1)); echo "FAIL  $block: no exit status (the program did not finish)"
+	block_fail=1; end_block "$block" unknown
+}
 while IFS= read -r line; do
 	line=${line%$'\r'}
 	case "$line" in
 	"RPD-SELFTEST: "*)
+		[ -z "$block" ] || unfinished_block
 		block=${line#RPD-SELFTEST: }; prefix="$block: "; plan='' results=0 block_fail=0; diag=()
 		;;
 	"RPD-SELFTEST-EXIT: "*)
@@ -43,9 +48,7 @@ while IFS= read -r line; do
 		;;
 	esac
 done <"$log"
-if [ -n "$block" ]; then
-	fail=$((fail + 1)); echo "FAIL  $block: no exit status (the program did not finish)"
-fi
+[ -z "$block" ] || unfinished_block
 
 dmesg=$(sed -n '/^----- guest dmesg -----/,/^----- end guest dmesg -----/p' "$log")
 if [ -z "$dmesg" ]; then
