@@ -307,21 +307,30 @@ fn ops_owner_refcnt_fork() -> TestResult {
             libc::_exit(0);
         }
     }
+    let fork_errno = errno();
     // SAFETY: closing our copy of the read end, which nothing else uses in the parent.
     unsafe { libc::close(pipe[0]) };
-    check!(pid > 0, "fork: {}", ename(errno()));
+    if pid < 0 {
+        // SAFETY: no child: the write end is ours alone.
+        unsafe { libc::close(pipe[1]) };
+        return Err(Outcome::Fail(format!("fork: {}", ename(fork_errno))));
+    }
     // One socket, two processes: the references belong to the socket, not to the descriptors.
-    check_eq!(refcnt(), Some(REFS_PER_SOCKET), "refcnt after fork (socket shared by 2 processes)");
+    // Observed first and checked after the child is gone, so that a failure leaves no child.
+    let after_fork = refcnt();
     drop(fd);
-    check_eq!(refcnt(), Some(REFS_PER_SOCKET), "refcnt after the parent's close (child holds it)");
-    check_eq!(rmmod().map_err(ename), Err(ename(libc::EWOULDBLOCK)), "rmmod while the child holds it");
-    // SAFETY: closing the write end lets the child exit; `status` is valid for writes.
+    let after_parent_close = refcnt();
+    let busy = rmmod().map_err(ename);
     let mut status = 0;
+    // SAFETY: closing the write end lets the child exit; `status` is valid for writes.
     let waited = unsafe {
         libc::close(pipe[1]);
         libc::waitpid(pid, &mut status, 0)
     };
     check_eq!(waited, pid, "waitpid");
+    check_eq!(after_fork, Some(REFS_PER_SOCKET), "refcnt after fork (socket shared by 2 processes)");
+    check_eq!(after_parent_close, Some(REFS_PER_SOCKET), "refcnt after the parent's close (child holds it)");
+    check_eq!(busy, Err(ename(libc::EWOULDBLOCK)), "rmmod while the child holds it");
     // The child's exit closed its descriptors (and ran the final fput) before waitpid returned.
     check_eq!(refcnt(), Some(0), "refcnt after the child exited");
     check_eq!(rmmod().map_err(ename), Ok(()), "rmmod after the last close");
