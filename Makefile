@@ -37,7 +37,7 @@ check:
 bench:
 	$(ROOT)/scripts/bench.sh
 
-KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs
+KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs $(ROOT)/tests/kmod/*.rs
 TESTS_CARGO = cd $(ROOT)/tests/pfdemo && cargo
 TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/cargo
 

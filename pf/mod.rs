@@ -21,6 +21,7 @@
 //! `unsafe`.
 
 mod family;
+mod kernel_socket;
 mod msg;
 mod proc;
 mod skb;
@@ -28,6 +29,7 @@ mod sock;
 mod vtable;
 
 pub use family::{Family, Shutdown, SockType};
+pub use kernel_socket::KernelSocket;
 pub use msg::Msg;
 pub use proc::SeqFile;
 pub use skb::{Datagram, SkBuff};

@@ -156,8 +156,17 @@ impl<T: Family + HasVTable> VTable<T> {
                 owner,
             }),
             pernet: Opaque::new(bindings::pernet_operations {
-                init: Some(super::proc::net_init::<T>),
-                exit: Some(super::proc::net_exit::<T>),
+                // Only a family with a `/proc/net` file has anything to do per namespace.
+                init: if T::HAS_PROC_SHOW {
+                    Some(super::proc::net_init::<T>)
+                } else {
+                    None
+                },
+                exit: if T::HAS_PROC_SHOW {
+                    Some(super::proc::net_exit::<T>)
+                } else {
+                    None
+                },
                 // SAFETY: `struct pernet_operations` is valid when zeroed (empty list head,
                 // no generic id).
                 ..unsafe {

@@ -22,9 +22,16 @@ cp "$RPD_ROOT/qemu/init" "$root/init"
 chmod 755 "$root/init"
 cp "$pfdemo" "$root/bin/pfdemo"
 cp "$ko" "$root/lib/modules/$release/extra/"
+# The selftests (selftests/run_tests.sh) and their test modules (tests/kmod, no aliases).
+for t in "$(dirname "$ko")"/tests/kmod/*.ko; do
+	[ ! -e "$t" ] || cp "$t" "$root/lib/modules/$release/extra/"
+done
+[ ! -d "$RPD_ROOT/selftests" ] || cp -r "$RPD_ROOT/selftests" "$root/selftests"
 : >"$root/lib/modules/$release/modules.builtin"
 : >"$root/lib/modules/$release/modules.order"
 depmod -b "$root" "$release"
 grep -q "net_pf_18\|net-pf-18" "$root/lib/modules/$release/modules.alias" ||
 	rpd_die "depmod wrote no net-pf-18 alias for $(basename "$ko")"
+[ "$(grep -c "net_pf_18\|net-pf-18" "$root/lib/modules/$release/modules.alias")" = 1 ] ||
+	rpd_die "more than one module has a net-pf-18 alias (only $(basename "$ko") may)"
 (cd "$root" && find . -print0 | cpio --quiet -o -0 -H newc -R 0:0) >"$out"

@@ -9,18 +9,46 @@ log=$1 verdict=$2
 bad='WARNING:|BUG:|BUG |Oops|KASAN|UBSAN|refcount_t:|possible circular locking|possible recursive locking|inconsistent lock state|kmemleak|Kernel panic|Call Trace'
 pass=0 fail=0 skip=0
 declare -A diag
+# The guest's selftests/run_tests.sh frames each test program's KTAP block with
+# `RPD-SELFTEST: NAME` ... `RPD-SELFTEST-EXIT: NAME STATUS`: the program's tests are shown as
+# `NAME: test`, and a block whose results do not match its plan or whose exit status is a failure
+# without a failing test counts as a failure. A log without frames is one anonymous block.
+prefix='' block='' plan='' results=0 block_fail=0
+end_block() { # NAME STATUS
+	if [ -n "$plan" ] && [ "$results" != "$plan" ]; then
+		fail=$((fail + 1)); echo "FAIL  $1: plan 1..$plan but $results result(s): the program stopped early"
+	fi
+	case "$2" in
+	0 | 4) ;;
+	*) [ "$block_fail" != 0 ] || { fail=$((fail + 1)); echo "FAIL  $1: exit status $2 with no failing test"; } ;;
+	esac
+}
+unfinished_block() { # the current block has no RPD-SELFTEST-EXIT line
+	fail=$((fail + 1)); echo "FAIL  $block: no exit status (the program did not finish)"
+	block_fail=1; end_block "$block" unknown
+}
 while IFS= read -r line; do
 	line=${line%$'\r'}
 	case "$line" in
+	"RPD-SELFTEST: "*)
+		[ -z "$block" ] || unfinished_block
+		block=${line#RPD-SELFTEST: }; prefix="$block: "; plan='' results=0 block_fail=0; diag=()
+		;;
+	"RPD-SELFTEST-EXIT: "*)
+		read -r b st <<<"${line#RPD-SELFTEST-EXIT: }"; end_block "$b" "$st"; prefix='' block='' plan=''
+		;;
+	1..*) plan=${line#1..}; plan=${plan%% *} ;;
+	"Bail out!"*) fail=$((fail + 1)); block_fail=1; echo "FAIL  ${prefix}${line}" ;;
 	"# "*:*) t=${line#\# }; t=${t%%:*}; diag[$t]+="      ${line#\# $t: }"$'\n' ;;
-	"ok "*"# SKIP"*) skip=$((skip + 1)); echo "SKIP  ${line#ok [0-9]* }" ;;
-	"ok "*) pass=$((pass + 1)); echo "PASS  ${line#ok [0-9]* }" ;;
+	"ok "*"# SKIP"*) skip=$((skip + 1)); results=$((results + 1)); echo "SKIP  ${prefix}${line#ok [0-9]* }" ;;
+	"ok "*) pass=$((pass + 1)); results=$((results + 1)); echo "PASS  ${prefix}${line#ok [0-9]* }" ;;
 	"not ok "*)
-		fail=$((fail + 1)); name=${line#not ok [0-9]* }
-		echo "FAIL  $name"; printf '%s' "${diag[$name]:-}"
+		fail=$((fail + 1)); results=$((results + 1)); block_fail=1; name=${line#not ok [0-9]* }
+		echo "FAIL  ${prefix}$name"; printf '%s' "${diag[$name]:-}"
 		;;
 	esac
 done <"$log"
+[ -z "$block" ] || unfinished_block
 
 dmesg=$(sed -n '/^----- guest dmesg -----/,/^----- end guest dmesg -----/p' "$log")
 if [ -z "$dmesg" ]; then

@@ -6,12 +6,15 @@
 //!   rising and falling, and `rmmod` refused and then allowed.
 //! - `pfdemo test [FILTER]`: the KTAP test program (exit 0 all passed, 1 a failure, 4 all
 //!   skipped), each test starting from the module state it needs.
+//! - `pfdemo selftest [FILTER]`: the `sock_create` selftests (selftests/README.md), KTAP.
+//! - `pfdemo sock [--hold] FAMILY TYPE PROTOCOL`: one socket() for the shell selftests.
 
 mod bench;
 mod demo;
 mod dgram;
 mod ktap;
 mod seed;
+mod sock_create;
 mod sys;
 #[path = "../../../uapi/pfdemo.rs"]
 #[allow(dead_code)]
@@ -27,8 +30,13 @@ fn main() {
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
+        Some("selftest") => {
+            let tests: Vec<&ktap::Test> = sock_create::TESTS.iter().collect();
+            ktap::run(&tests, args.get(2).map(String::as_str))
+        }
+        Some("sock") => sock_create::sock_cli(&args[2..]),
         _ => {
-            eprintln!("usage: pfdemo demo | pfdemo test [NAME-FILTER] | pfdemo bench");
+            eprintln!("usage: pfdemo demo | pfdemo test|selftest [NAME-FILTER] | pfdemo bench | pfdemo sock ...");
             2
         }
     };

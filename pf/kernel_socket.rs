@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Sockets the kernel creates for its own use: `sock_create_kern()` and `sock_release()`.
+//!
+//! C header: [`include/linux/net.h`](srctree/include/linux/net.h).
+//!
+//! `sock_create_kern()` runs the same `__sock_create()` path as the `socket()` syscall, with
+//! `kern = 1`: no LSM or capability checks on behalf of a user, and the socket's `struct sock`
+//! holds no reference on its network namespace. The socket has no file and no descriptor; its
+//! owner releases it with `sock_release()`.
+
+use super::family::SockType;
+use core::ptr::{self, NonNull};
+use kernel::{bindings, error::to_result, prelude::*};
+
+/// A socket created by the kernel in the initial network namespace (`init_net`), released when
+/// dropped.
+///
+/// While it lives, it holds the module references `__sock_create()` takes for any socket: one on
+/// the owner of the family's `proto_ops` and, for families whose `struct proto` has an owner, one
+/// taken by `sk_alloc()`.
+///
+/// # Invariants
+///
+/// `sock` points to the live `struct socket` returned by a successful `sock_create_kern()`. It is
+/// owned by this value alone (no file refers to it, nobody else has the pointer), and it is
+/// released exactly once, by `drop`.
+pub struct KernelSocket {
+    sock: NonNull<bindings::socket>,
+}
+
+// SAFETY: the socket is not tied to the thread that created it: `sock_release()` may run on any
+// thread, and `KernelSocket` owns the socket alone (type invariants).
+unsafe impl Send for KernelSocket {}
+
+// SAFETY: a shared `&KernelSocket` gives no access to the socket: every method that touches it
+// takes `self` by value or `&mut self`.
+unsafe impl Sync for KernelSocket {}
+
+impl KernelSocket {
+    /// Creates a socket `(family, sock_type, protocol)` in `init_net`, as
+    /// `sock_create_kern(&init_net, family, sock_type, protocol, &sock)`.
+    ///
+    /// Loads the family's module through `request_module("net-pf-N")` if no module has
+    /// registered `family` yet. Errors are those of `__sock_create()` and of the family's
+    /// `create` (for example `EAFNOSUPPORT`, `ESOCKTNOSUPPORT`, `EPROTONOSUPPORT`).
+    pub fn new(family: u16, sock_type: SockType, protocol: i32) -> Result<Self> {
+        let mut sock: *mut bindings::socket = ptr::null_mut();
+        // SAFETY: `init_net` is the initial network namespace, which lives as long as the kernel;
+        // only its address is taken here. `sock` is valid for writes. On success
+        // `sock_create_kern()` stores a socket that nobody else refers to.
+        let ret = unsafe {
+            bindings::sock_create_kern(
+                ptr::addr_of_mut!(bindings::init_net),
+                family.into(),
+                sock_type.as_raw().into(),
+                protocol,
+                &mut sock,
+            )
+        };
+        to_result(ret)?;
+        // `__sock_create()` sets `*res` on success; a NULL would be a kernel bug, but never
+        // build a value that breaks the invariants.
+        let sock = NonNull::new(sock).ok_or(EINVAL)?;
+        // INVARIANT: a live socket from a successful `sock_create_kern()`, owned by us alone.
+        Ok(Self { sock })
+    }
+
+    /// The socket's type, as the family saw it in `create`.
+    pub fn sock_type(&self) -> SockType {
+        // SAFETY: `sock` is live (type invariants); `type` is written once, by
+        // `__sock_create()`, before the socket was returned, and never changes afterwards.
+        SockType::from_raw(unsafe { (*self.sock.as_ptr()).type_ })
+    }
+}
+
+impl Drop for KernelSocket {
+    fn drop(&mut self) {
+        // SAFETY: `sock` is a live socket from `sock_create_kern()` that we own and have not
+        // released (type invariants); it is not used after this.
+        unsafe { bindings::sock_release(self.sock.as_ptr()) };
+    }
+}
