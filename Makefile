@@ -7,6 +7,7 @@
 #   make KDIR=/path      build against any Rust-enabled kernel tree instead
 #   make demo            boot the VM and show socket() loading and using the module
 #   make check           run the whole test suite in the VM
+#   make check-debug     the same on the debug kernel (KASAN, UBSAN, lockdep, kmemleak)
 #   make bench           benchmarks against AF_UNIX and UDP in the VM (results/)
 #   make lint            rustfmt --check and clippy on the module
 #   make clean
@@ -18,7 +19,7 @@ KDIR := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$(rpd_kernel_entry)/l
 KDIR_DEP := kernel
 endif
 
-.PHONY: all modules kernel demo check bench lint fmt clean
+.PHONY: all modules kernel demo check check-debug bench lint fmt clean
 
 all: modules
 
@@ -33,6 +34,9 @@ demo:
 
 check:
 	$(ROOT)/scripts/check.sh
+
+check-debug:
+	RPD_FLAVOUR=debug $(ROOT)/scripts/check.sh
 
 bench:
 	$(ROOT)/scripts/bench.sh

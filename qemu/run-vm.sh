@@ -7,6 +7,7 @@
 # RPD_VM_TIMEOUT seconds (default 600) is killed. Exit status: the guest's `RPD-EXIT: N`,
 # or 3 when the guest gave no verdict (crash, panic, timeout).
 #
+# RPD_VM_MEM sets the guest's memory (default 1G).
 # Accelerator: RPD_ACCEL=tcg|kvm|auto (default auto). auto uses KVM only when /dev/kvm is
 # usable and the CPU shows vmx/svm: the paravirtual /dev/kvm of some cloud machines cannot run
 # a standard guest (it hangs silently). A KVM start that fails falls back to TCG.
@@ -30,7 +31,7 @@ run() {
 	*) a=tcg,thread=multi cpu=max ;;
 	esac
 	timeout -k 5 "${RPD_VM_TIMEOUT:-600}" qemu-system-x86_64 \
-		-accel "$a" -cpu "$cpu" -smp 2 -m 1G \
+		-accel "$a" -cpu "$cpu" -smp 2 -m "${RPD_VM_MEM:-1G}" \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic $kargs" \
 		-display none -monitor none -chardev stdio,id=con,signal=off -serial chardev:con \

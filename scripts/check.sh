@@ -4,10 +4,15 @@
 # checks the guest's kernel log, prints one line per test and the summary
 # `N passed, N failed, N skipped`. Exit 0 only if nothing failed.
 #   scripts/check.sh [NAME-FILTER]
+#   RPD_FLAVOUR=debug scripts/check.sh   (make check-debug): on the KASAN/lockdep/kmemleak kernel
 set -euo pipefail
 RPD_STAGE=check
 . "$(dirname "$0")/lib.sh"
 filter=${1:-}
+if [ "${RPD_FLAVOUR:-}" = debug ]; then
+	# KASAN's shadow memory and the slower debug kernel.
+	export RPD_VM_MEM=${RPD_VM_MEM:-2G} RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-3000}
+fi
 rpd_prepare_vm
 log=$RPD_ROOT/build/vm-test.log
 vm=0

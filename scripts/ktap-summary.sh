@@ -6,7 +6,7 @@
 #   scripts/ktap-summary.sh CONSOLE-LOG GUEST-VERDICT
 set -uo pipefail
 log=$1 verdict=$2
-bad='WARNING:|BUG:|BUG |Oops|KASAN|UBSAN|refcount_t:|possible circular locking|possible recursive locking|inconsistent lock state|kmemleak|Kernel panic|Call Trace'
+bad='WARNING:|BUG:|BUG |Oops|KASAN|UBSAN|refcount_t:|possible circular locking|possible recursive locking|inconsistent lock state|suspected memory leak|unreferenced object|Kernel panic|Call Trace'
 pass=0 fail=0 skip=0
 declare -A diag
 # The guest's selftests/run_tests.sh frames each test program's KTAP block with

@@ -235,7 +235,8 @@ pub const DMESG_BAD: &[&str] = &[
     "possible circular locking",
     "possible recursive locking",
     "inconsistent lock state",
-    "kmemleak",
+    "suspected memory leak",
+    "unreferenced object",
     "Kernel panic",
     "Call Trace",
 ];
