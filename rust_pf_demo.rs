@@ -24,7 +24,13 @@
 
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
-use kernel::{bindings, c_str, new_mutex, prelude::*, rbtree::RBTree, sync::Mutex, types::ARef};
+use kernel::{
+    bindings, c_str, new_mutex, new_spinlock,
+    prelude::*,
+    rbtree::RBTree,
+    sync::{Mutex, SpinLock},
+    types::ARef,
+};
 
 pub mod pf;
 #[path = "uapi/pfdemo.rs"]
@@ -65,13 +71,39 @@ struct Stats {
     dropped: AtomicU64,
 }
 
-/// One socket's state. A port is only set (from 0) with the port map locked.
-#[derive(Default)]
+/// One socket's state. A port is only set (from 0) with the port map locked, and set back to
+/// 0 when the socket is released.
+#[pin_data]
 struct DemoSock {
     /// Bound port, 0 while unbound.
     port: AtomicU32,
     /// Default destination set by `connect()`, 0 if none.
     peer: AtomicU32,
+    /// The socket last found bound to `peer`: connected sends skip the port map while it is
+    /// still bound there (as UDP caches its route, AF_UNIX its peer). Cleared on release.
+    #[pin]
+    peer_sock: SpinLock<Option<ARef<Sock<DemoFamily>>>>,
+}
+
+/// The socket bound to `port` in `sock`'s namespace.
+fn lookup(sock: &Sock<DemoFamily>, port: u32) -> Result<ARef<Sock<DemoFamily>>> {
+    let found = sock.shared().ports.lock().get(&(sock.net(), port)).cloned();
+    found.ok_or(ECONNREFUSED)
+}
+
+/// The socket a connected `sock` sends to: the cached one if still bound to `peer`.
+fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<Sock<DemoFamily>>> {
+    let cached = sock.data().peer_sock.lock().clone();
+    if let Some(target) = cached {
+        if target.data().port.load(Relaxed) == peer {
+            return Ok(target);
+        }
+    }
+    let target = lookup(sock, peer)?;
+    let old = sock.data().peer_sock.lock().replace(target.clone());
+    // Dropped outside the lock: it may be the last reference.
+    drop(old);
+    Ok(target)
 }
 
 /// `SIOCINQ`, alias `FIONREAD` (`<asm-generic/ioctls.h>`; bindgen cannot see the `_IO` macro
@@ -163,17 +195,24 @@ impl Family for DemoFamily {
         Ok(())
     }
 
-    fn new_data(shared: &Shared) -> Result<DemoSock> {
+    fn new_data(shared: &Shared) -> impl PinInit<DemoSock, Error> {
         shared.stats.sockets.fetch_add(1, Relaxed);
-        Ok(DemoSock::default())
+        try_pin_init!(DemoSock {
+            port: AtomicU32::new(0),
+            peer: AtomicU32::new(0),
+            peer_sock <- new_spinlock!(None, "rust_pf_demo::peer_sock"),
+        })
     }
 
     fn release(sock: &Sock<Self>) {
         let port = sock.data().port.load(Relaxed);
         if port != 0 {
             let removed = sock.shared().ports.lock().remove(&(sock.net(), port));
+            sock.data().port.store(0, Relaxed);
             drop(removed);
         }
+        let cached = sock.data().peer_sock.lock().take();
+        drop(cached);
     }
 
     fn bind(sock: &Sock<Self>, addr: &[u8]) -> Result {
@@ -186,6 +225,8 @@ impl Family for DemoFamily {
         // `AF_UNSPEC` dissolves the association, as for UDP.
         if addr.len() >= 2 && u16::from_ne_bytes([addr[0], addr[1]]) == bindings::AF_UNSPEC as u16 {
             sock.data().peer.store(0, Relaxed);
+            let old = sock.data().peer_sock.lock().take();
+            drop(old);
             return Ok(());
         }
         let addr = parse_addr(addr)?;
@@ -194,6 +235,8 @@ impl Family for DemoFamily {
         }
         autobind(sock)?;
         sock.data().peer.store(addr.port, Relaxed);
+        let old = sock.data().peer_sock.lock().take();
+        drop(old);
         Ok(())
     }
 
@@ -223,16 +266,19 @@ impl Family for DemoFamily {
         if len > PFDEMO_MAX_DGRAM {
             return Err(EMSGSIZE);
         }
-        let dest = match msg.name() {
-            Some(name) => parse_addr(name)?.port,
+        let target = match msg.name() {
+            Some(name) => {
+                let dest = parse_addr(name)?.port;
+                autobind(sock)?;
+                lookup(sock, dest)?
+            }
             None => match sock.data().peer.load(Relaxed) {
                 0 => return Err(EDESTADDRREQ),
-                port => port,
+                // A connected socket is bound already.
+                peer => peer_target(sock, peer)?,
             },
         };
-        let src = autobind(sock)?;
-        let target = sock.shared().ports.lock().get(&(sock.net(), dest)).cloned();
-        let target = target.ok_or(ECONNREFUSED)?;
+        let src = sock.data().port.load(Relaxed);
 
         let mut skb = sock.alloc_send(len, flags & bindings::MSG_DONTWAIT as i32 != 0)?;
         skb.fill_from_msg(msg)?;

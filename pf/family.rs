@@ -83,8 +83,9 @@ pub trait Family: Sized + Sync + 'static {
     /// `EPROTONOSUPPORT` for an unknown protocol.
     fn check_create(sock_type: SockType, protocol: i32, kern: bool) -> Result;
 
-    /// Creates the [`Family::Data`] of a new socket (called after `check_create` succeeded).
-    fn new_data(shared: &Self::Shared) -> Result<Self::Data>;
+    /// Initialises the [`Family::Data`] of a new socket in place, beside its `struct sock`
+    /// (called after `check_create` succeeded; the data may hold pinned locks).
+    fn new_data(shared: &Self::Shared) -> impl PinInit<Self::Data, Error>;
 
     /// The socket is being closed: undo what binding or connecting published (its sock stays
     /// alive for as long as others hold references to it).

@@ -23,24 +23,24 @@ impl<T: Family> SockObj<T> {
     /// The object size `struct proto` is registered with.
     pub(crate) const SIZE: usize = core::mem::size_of::<Self>();
 
-    /// Writes the family data into a sock freshly allocated by `sk_alloc` for our proto.
+    /// Where the family data of a sock allocated by `sk_alloc` for our proto goes.
     ///
     /// # Safety
     ///
-    /// `sk` was allocated by `sk_alloc()` with the family's `struct proto` (so it is the start
-    /// of a `SockObj<T>`), its data is not initialised yet, and nothing else accesses it.
-    pub(crate) unsafe fn init_data(sk: *mut bindings::sock, data: T::Data) {
+    /// `sk` was allocated by `sk_alloc()` with the family's `struct proto`, so it is the start
+    /// of a `SockObj<T>`.
+    pub(crate) unsafe fn data_ptr(sk: *mut bindings::sock) -> *mut T::Data {
         let obj = sk.cast::<Self>();
-        // SAFETY: `obj` points to a `SockObj<T>` allocation (function safety contract) whose
-        // `data` field is uninitialised and not shared.
-        unsafe { ptr::addr_of_mut!((*obj).data).write(ManuallyDrop::new(data)) };
+        // SAFETY: `obj` points to a `SockObj<T>` allocation (function safety contract);
+        // `ManuallyDrop<T>` has the layout of `T`.
+        unsafe { ptr::addr_of_mut!((*obj).data).cast::<T::Data>() }
     }
 
     /// Drops the family data of a sock that is being destroyed.
     ///
     /// # Safety
     ///
-    /// `sk` is a `SockObj<T>` whose data was initialised by [`Self::init_data`] and is not
+    /// `sk` is a `SockObj<T>` whose data was initialised (through [`Self::data_ptr`]) and is not
     /// used any more (the sock's last reference is gone).
     pub(crate) unsafe fn drop_data(sk: *mut bindings::sock) {
         let obj = sk.cast::<Self>();

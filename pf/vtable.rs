@@ -212,7 +212,6 @@ unsafe extern "C" fn create_callback<T: Family + HasVTable>(
         T::check_create(sock_type, protocol, kern != 0)?;
 
         let vtable = T::vtable();
-        let data = T::new_data(vtable.shared())?;
         // SAFETY: `net` is live for the call; `proto` is registered, since `sock_register()`
         // (which published this callback) runs after `proto_register()` and is undone before
         // `proto_unregister()`. On success the sock holds a reference on `proto.owner`.
@@ -228,12 +227,20 @@ unsafe extern "C" fn create_callback<T: Family + HasVTable>(
         if sk.is_null() {
             return Err(ENOMEM);
         }
-        // SAFETY: `sock` is ours (see above) and `sk` was just allocated for our proto, so it is
-        // a `SockObj<T>` with uninitialised data; `sock_init_data` links the two
-        // (`sock->sk = sk`, `sk->sk_socket = sock`) and sets the defaults, and our destructor
-        // replaces its empty `sock_def_destruct`.
+        // SAFETY: `sk` was just allocated for our proto, so it is a `SockObj<T>` whose data
+        // slot is uninitialised and never moves (slab memory, freed with the sock).
+        let init =
+            unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk)) };
+        if let Err(e) = init {
+            // SAFETY: `sk` is ours alone, not attached to `sock`, and has no destructor yet:
+            // `sk_free` gives back the sock and what `sk_alloc` took (module and net refs).
+            unsafe { bindings::sk_free(sk) };
+            return Err(e);
+        }
+        // SAFETY: `sock` is ours (see above) and `sk` is a `SockObj<T>` with initialised data;
+        // `sock_init_data` links the two (`sock->sk = sk`, `sk->sk_socket = sock`) and sets the
+        // defaults, and our destructor replaces its empty `sock_def_destruct`.
         unsafe {
-            SockObj::<T>::init_data(sk, data);
             (*sock).state = bindings::socket_state_SS_UNCONNECTED;
             (*sock).ops = vtable.ops.get();
             bindings::sock_init_data(sock, sk);

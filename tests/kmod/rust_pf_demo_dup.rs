@@ -32,9 +32,7 @@ impl Family for DupFamily {
 
     fn shared() -> impl PinInit<(), Error> {}
 
-    fn new_data(_shared: &()) -> Result<()> {
-        Ok(())
-    }
+    fn new_data(_shared: &()) -> impl PinInit<(), Error> {}
 
     fn check_create(sock_type: SockType, protocol: i32, _kern: bool) -> Result {
         if sock_type != SockType::DGRAM {

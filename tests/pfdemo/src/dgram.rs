@@ -44,6 +44,10 @@ pub const TESTS: &[Test] = &[
         run: connect_send_recv_getpeername,
     },
     Test {
+        name: "connected_send_follows_port_rebinding",
+        run: connected_send_follows_port_rebinding,
+    },
+    Test {
         name: "send_to_nobody_econnrefused",
         run: send_to_nobody_econnrefused,
     },
@@ -320,6 +324,42 @@ fn connect_send_recv_getpeername() -> TestResult {
         Err(ename(libc::EINVAL)),
         "connect to port 0"
     );
+    Ok(())
+}
+
+/// A connected socket caches the socket it sends to; the cache must follow the port, not the
+/// socket: after the peer closes, sends fail, and they reach whoever binds the port next.
+fn connected_send_follows_port_rebinding() -> TestResult {
+    ensure_loaded()?;
+    let (b, pb) = bound_socket(0)?;
+    let a = demo_socket().map_err(e("socket"))?;
+    connect(&a, pb).map_err(e("connect"))?;
+    check_eq!(
+        sendto(&a, b"1", None, 0).map_err(ename),
+        Ok(1),
+        "send to the first peer"
+    );
+    check_eq!(
+        recvmsg(&b, &mut [0u8; 4], 0).map(|r| r.n).map_err(ename),
+        Ok(1),
+        "first peer got it"
+    );
+    drop(b);
+    check_eq!(
+        sendto(&a, b"2", None, 0).map_err(ename),
+        Err(ename(libc::ECONNREFUSED)),
+        "send after the peer closed"
+    );
+    let (c, _) = bound_socket(pb)?;
+    check_eq!(
+        sendto(&a, b"33", None, 0).map_err(ename),
+        Ok(2),
+        "send after the port was bound again"
+    );
+    let r = recvmsg(&c, &mut [0u8; 4], libc::MSG_DONTWAIT)
+        .map(|r| r.n)
+        .map_err(ename);
+    check_eq!(r, Ok(2), "the new owner of the port got it");
     Ok(())
 }
 
