@@ -74,6 +74,98 @@ impl KernelSocket {
     }
 }
 
+/// Copies an address into a kernel `struct sockaddr_storage` (`EINVAL` if it does not fit).
+fn storage(addr: &[u8]) -> Result<bindings::__kernel_sockaddr_storage> {
+    // SAFETY: an all-zero `sockaddr_storage` is valid.
+    let mut ss: bindings::__kernel_sockaddr_storage = unsafe { core::mem::zeroed() };
+    if addr.len() > core::mem::size_of_val(&ss) {
+        return Err(EINVAL);
+    }
+    // SAFETY: `addr` fits in `ss` (checked above) and they do not overlap.
+    unsafe {
+        ptr::copy_nonoverlapping(
+            addr.as_ptr(),
+            ptr::addr_of_mut!(ss).cast::<u8>(),
+            addr.len(),
+        )
+    };
+    Ok(ss)
+}
+
+impl KernelSocket {
+    /// `kernel_bind()`: binds to the family's address `addr` (its raw bytes).
+    pub fn bind(&mut self, addr: &[u8]) -> Result {
+        let mut ss = storage(addr)?;
+        // SAFETY: `sock` is live and ours (type invariants); `ss` holds `addr.len()` bytes.
+        to_result(unsafe {
+            bindings::kernel_bind(
+                self.sock.as_ptr(),
+                ptr::addr_of_mut!(ss).cast(),
+                addr.len() as i32,
+            )
+        })
+    }
+
+    /// `kernel_sendmsg()` of `data` to `addr`, without waiting (`MSG_DONTWAIT`); returns the
+    /// bytes sent.
+    pub fn send_to(&mut self, data: &[u8], addr: &[u8]) -> Result<usize> {
+        let mut ss = storage(addr)?;
+        // SAFETY: an all-zero msghdr is valid: no name, no control data, no flags.
+        let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
+        msg.msg_name = ptr::addr_of_mut!(ss).cast();
+        msg.msg_namelen = addr.len() as i32;
+        msg.msg_flags = bindings::MSG_DONTWAIT;
+        let mut vec = bindings::kvec {
+            iov_base: data.as_ptr().cast_mut().cast(),
+            iov_len: data.len(),
+        };
+        // SAFETY: `sock` is live and ours; `msg`, `ss` and `vec` describe kernel memory valid
+        // for the call, and the data is only read.
+        let ret = unsafe {
+            bindings::kernel_sendmsg(self.sock.as_ptr(), &mut msg, &mut vec, 1, data.len())
+        };
+        to_result(ret.min(0))?;
+        Ok(ret as usize)
+    }
+
+    /// `kernel_recvmsg()` of the next datagram into `buf`, without waiting (`EAGAIN` if there is
+    /// none); returns its length and the sender's address (into `from`, with its length).
+    pub fn recv_from(&mut self, buf: &mut [u8], from: &mut [u8]) -> Result<(usize, usize)> {
+        // SAFETY: an all-zero `sockaddr_storage` and msghdr are valid.
+        let mut ss: bindings::__kernel_sockaddr_storage = unsafe { core::mem::zeroed() };
+        // SAFETY: see above.
+        let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
+        msg.msg_name = ptr::addr_of_mut!(ss).cast();
+        msg.msg_namelen = core::mem::size_of_val(&ss) as i32;
+        let mut vec = bindings::kvec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: `sock` is live and ours; `msg`, `ss` and `vec` describe kernel memory valid
+        // for writes for the call.
+        let ret = unsafe {
+            bindings::kernel_recvmsg(
+                self.sock.as_ptr(),
+                &mut msg,
+                &mut vec,
+                1,
+                buf.len(),
+                bindings::MSG_DONTWAIT as i32,
+            )
+        };
+        to_result(ret.min(0))?;
+        let name_len = (msg.msg_namelen.max(0) as usize)
+            .min(from.len())
+            .min(core::mem::size_of_val(&ss));
+        // SAFETY: `ss` holds `msg_namelen` bytes written by the family; `name_len` is bounded by
+        // both buffers, which do not overlap.
+        unsafe {
+            ptr::copy_nonoverlapping(ptr::addr_of!(ss).cast::<u8>(), from.as_mut_ptr(), name_len)
+        };
+        Ok((ret as usize, name_len))
+    }
+}
+
 impl Drop for KernelSocket {
     fn drop(&mut self) {
         // SAFETY: `sock` is a live socket from `sock_create_kern()` that we own and have not

@@ -242,20 +242,7 @@ pub const DMESG_BAD: &[&str] = &[
 ];
 
 fn dmesg_clean() -> TestResult {
-    const SYSLOG_ACTION_READ_ALL: i32 = 3;
-    let mut buf = vec![0u8; 1 << 20];
-    // SAFETY: `buf` is valid for writes of its length.
-    let n = unsafe {
-        libc::klogctl(
-            SYSLOG_ACTION_READ_ALL,
-            buf.as_mut_ptr().cast(),
-            buf.len() as i32,
-        )
-    };
-    if n < 0 {
-        return Err(Outcome::Fail(format!("klogctl: {}", ename(errno()))));
-    }
-    let log = String::from_utf8_lossy(&buf[..n as usize]);
+    let log = kernel_log()?;
     let bad: Vec<&str> = log
         .lines()
         .filter(|l| DMESG_BAD.iter().any(|b| l.contains(b)))

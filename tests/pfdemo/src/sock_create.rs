@@ -138,6 +138,10 @@ pub const TESTS: &[Test] = &[
         name: "kern_socket_autoloads_family",
         run: kern_socket_autoloads_family,
     },
+    Test {
+        name: "kern_socket_exchanges_datagrams",
+        run: kern_socket_exchanges_datagrams,
+    },
 ];
 
 /// `SOCK_MAX` in `include/linux/net.h`: `SOCK_PACKET` (10) + 1.
@@ -1222,6 +1226,41 @@ fn kern_socket_autoloads_family() -> TestResult {
         "rust_pf_demo refcnt after rust_pf_demo_kern left"
     );
     check_eq!(rmmod().map_err(ename), Ok(()), "rmmod rust_pf_demo");
+    Ok(())
+}
+
+/// A kernel socket (kern = 1) and a userspace socket of the family talk: rust_pf_demo_kern
+/// binds 4243 and sends a greeting to 4242 on load, and logs what it received on unload.
+fn kern_socket_exchanges_datagrams() -> TestResult {
+    cleanup_test_modules();
+    ensure_loaded()?;
+    let (user, _) = bound_socket(4242)?;
+    let load = insmod(KERN).map_err(ename);
+    let mut buf = [0u8; 64];
+    let got = recvmsg(&user, &mut buf, libc::MSG_DONTWAIT).map_err(ename);
+    let reply = sendto(&user, b"pong from userspace", Some(4243), 0).map_err(ename);
+    let unload = rmmod_named(KERN).map_err(ename);
+    cleanup_test_modules();
+    check_eq!(load, Ok(()), "finit_module(rust_pf_demo_kern)");
+    let got = got?;
+    check_eq!(
+        (&buf[..got.n], got.from.port),
+        (&b"ping from the kernel"[..], 4243),
+        "datagram from the kernel socket"
+    );
+    check_eq!(reply, Ok(19), "sendto the kernel socket");
+    check_eq!(unload, Ok(()), "rmmod rust_pf_demo_kern");
+    let log = kernel_log()?;
+    check!(
+        log.contains("rust_pf_demo_kern: received 19 bytes from port 4242: pong from userspace"),
+        "the kernel socket did not log the userspace datagram"
+    );
+    drop(user);
+    check_eq!(
+        refcnt(),
+        Some(0),
+        "rust_pf_demo refcnt after both sockets left"
+    );
     Ok(())
 }
 

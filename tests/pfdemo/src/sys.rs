@@ -343,3 +343,21 @@ pub fn wait_child(pid: libc::pid_t) -> Result<i32, String> {
         Err(format!("child died with status {status:#x}"))
     }
 }
+
+/// The kernel log buffer (`dmesg`), via `klogctl(SYSLOG_ACTION_READ_ALL)`.
+pub fn kernel_log() -> Result<String, String> {
+    const SYSLOG_ACTION_READ_ALL: i32 = 3;
+    let mut buf = vec![0u8; 1 << 20];
+    // SAFETY: `buf` is valid for writes of its length.
+    let n = unsafe {
+        libc::klogctl(
+            SYSLOG_ACTION_READ_ALL,
+            buf.as_mut_ptr().cast(),
+            buf.len() as i32,
+        )
+    };
+    if n < 0 {
+        return Err(format!("klogctl: {}", ename(errno())));
+    }
+    Ok(String::from_utf8_lossy(&buf[..n as usize]).into_owned())
+}
