@@ -3,7 +3,7 @@
 //! The seed path of `socket()` against the family: autoload, module references, create's
 //! argument checks, the syscall's flag check and the generic SOL_SOCKET options.
 
-use crate::ktap::{Outcome, Test, TestResult};
+use crate::ktap::{Test, TestResult};
 use crate::sys::*;
 use crate::{check, check_eq};
 
