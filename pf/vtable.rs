@@ -266,15 +266,15 @@ unsafe extern "C" fn release_callback<T: Family>(sock: *mut bindings::socket) ->
     // SAFETY: `sk` is the live sock `create_callback` attached, for as long as the socket.
     T::release(unsafe { Sock::from_raw(sk) });
     // SAFETY: `sk` is the live sock `create_callback` attached, and `sock` holds the reference
-    // that `sock_put` drops here: after it, neither is touched. Orphaning under the sock lock
-    // detaches the sock from the socket (`sk_socket`, wait queue) before the socket goes away;
-    // the receive queue is purged so that no datagram waits for a reader that cannot come
-    // (the destructor purges whatever a sender queues after this).
+    // that `sock_put` drops here: after it, neither is touched. `sock_orphan` detaches the sock
+    // from the socket (`sk_socket`, wait queue) under `sk_callback_lock` before the socket goes
+    // away; no other operation on this socket can run any more, and the family keeps no state
+    // under the sock lock, so that lock is not needed (as for AF_PACKET). The receive queue is
+    // purged so that no datagram waits for a reader that cannot come (the destructor purges
+    // whatever a sender still queues after this).
     unsafe {
-        bindings::lock_sock(sk);
         bindings::sock_orphan(sk);
         bindings::skb_queue_purge(ptr::addr_of_mut!((*sk).sk_receive_queue));
-        bindings::release_sock(sk);
         (*sock).sk = ptr::null_mut();
         bindings::sock_put(sk);
     }
