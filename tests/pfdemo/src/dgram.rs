@@ -80,6 +80,14 @@ pub const TESTS: &[Test] = &[
         run: blocked_recv_eintr_on_signal,
     },
     Test {
+        name: "blocked_recv_restarts_with_sa_restart",
+        run: blocked_recv_restarts_with_sa_restart,
+    },
+    Test {
+        name: "close_under_blocked_reader_releases_after",
+        run: close_under_blocked_reader_releases_after,
+    },
+    Test {
         name: "shutdown_wakes_blocked_reader",
         run: shutdown_wakes_blocked_reader,
     },
@@ -560,6 +568,63 @@ fn blocked_recv_eintr_on_signal() -> TestResult {
     unsafe { libc::pthread_kill(tid, libc::SIGUSR1) };
     let r = h.join().unwrap().map(|r| r.n).map_err(ename);
     check_eq!(r, Err(ename(libc::EINTR)), "blocked reader after a signal");
+    Ok(())
+}
+
+fn blocked_recv_restarts_with_sa_restart() -> TestResult {
+    ensure_loaded()?;
+    let (a, _) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    // SAFETY: installs a no-op handler with SA_RESTART: the interrupted recv restarts.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigaction(libc::SIGUSR2, &sa, std::ptr::null_mut());
+    }
+    let (h, tid) = blocked_reader(&b);
+    // SAFETY: `tid` is a live thread of ours (joined below).
+    unsafe { libc::pthread_kill(tid, libc::SIGUSR2) };
+    std::thread::sleep(Duration::from_millis(200));
+    let still_blocked = !h.is_finished();
+    sendto(&a, b"after", Some(pb), 0).map_err(e("sendto"))?;
+    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    check!(
+        still_blocked,
+        "the reader returned after the signal instead of restarting"
+    );
+    check_eq!(r, Ok(5), "restarted reader's result");
+    Ok(())
+}
+
+/// close() of the descriptor while another thread is blocked in recv on it: the blocked call
+/// holds the file, so the socket (and its module references) live until it returns (here by
+/// SO_RCVTIMEO), then everything is released.
+fn close_under_blocked_reader_releases_after() -> TestResult {
+    ensure_loaded()?;
+    let base = sockets_used()?;
+    let (b, _) = bound_socket(0)?;
+    set_rcvtimeo(&b, 1000)?;
+    let (h, _) = blocked_reader(&b);
+    drop(b);
+    let refs_while_blocked = refcnt();
+    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    check_eq!(
+        refs_while_blocked,
+        Some(REFS_PER_SOCKET),
+        "refcnt after close, reader still in recv"
+    );
+    check_eq!(
+        r,
+        Err(ename(libc::EAGAIN)),
+        "the blocked reader's result (its timeout)"
+    );
+    check_eq!(refcnt(), Some(0), "refcnt once the reader returned");
+    check_eq!(
+        sockets_used()?,
+        base,
+        "sockets in use once the reader returned"
+    );
     Ok(())
 }
 
