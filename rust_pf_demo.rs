@@ -62,13 +62,36 @@ struct Shared {
     stats: Stats,
 }
 
-/// Counters of the module's life.
+/// Counters of the module's life: sockets created, and the traffic of sockets already closed
+/// (each bound socket counts its own traffic, folded in here, under the port map lock, when it
+/// is released: the hot path touches no shared counter).
 #[derive(Default)]
 struct Stats {
     sockets: AtomicU64,
-    sent: AtomicU64,
+    retired: Traffic,
+}
+
+/// Datagrams sent by a socket: each is either delivered to the receiver's queue or dropped
+/// (full or shut receiver), so "sent" is their sum: one counter update per datagram.
+#[derive(Default)]
+struct Traffic {
     delivered: AtomicU64,
     dropped: AtomicU64,
+}
+
+impl Traffic {
+    fn add_to(&self, total: &mut [u64; 2]) {
+        total[0] += self.delivered.load(Relaxed);
+        total[1] += self.dropped.load(Relaxed);
+    }
+
+    fn retire_into(&self, retired: &Traffic) {
+        let delivered = self.delivered.load(Relaxed);
+        retired.delivered.fetch_add(delivered, Relaxed);
+        retired
+            .dropped
+            .fetch_add(self.dropped.load(Relaxed), Relaxed);
+    }
 }
 
 /// One socket's state. A port is only set (from 0) with the port map locked, and set back to
@@ -83,6 +106,8 @@ struct DemoSock {
     /// still bound there (as UDP caches its route, AF_UNIX its peer). Cleared on release.
     #[pin]
     peer_sock: SpinLock<Option<ARef<Sock<DemoFamily>>>>,
+    /// What this socket sent (only counted while it is bound, which sending implies).
+    traffic: Traffic,
 }
 
 /// The socket bound to `port` in `sock`'s namespace.
@@ -201,14 +226,19 @@ impl Family for DemoFamily {
             port: AtomicU32::new(0),
             peer: AtomicU32::new(0),
             peer_sock <- new_spinlock!(None, "rust_pf_demo::peer_sock"),
+            traffic: Traffic::default(),
         })
     }
 
     fn release(sock: &Sock<Self>) {
         let port = sock.data().port.load(Relaxed);
         if port != 0 {
-            let removed = sock.shared().ports.lock().remove(&(sock.net(), port));
+            let shared = sock.shared();
+            let mut map = shared.ports.lock();
+            let removed = map.remove(&(sock.net(), port));
+            sock.data().traffic.retire_into(&shared.stats.retired);
             sock.data().port.store(0, Relaxed);
+            drop(map);
             drop(removed);
         }
         let cached = sock.data().peer_sock.lock().take();
@@ -283,14 +313,13 @@ impl Family for DemoFamily {
         let mut skb = sock.alloc_send(len, flags & bindings::MSG_DONTWAIT as i32 != 0)?;
         skb.fill_from_msg(msg)?;
         skb.cb_mut()[..4].copy_from_slice(&src.to_ne_bytes());
-        let stats = &sock.shared().stats;
-        stats.sent.fetch_add(1, Relaxed);
+        let traffic = &sock.data().traffic;
         let shut = target.shutdown_mask() & bindings::RCV_SHUTDOWN as u8 != 0;
         if !shut && target.queue_rcv(skb).is_ok() {
-            stats.delivered.fetch_add(1, Relaxed);
+            traffic.delivered.fetch_add(1, Relaxed);
         } else {
             // A full or closed receiver loses the datagram, as with UDP.
-            stats.dropped.fetch_add(1, Relaxed);
+            traffic.dropped.fetch_add(1, Relaxed);
         }
         Ok(len)
     }
@@ -342,16 +371,21 @@ impl Family for DemoFamily {
     }
 
     fn proc_show(shared: &Shared, net: NetId, out: &mut SeqFile) -> Result {
-        let stats = &shared.stats;
         let map = shared.ports.lock();
+        // Closed sockets' traffic plus every live socket's, in any namespace: module totals.
+        let mut total = [0u64; 2];
+        shared.stats.retired.add_to(&mut total);
+        for sock in map.values() {
+            sock.data().traffic.add_to(&mut total);
+        }
         let lines = (|| -> core::fmt::Result {
             writeln!(
                 out,
                 "module: sockets_created {} datagrams_sent {} delivered {} dropped {}",
-                stats.sockets.load(Relaxed),
-                stats.sent.load(Relaxed),
-                stats.delivered.load(Relaxed),
-                stats.dropped.load(Relaxed),
+                shared.stats.sockets.load(Relaxed),
+                total[0] + total[1],
+                total[0],
+                total[1],
             )?;
             writeln!(
                 out,
