@@ -33,7 +33,7 @@ run() {
 	timeout -k 5 "${RPD_VM_TIMEOUT:-600}" qemu-system-x86_64 \
 		-accel "$a" -cpu "$cpu" -smp 2 -m "${RPD_VM_MEM:-1G}" \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic $kargs" \
+		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic rcupdate.rcu_expedited=1 $kargs" \
 		-display none -monitor none -chardev stdio,id=con,signal=off -serial chardev:con \
 		-no-reboot </dev/null 2>&1 | tee "$log"
 }

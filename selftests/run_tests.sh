@@ -15,9 +15,11 @@ run() {
 	name=$1
 	shift
 	echo "RPD-SELFTEST: $name"
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	"$@"
 	status=$?
 	echo "RPD-SELFTEST-EXIT: $name $status"
+	echo "RPD-SELFTEST-TIME: $name $t0 $(cut -d' ' -f1 /proc/uptime)"
 	case $status in 0 | 4) ;; *) rc=1 ;; esac
 }
 
