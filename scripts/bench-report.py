@@ -100,7 +100,8 @@ def main():
     print(table)
 
     # Grouped bars of the ratios (1.0 = parity), plain SVG.
-    bars = [(r["metric"], r["ratio_vs_af_unix"], r["ratio_vs_udp"]) for r in results]
+    bars = [(r["metric"], r["ratio_vs_af_unix"], r["ratio_vs_udp"]) for r in results
+            if r["ratio_vs_af_unix"] is not None or r["ratio_vs_udp"] is not None]
     w, rowh, left, top = 760, 26, 230, 40
     scale_max = max([v for _, x, y in bars for v in (x, y) if v] + [2.0])
     plot_w = w - left - 40
