@@ -95,10 +95,8 @@ fn udp_bind(fd: &OwnedFd) -> u16 {
     let a = sin(0);
     let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
     // SAFETY: `a` is a valid sockaddr_in of `len` bytes.
-    assert_eq!(
-        unsafe { libc::bind(fd.as_raw_fd(), (&a as *const libc::sockaddr_in).cast(), len) },
-        0
-    );
+    let r = unsafe { libc::bind(fd.as_raw_fd(), (&a as *const libc::sockaddr_in).cast(), len) };
+    assert_eq!(r, 0, "bind 127.0.0.1:0");
     let mut out = sin(0);
     let mut l = len;
     // SAFETY: `out` and `l` are valid for writes.
@@ -116,10 +114,8 @@ fn udp_connect(fd: &OwnedFd, port: u16) {
     let a = sin(port);
     let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
     // SAFETY: `a` is a valid sockaddr_in of `len` bytes.
-    assert_eq!(
-        unsafe { libc::connect(fd.as_raw_fd(), (&a as *const libc::sockaddr_in).cast(), len) },
-        0
-    );
+    let r = unsafe { libc::connect(fd.as_raw_fd(), (&a as *const libc::sockaddr_in).cast(), len) };
+    assert_eq!(r, 0, "connect 127.0.0.1");
 }
 
 fn send(fd: i32, buf: &[u8]) -> isize {

@@ -9,6 +9,8 @@
 //! - `pfdemo selftest [FILTER]`: the `sock_create` selftests (selftests/README.md), KTAP.
 //! - `pfdemo sock [--hold] FAMILY TYPE PROTOCOL`: one socket() for the shell selftests.
 
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 mod bench;
 mod demo;
 mod dgram;

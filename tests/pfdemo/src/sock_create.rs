@@ -462,11 +462,8 @@ fn ops_owner_refcnt_fork() -> TestResult {
     let fd = open_demo()?;
     let mut pipe = [0 as RawFd; 2];
     // SAFETY: `pipe` is valid for writes of two descriptors.
-    check!(
-        unsafe { libc::pipe(pipe.as_mut_ptr()) } == 0,
-        "pipe: {}",
-        ename(errno())
-    );
+    let r = unsafe { libc::pipe(pipe.as_mut_ptr()) };
+    check!(r == 0, "pipe: {}", ename(errno()));
     // SAFETY: the test program is single-threaded; the child only calls async-signal-safe
     // functions (close, read, _exit) before exiting.
     let pid = unsafe { libc::fork() };
@@ -791,10 +788,8 @@ fn with_no_free_fd<T>(f: impl FnOnce() -> T) -> Result<T, Outcome> {
         rlim_max: 0,
     };
     // SAFETY: `old` is valid for writes.
-    check!(
-        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) } == 0,
-        "getrlimit"
-    );
+    let r = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut old) };
+    check!(r == 0, "getrlimit");
     // The lowest free descriptor: get_unused_fd_flags() fails once it is >= the limit.
     // SAFETY: plain syscalls; the new descriptor is closed at once.
     let lowest = unsafe {
@@ -808,19 +803,13 @@ fn with_no_free_fd<T>(f: impl FnOnce() -> T) -> Result<T, Outcome> {
         rlim_max: old.rlim_max,
     };
     // SAFETY: `low` is a valid rlimit.
-    check!(
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) } == 0,
-        "setrlimit: {}",
-        ename(errno())
-    );
-    let r = f();
+    let r = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) };
+    check!(r == 0, "setrlimit: {}", ename(errno()));
+    let result = f();
     // SAFETY: `old` is the valid rlimit read above.
-    check!(
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) } == 0,
-        "setrlimit restore: {}",
-        ename(errno())
-    );
-    Ok(r)
+    let restored = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) };
+    check!(restored == 0, "setrlimit restore: {}", ename(errno()));
+    Ok(result)
 }
 
 fn sock_map_fd_emfile_releases() -> TestResult {
