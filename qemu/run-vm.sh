@@ -10,7 +10,8 @@
 # RPD_VM_MEM sets the guest's memory (default 1G).
 # Accelerator: RPD_ACCEL=tcg|kvm|auto (default auto). auto uses KVM only when /dev/kvm is
 # usable and the CPU shows vmx/svm: the paravirtual /dev/kvm of some cloud machines cannot run
-# a standard guest (it hangs silently). A KVM start that fails falls back to TCG.
+# a standard guest (it hangs silently). A KVM guest that does not reach /init within
+# RPD_KVM_BOOT_TIMEOUT seconds (default 30) is killed and the run falls back to TCG.
 set -euo pipefail
 RPD_STAGE=vm
 . "$(dirname "$0")/../scripts/lib.sh"
@@ -24,23 +25,42 @@ if [ "$accel" = auto ]; then
 	if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then accel=kvm; else accel=tcg; fi
 fi
 kargs="$*"
+# run ACCEL: boots the guest, console to stdout and $log. Under KVM, a guest that has not
+# reached /init within RPD_KVM_BOOT_TIMEOUT seconds (default 30) is killed and run returns 1:
+# the paravirtual /dev/kvm of some machines hangs a standard guest without a word.
 run() {
-	local a=$1 cpu
+	local a=$1 cpu pidfile=$log.qemu-pid qpid i
 	case "$a" in
 	kvm) a=kvm cpu=host ;;
 	*) a=tcg,thread=multi cpu=max ;;
 	esac
+	rm -f "$pidfile"
+	: >"$log"
 	timeout -k 5 "${RPD_VM_TIMEOUT:-600}" qemu-system-x86_64 \
 		-accel "$a" -cpu "$cpu" -smp 2 -m "${RPD_VM_MEM:-1G}" \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic rcupdate.rcu_expedited=1 $kargs" \
 		-display none -monitor none -chardev stdio,id=con,signal=off -serial chardev:con \
-		-no-reboot </dev/null 2>&1 | tee "$log"
+		-pidfile "$pidfile" -no-reboot </dev/null 2>&1 | tee "$log" &
+	qpid=$!
+	if [ "$a" = kvm ]; then
+		for ((i = 0; i < ${RPD_KVM_BOOT_TIMEOUT:-30}; i++)); do
+			grep -q "rust_pf_demo guest:" "$log" && break
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 1
+		done
+		if ! grep -q "rust_pf_demo guest:" "$log"; then
+			[ ! -s "$pidfile" ] || kill -9 "$(cat "$pidfile")" 2>/dev/null
+			wait "$qpid" 2>/dev/null
+			return 1
+		fi
+	fi
+	wait "$qpid"
 }
 rpd_say "booting $(basename "$kernel") with $accel, 2 vCPUs" >&2
-run "$accel" || true
-if [ "$accel" = kvm ] && ! grep -q "rust_pf_demo guest:" "$log"; then
-	rpd_say "KVM did not boot the guest; falling back to TCG" >&2
+if ! run "$accel" && [ "$accel" = kvm ]; then
+	why=$(grep -v '^\s*$' "$log" | tail -n 1)
+	rpd_say "KVM did not boot the guest (${why:-no output within ${RPD_KVM_BOOT_TIMEOUT:-30}s}); falling back to TCG" >&2
 	accel=tcg
 	run tcg || true
 fi
