@@ -7,6 +7,7 @@
 //! - `pfdemo test [FILTER]`: the KTAP test program (exit 0 all passed, 1 a failure, 4 all
 //!   skipped), each test starting from the module state it needs.
 //! - `pfdemo selftest [FILTER]`: the `sock_create` selftests (selftests/README.md), KTAP.
+//! - `pfdemo stress [FILTER]`: the stress tests (`RPD_STRESS=full` for the long mode), KTAP.
 //! - `pfdemo sock [--hold] FAMILY TYPE PROTOCOL`: one socket() for the shell selftests.
 
 mod bench;
@@ -15,6 +16,7 @@ mod dgram;
 mod ktap;
 mod seed;
 mod sock_create;
+mod stress;
 mod sys;
 #[path = "../../../uapi/pfdemo.rs"]
 #[allow(dead_code)]
@@ -32,6 +34,10 @@ fn main() {
         }
         Some("selftest") => {
             let tests: Vec<&ktap::Test> = sock_create::TESTS.iter().collect();
+            ktap::run(&tests, args.get(2).map(String::as_str))
+        }
+        Some("stress") => {
+            let tests: Vec<&ktap::Test> = stress::TESTS.iter().chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
         Some("sock") => sock_create::sock_cli(&args[2..]),
