@@ -8,11 +8,13 @@
 //!   skipped), each test starting from the module state it needs.
 //! - `pfdemo selftest [FILTER]`: the `sock_create` selftests (selftests/README.md), KTAP.
 //! - `pfdemo stress [FILTER]`: the stress tests (`RPD_STRESS=full` for the long mode), KTAP.
+//! - `pfdemo fuzz [--seed S] [--ops N] [--netns]`: one run of the syscall fuzzer.
 //! - `pfdemo sock [--hold] FAMILY TYPE PROTOCOL`: one socket() for the shell selftests.
 
 mod bench;
 mod demo;
 mod dgram;
+mod fuzz;
 mod ktap;
 mod seed;
 mod sock_create;
@@ -37,9 +39,11 @@ fn main() {
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
         Some("stress") => {
-            let tests: Vec<&ktap::Test> = stress::TESTS.iter().chain([&seed::LAST]).collect();
+            let all = stress::TESTS.iter().chain(fuzz::TESTS);
+            let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
+        Some("fuzz") => fuzz::cli(&args[2..]),
         Some("sock") => sock_create::sock_cli(&args[2..]),
         _ => {
             eprintln!("usage: pfdemo demo | pfdemo test|selftest [NAME-FILTER] | pfdemo bench | pfdemo sock ...");
