@@ -15,6 +15,7 @@ mod bench;
 mod demo;
 mod dgram;
 mod fuzz;
+mod hostile;
 mod ktap;
 mod seed;
 mod sock_create;
@@ -39,7 +40,10 @@ fn main() {
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
         Some("stress") => {
-            let all = stress::TESTS.iter().chain(fuzz::TESTS);
+            let all = stress::TESTS
+                .iter()
+                .chain(fuzz::TESTS)
+                .chain(hostile::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }

@@ -81,8 +81,8 @@ pub fn proto_slab_objs() -> Option<u64> {
 
 /// What a stress test must come back to.
 pub struct Baseline {
-    sockets: u64,
-    slab_kb: u64,
+    pub sockets: u64,
+    pub slab_kb: u64,
 }
 
 /// Slab growth still counted as "back near baseline": caches keep some freed objects (per-CPU
