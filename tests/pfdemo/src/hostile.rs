@@ -424,7 +424,12 @@ fn fault_injection_every_allocation() -> TestResult {
         }
         Ok(())
     })();
-    knob(mif, "0")?;
+    // The write itself may be failed by the injection still on: retry.
+    let mut tries = 0;
+    while let Err(m) = knob(mif, "0") {
+        tries += 1;
+        check!(tries < 1000, "make-it-fail stays on: {m}");
+    }
     drop(cfg);
     random?;
     let after = base.check()?;

@@ -90,6 +90,37 @@ pub struct Baseline {
 /// creates is far above it (10,000 sockets are tens of MB).
 const SLAB_SLACK_KB: u64 = 4096;
 
+/// Whether the kernel runs KASAN (the debug flavour): its quarantine keeps freed objects
+/// allocated for a while (up to 1/32 of memory), so the slab cannot come back at once and our
+/// cache's objects are not 0 until the quarantine drains. There the exact checks are
+/// sockstat, refcnt, the module's unload (kmem_cache_destroy reports any object left in our
+/// proto's cache) and kmemleak.
+pub fn kasan() -> bool {
+    static K: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *K.get_or_init(|| {
+        let mut buf = vec![0u8; 1 << 20];
+        // SAFETY: `buf` is valid for writes of its length (SYSLOG_ACTION_READ_ALL).
+        let n = unsafe { libc::klogctl(3, buf.as_mut_ptr().cast(), buf.len() as i32) };
+        n > 0 && String::from_utf8_lossy(&buf[..n as usize]).contains("KernelAddressSanitizer")
+    })
+}
+
+/// The slab slack for this kernel, in kB.
+fn slab_slack_kb() -> u64 {
+    if !kasan() {
+        return SLAB_SLACK_KB;
+    }
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    SLAB_SLACK_KB + total / 32
+}
+
 impl Baseline {
     pub fn take() -> Result<Self, String> {
         Ok(Self {
@@ -99,29 +130,39 @@ impl Baseline {
     }
 
     /// Waits up to 3 s for sockstat and the slab to come back; the module must hold no
-    /// reference. Returns a description for the report line.
+    /// reference and unload (its proto's cache is destroyed: SLUB reports any object left in
+    /// it, which fails the run's kernel log check). Returns a description for the report line.
     pub fn check(&self) -> Result<String, String> {
         let deadline = Instant::now() + Duration::from_secs(3);
+        let slack = slab_slack_kb();
         loop {
             let (used, slab) = (sockets_used()?, slab_kb()?);
             let refs = refcnt();
             let objs = proto_slab_objs();
             let ok = used == self.sockets
-                && slab <= self.slab_kb + SLAB_SLACK_KB
+                && slab <= self.slab_kb + slack
                 && matches!(refs, None | Some(0))
-                && matches!(objs, None | Some(0));
+                && (kasan() || matches!(objs, None | Some(0)));
+            if ok && refs.is_some() {
+                rmmod().map_err(|err| format!("rmmod at the end: {}", ename(err)))?;
+            }
             if ok {
                 return Ok(format!(
-                    "after: sockets used {used} (baseline {}), Slab {slab} kB (baseline {} kB), refcnt {}, proto slab objs {}",
+                    "after: sockets used {used} (baseline {}), Slab {slab} kB (baseline {} kB), refcnt {}, proto slab objs {}{}",
                     self.sockets,
                     self.slab_kb,
-                    refs.map_or("unloaded".into(), |r| r.to_string()),
+                    refs.map_or("- (unloaded)".into(), |r| format!("{r} (then rmmod ok)")),
                     objs.map_or("n/a".into(), |o| o.to_string()),
+                    if kasan() {
+                        format!(" (KASAN: slab slack {slack} kB for the quarantine)")
+                    } else {
+                        String::new()
+                    },
                 ));
             }
             if Instant::now() > deadline {
                 return Err(format!(
-                    "not back to baseline: sockets used {used} (baseline {}), Slab {slab} kB (baseline {} kB, slack {SLAB_SLACK_KB}), refcnt {refs:?}, RUST_PF_DEMO slab objs {objs:?}",
+                    "not back to baseline: sockets used {used} (baseline {}), Slab {slab} kB (baseline {} kB, slack {slack}), refcnt {refs:?}, RUST_PF_DEMO slab objs {objs:?}",
                     self.sockets, self.slab_kb
                 ));
             }
@@ -310,7 +351,8 @@ fn rmmod_races_live_sockets() -> TestResult {
     check!(unloads > 0, "rmmod never succeeded in {el:.1} s");
     check!(refused > 0, "rmmod was never refused in {el:.1} s");
     check!(
-        c.sockets.load(Relaxed) > 100,
+        // A debug kernel under TCG autoloads in about 0.5 s: tens, not thousands.
+        c.sockets.load(Relaxed) >= 20,
         "only {} sockets created",
         c.sockets.load(Relaxed)
     );
