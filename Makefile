@@ -8,6 +8,8 @@
 #   make demo            boot the VM and show socket() loading and using the module
 #   make check           run the whole test suite in the VM
 #   make check-debug     the same on the debug kernel (KASAN, UBSAN, lockdep, kmemleak)
+#   make stress          the suite with the long stress and fuzzing mode (rpd.stress=full)
+#   make stress-debug    the same on the debug kernel
 #   make bench           benchmarks against AF_UNIX and UDP in the VM (results/)
 #   make lint            rustfmt --check and clippy on the module
 #   make clean
@@ -19,7 +21,7 @@ KDIR := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$(rpd_kernel_entry)/l
 KDIR_DEP := kernel
 endif
 
-.PHONY: all modules kernel demo check check-debug bench lint fmt clean
+.PHONY: all modules kernel demo check check-debug stress stress-debug bench lint fmt clean
 
 all: modules
 
@@ -37,6 +39,12 @@ check:
 
 check-debug:
 	RPD_FLAVOUR=debug $(ROOT)/scripts/check.sh
+
+stress:
+	RPD_STRESS=full $(ROOT)/scripts/check.sh
+
+stress-debug:
+	RPD_STRESS=full RPD_FLAVOUR=debug $(ROOT)/scripts/check.sh
 
 bench:
 	$(ROOT)/scripts/bench.sh

@@ -15,6 +15,9 @@ rpd_need depmod "install Debian's kmod (scripts/setup.sh)"
 release=$(cat "$kdir/include/config/kernel.release")
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp makes the directory 0700: the guest's / must be traversable by the unprivileged user
+# of the security tests (uid 65534).
+chmod 755 "$root"
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc} "$root/lib/modules/$release/extra"
 cp /bin/busybox "$root/bin/busybox"
 ln -s ../bin/busybox "$root/sbin/modprobe"

@@ -5,6 +5,7 @@
 # `N passed, N failed, N skipped`. Exit 0 only if nothing failed.
 #   scripts/check.sh [NAME-FILTER]
 #   RPD_FLAVOUR=debug scripts/check.sh   (make check-debug): on the KASAN/lockdep/kmemleak kernel
+#   RPD_STRESS=full scripts/check.sh     (make stress): the long stress and fuzzing mode
 set -euo pipefail
 RPD_STAGE=check
 . "$(dirname "$0")/lib.sh"
@@ -13,10 +14,15 @@ if [ "${RPD_FLAVOUR:-}" = debug ]; then
 	# KASAN's shadow memory and the slower debug kernel.
 	export RPD_VM_MEM=${RPD_VM_MEM:-2G} RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-3000}
 fi
+stress=
+if [ "${RPD_STRESS:-}" = full ]; then
+	stress=rpd.stress=full
+	export RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-3600}
+fi
 rpd_prepare_vm
 log=$RPD_ROOT/build/vm-test.log
 vm=0
 "$RPD_ROOT/qemu/run-vm.sh" "$RPD_BZIMAGE" "$RPD_INITRD" "$log" rpd.mode=test \
-	${filter:+rpd.filter=$filter} >"$RPD_ROOT/build/vm-test.console" || vm=$?
+	${filter:+rpd.filter=$filter} $stress ${RPD_FUZZ_SEED:+rpd.seed=$RPD_FUZZ_SEED} >"$RPD_ROOT/build/vm-test.console" || vm=$?
 rpd_say "VM done (guest verdict $vm); console: $log"
 exec "$RPD_ROOT/scripts/ktap-summary.sh" "$log" "$vm"

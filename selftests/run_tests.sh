@@ -26,6 +26,7 @@ run() {
 # The seed tests and the sock_create selftests (Rust), then the shell selftests.
 run pfdemo "$PFDEMO" test $filter
 run sock_create "$PFDEMO" selftest $filter
+run stress "$PFDEMO" stress $filter
 for t in autoload lifecycle lsm; do
 	run "$t" sh "./$t.sh" $filter
 done

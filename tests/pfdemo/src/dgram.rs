@@ -850,13 +850,13 @@ fn netns_ports_isolated() -> TestResult {
 }
 
 /// One socket's line of /proc/net/rust_pf_demo: (port, peer, rx_queue, drops, inode).
-type ProcLine = (u32, u32, u64, u64, u64);
+pub type ProcLine = (u32, u32, u64, u64, u64);
 
 /// The module counters of /proc/net/rust_pf_demo, by name.
-type Counters = Vec<(String, u64)>;
+pub type Counters = Vec<(String, u64)>;
 
 /// Reads /proc/net/rust_pf_demo: the module counters by name, and the socket lines.
-fn read_proc() -> Result<(Counters, Vec<ProcLine>), String> {
+pub fn read_proc() -> Result<(Counters, Vec<ProcLine>), String> {
     let text = std::fs::read_to_string("/proc/net/rust_pf_demo")
         .map_err(|e| format!("/proc/net/rust_pf_demo: {e}"))?;
     let mut lines = text.lines();
@@ -885,7 +885,7 @@ fn read_proc() -> Result<(Counters, Vec<ProcLine>), String> {
     Ok((counters, socks))
 }
 
-fn counter(c: &[(String, u64)], name: &str) -> u64 {
+pub fn counter(c: &[(String, u64)], name: &str) -> u64 {
     c.iter()
         .find(|(n, _)| n == name)
         .map_or(u64::MAX, |(_, v)| *v)

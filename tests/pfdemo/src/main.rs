@@ -7,6 +7,8 @@
 //! - `pfdemo test [FILTER]`: the KTAP test program (exit 0 all passed, 1 a failure, 4 all
 //!   skipped), each test starting from the module state it needs.
 //! - `pfdemo selftest [FILTER]`: the `sock_create` selftests (selftests/README.md), KTAP.
+//! - `pfdemo stress [FILTER]`: the stress tests (`RPD_STRESS=full` for the long mode), KTAP.
+//! - `pfdemo fuzz [--seed S] [--ops N] [--netns]`: one run of the syscall fuzzer.
 //! - `pfdemo sock [--hold] FAMILY TYPE PROTOCOL`: one socket() for the shell selftests.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -14,9 +16,12 @@
 mod bench;
 mod demo;
 mod dgram;
+mod fuzz;
+mod hostile;
 mod ktap;
 mod seed;
 mod sock_create;
+mod stress;
 mod sys;
 #[path = "../../../uapi/pfdemo.rs"]
 #[allow(dead_code)]
@@ -36,6 +41,15 @@ fn main() {
             let tests: Vec<&ktap::Test> = sock_create::TESTS.iter().collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
+        Some("stress") => {
+            let all = stress::TESTS
+                .iter()
+                .chain(fuzz::TESTS)
+                .chain(hostile::TESTS);
+            let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
+            ktap::run(&tests, args.get(2).map(String::as_str))
+        }
+        Some("fuzz") => fuzz::cli(&args[2..]),
         Some("sock") => sock_create::sock_cli(&args[2..]),
         _ => {
             eprintln!("usage: pfdemo demo | pfdemo test|selftest [NAME-FILTER] | pfdemo bench | pfdemo sock ...");

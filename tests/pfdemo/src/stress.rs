@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Stress, bounded in count and time: module load/unload cycles, rmmod racing live sockets,
+//! 10,000 sockets at once, blocked readers racing shutdown/close, a flooded small receive
+//! buffer. Each test prints a `# ` line with what it did and ends by checking that nothing is
+//! left behind: refcnt 0 (or the module unloadable), `sockets: used` and the slab back to their
+//! baseline.
+//!
+//! `RPD_STRESS=full` (kernel command line `rpd.stress=full`, `make stress`) selects the long
+//! mode; the default is the short one `make check` runs.
+
+use crate::dgram::{counter, read_proc};
+use crate::ktap::{Outcome, Test, TestResult};
+use crate::sys::*;
+use crate::{check, check_eq};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Every test, in order.
+pub const TESTS: &[Test] = &[
+    Test {
+        name: "modprobe_rmmod_cycles",
+        run: modprobe_rmmod_cycles,
+    },
+    Test {
+        name: "rmmod_races_live_sockets",
+        run: rmmod_races_live_sockets,
+    },
+    Test {
+        name: "ten_thousand_sockets",
+        run: ten_thousand_sockets,
+    },
+    Test {
+        name: "blocked_reader_races_shutdown_close",
+        run: blocked_reader_races_shutdown_close,
+    },
+    Test {
+        name: "rcvbuf_flood_bounded",
+        run: rcvbuf_flood_bounded,
+    },
+];
+
+/// Whether the long mode was asked for (`RPD_STRESS=full`).
+pub fn full() -> bool {
+    std::env::var("RPD_STRESS").is_ok_and(|v| v == "full")
+}
+
+/// `short` in the default mode, `long` in the full one.
+pub fn pick<T>(short: T, long: T) -> T {
+    if full() {
+        long
+    } else {
+        short
+    }
+}
+
+/// A `# ` diagnostic line (KTAP) that the host runner ignores but shows in the log.
+pub fn report(test: &str, what: String) {
+    println!("# {test}: {what}");
+}
+
+/// `Slab:` of /proc/meminfo, in kB.
+pub fn slab_kb() -> Result<u64, String> {
+    let s = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("meminfo: {e}"))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Slab:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no Slab: line in /proc/meminfo".into())
+}
+
+/// Active objects of our proto's slab cache (`RUST_PF_DEMO` in /proc/slabinfo), when the
+/// kernel has /proc/slabinfo and the module is loaded.
+pub fn proto_slab_objs() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/slabinfo").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("RUST_PF_DEMO "))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+}
+
+/// What a stress test must come back to.
+pub struct Baseline {
+    pub sockets: u64,
+    pub slab_kb: u64,
+}
+
+/// Slab growth still counted as "back near baseline": caches keep some freed objects (per-CPU
+/// partial slabs), the dentry/inode caches are shrunk lazily. A leak of the sockets a test
+/// creates is far above it (10,000 sockets are tens of MB).
+const SLAB_SLACK_KB: u64 = 4096;
+
+/// Whether the kernel runs KASAN (the debug flavour): its quarantine keeps freed objects
+/// allocated for a while (up to 1/32 of memory), so the slab cannot come back at once and our
+/// cache's objects are not 0 until the quarantine drains. There the exact checks are
+/// sockstat, refcnt, the module's unload (kmem_cache_destroy reports any object left in our
+/// proto's cache) and kmemleak.
+pub fn kasan() -> bool {
+    static K: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *K.get_or_init(|| {
+        let mut buf = vec![0u8; 1 << 20];
+        // SAFETY: `buf` is valid for writes of its length (SYSLOG_ACTION_READ_ALL).
+        let n = unsafe { libc::klogctl(3, buf.as_mut_ptr().cast(), buf.len() as i32) };
+        n > 0 && String::from_utf8_lossy(&buf[..n as usize]).contains("KernelAddressSanitizer")
+    })
+}
+
+/// The slab slack for this kernel, in kB.
+fn slab_slack_kb() -> u64 {
+    if !kasan() {
+        return SLAB_SLACK_KB;
+    }
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .unwrap_or(0);
+    SLAB_SLACK_KB + total / 32
+}
+
+impl Baseline {
+    pub fn take() -> Result<Self, String> {
+        Ok(Self {
+            sockets: sockets_used()?,
+            slab_kb: slab_kb()?,
+        })
+    }
+
+    /// Waits up to 3 s for sockstat and the slab to come back; the module must hold no
+    /// reference and unload (its proto's cache is destroyed: SLUB reports any object left in
+    /// it, which fails the run's kernel log check). Returns a description for the report line.
+    pub fn check(&self) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let slack = slab_slack_kb();
+        loop {
+            let (used, slab) = (sockets_used()?, slab_kb()?);
+            let refs = refcnt();
+            let objs = proto_slab_objs();
+            let ok = used == self.sockets
+                && slab <= self.slab_kb + slack
+                && matches!(refs, None | Some(0))
+                && (kasan() || matches!(objs, None | Some(0)));
+            if ok && refs.is_some() {
+                rmmod().map_err(|err| format!("rmmod at the end: {}", ename(err)))?;
+            }
+            if ok {
+                return Ok(format!(
+                    "after: sockets used {used} (baseline {}), Slab {slab} kB (baseline {} kB), refcnt {}, proto slab objs {}{}",
+                    self.sockets,
+                    self.slab_kb,
+                    refs.map_or("- (unloaded)".into(), |r| format!("{r} (then rmmod ok)")),
+                    objs.map_or("n/a".into(), |o| o.to_string()),
+                    if kasan() {
+                        format!(" (KASAN: slab slack {slack} kB for the quarantine)")
+                    } else {
+                        String::new()
+                    },
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "not back to baseline: sockets used {used} (baseline {}), Slab {slab} kB (baseline {} kB, slack {slack}), refcnt {refs:?}, RUST_PF_DEMO slab objs {objs:?}",
+                    self.sockets, self.slab_kb
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn e(what: &str) -> impl Fn(i32) -> String + '_ {
+    move |err| format!("{what}: {}", ename(err))
+}
+
+/// Sends `data` to the socket's own port and reads it back, byte for byte.
+fn self_exchange(fd: &OwnedFd, port: u32, data: &[u8]) -> Result<(), String> {
+    let n = sendto(fd, data, Some(port), libc::MSG_DONTWAIT).map_err(e("sendto self"))?;
+    if n != data.len() {
+        return Err(format!("sendto self: {n} of {} bytes", data.len()));
+    }
+    let mut buf = [0u8; 256];
+    let r = recvmsg(fd, &mut buf, libc::MSG_DONTWAIT).map_err(e("recvmsg self"))?;
+    if buf[..r.n] != *data || r.from.port != port {
+        return Err(format!(
+            "self datagram: got {} bytes from port {}, expected {} bytes from {port}",
+            r.n,
+            r.from.port,
+            data.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Module load/unload through the real path: `socket()` autoloads (request_module → modprobe),
+/// sockets and a datagram exchange, close, `delete_module`.
+fn modprobe_rmmod_cycles() -> TestResult {
+    const T: &str = "modprobe_rmmod_cycles";
+    let cycles = pick(100, 1000);
+    ensure_unloaded()?;
+    let base = Baseline::take()?;
+    let start = Instant::now();
+    for i in 1..=cycles {
+        check!(!module_loaded(), "cycle {i}: loaded before socket()");
+        let a =
+            demo_socket().map_err(|err| format!("cycle {i}: autoload socket(): {}", ename(err)))?;
+        check!(
+            module_loaded(),
+            "cycle {i}: socket() did not load the module"
+        );
+        let (b, pb) = bound_socket(0).map_err(|m| format!("cycle {i}: {m}"))?;
+        check_eq!(
+            refcnt(),
+            Some(2 * REFS_PER_SOCKET),
+            format!("cycle {i}: refcnt with 2 sockets")
+        );
+        let tag = (i as u32).to_ne_bytes();
+        check_eq!(
+            sendto(&a, &tag, Some(pb), 0).map_err(ename),
+            Ok(4),
+            format!("cycle {i}: sendto")
+        );
+        let mut buf = [0u8; 8];
+        let r = recvmsg(&b, &mut buf, libc::MSG_DONTWAIT).map_err(e("recvmsg"))?;
+        check_eq!(&buf[..r.n], &tag[..], format!("cycle {i}: payload"));
+        check_eq!(
+            rmmod().map_err(ename),
+            Err(ename(libc::EWOULDBLOCK)),
+            format!("cycle {i}: rmmod with sockets open")
+        );
+        drop((a, b));
+        check_eq!(refcnt(), Some(0), format!("cycle {i}: refcnt after close"));
+        check_eq!(rmmod().map_err(ename), Ok(()), format!("cycle {i}: rmmod"));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let after = base.check()?;
+    report(
+        T,
+        format!(
+            "{cycles} autoload/rmmod cycles (2 sockets + 1 datagram each) in {secs:.1} s; {after}"
+        ),
+    );
+    Ok(())
+}
+
+/// Counts of the rmmod race.
+#[derive(Default)]
+struct RaceCounts {
+    sockets: AtomicU64,
+    datagrams: AtomicU64,
+    eafnosupport: AtomicU64,
+    held_checks: AtomicU64,
+}
+
+/// Workers create sockets, exchange datagrams and close while another thread loops
+/// `delete_module` + autoload. A refused rmmod must be EWOULDBLOCK (EBUSY while the module is
+/// still coming up or going away); a socket that exists keeps its module and keeps working.
+fn rmmod_races_live_sockets() -> TestResult {
+    const T: &str = "rmmod_races_live_sockets";
+    let secs = pick(10, 60);
+    ensure_unloaded()?;
+    let base = Baseline::take()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let counts = Arc::new(RaceCounts::default());
+    let mut workers = Vec::new();
+    for w in 0..3u32 {
+        let (stop, counts) = (stop.clone(), counts.clone());
+        workers.push(std::thread::spawn(move || -> Result<(), String> {
+            let mut n = 0u32;
+            while !stop.load(Relaxed) {
+                n += 1;
+                let fd = match demo_socket() {
+                    Ok(fd) => fd,
+                    // The module was going away: __sock_create's try_module_get(pf->owner)
+                    // fails and the autoload found it still listed.
+                    Err(libc::EAFNOSUPPORT) => {
+                        counts.eafnosupport.fetch_add(1, Relaxed);
+                        continue;
+                    }
+                    Err(err) => return Err(format!("worker {w}: socket: {}", ename(err))),
+                };
+                counts.sockets.fetch_add(1, Relaxed);
+                if !module_loaded() {
+                    return Err(format!("worker {w}: socket open but module not loaded"));
+                }
+                bind(&fd, 0).map_err(e("bind"))?;
+                let (addr, _) = getsockname(&fd).map_err(e("getsockname"))?;
+                let data = [w as u8, n as u8, (n >> 8) as u8, 0xa5];
+                self_exchange(&fd, addr.port, &data).map_err(|m| format!("worker {w}: {m}"))?;
+                counts.datagrams.fetch_add(1, Relaxed);
+                if w == 0 && n.is_multiple_of(16) {
+                    // Hold this one for a while, checking it keeps working while rmmod runs.
+                    for k in 0..20u8 {
+                        std::thread::sleep(Duration::from_millis(1));
+                        self_exchange(&fd, addr.port, &[k; 16])
+                            .map_err(|m| format!("held socket: {m}"))?;
+                        if !module_loaded() {
+                            return Err("module unloaded under a held socket".into());
+                        }
+                        counts.held_checks.fetch_add(1, Relaxed);
+                    }
+                }
+                drop(fd);
+                // Leave windows with no socket open, so that rmmod sometimes succeeds.
+                std::thread::sleep(Duration::from_micros(200 * (n % 8) as u64));
+            }
+            Ok(())
+        }));
+    }
+    let (mut unloads, mut refused, mut busy, mut absent) = (0u64, 0u64, 0u64, 0u64);
+    let start = Instant::now();
+    let mut failure = None;
+    while start.elapsed() < Duration::from_secs(secs) {
+        match rmmod() {
+            Ok(()) => {
+                unloads += 1;
+                // Autoload again (the workers do too).
+                match demo_socket() {
+                    Ok(_) | Err(libc::EAFNOSUPPORT) => {}
+                    Err(err) => {
+                        failure = Some(format!("autoload after rmmod: {}", ename(err)));
+                        break;
+                    }
+                }
+            }
+            Err(libc::EWOULDBLOCK) => refused += 1,
+            Err(libc::EBUSY) => busy += 1,
+            Err(libc::ENOENT) => absent += 1,
+            Err(err) => {
+                failure = Some(format!("rmmod: unexpected {}", ename(err)));
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    stop.store(true, Relaxed);
+    for (w, h) in workers.into_iter().enumerate() {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(m)) => return Err(Outcome::Fail(m)),
+            Err(_) => return Err(Outcome::Fail(format!("worker {w} panicked"))),
+        }
+    }
+    if let Some(m) = failure {
+        return Err(Outcome::Fail(m));
+    }
+    let el = start.elapsed().as_secs_f64();
+    let c = &counts;
+    check!(unloads > 0, "rmmod never succeeded in {el:.1} s");
+    check!(refused > 0, "rmmod was never refused in {el:.1} s");
+    check!(
+        // A debug kernel under TCG autoloads in about 0.5 s: tens, not thousands.
+        c.sockets.load(Relaxed) >= 20,
+        "only {} sockets created",
+        c.sockets.load(Relaxed)
+    );
+    check_eq!(
+        refcnt().unwrap_or(0),
+        0,
+        "refcnt after the race (module loaded or not)"
+    );
+    ensure_unloaded()?;
+    let after = base.check()?;
+    report(
+        T,
+        format!(
+            "{el:.1} s, 3 workers: {} sockets, {} datagrams, {} held-socket checks, {} socket() EAFNOSUPPORT (module going away); rmmod thread: {unloads} unloads, {refused} EWOULDBLOCK, {busy} EBUSY, {absent} ENOENT; {after}",
+            c.sockets.load(Relaxed),
+            c.datagrams.load(Relaxed),
+            c.held_checks.load(Relaxed),
+            c.eafnosupport.load(Relaxed)
+        ),
+    );
+    Ok(())
+}
+
+/// Raises RLIMIT_NOFILE (soft and hard) to at least `n`.
+fn raise_nofile(n: u64) -> Result<(), String> {
+    let lim = libc::rlimit {
+        rlim_cur: n,
+        rlim_max: n,
+    };
+    // SAFETY: `lim` is a valid rlimit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+        return Err(format!("setrlimit NOFILE {n}: {}", ename(errno())));
+    }
+    Ok(())
+}
+
+fn nofile() -> libc::rlimit {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is valid for writes.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    lim
+}
+
+/// 10,000 sockets open and bound at once (distinct ports, all listed in /proc/net), a datagram
+/// through a sample of them, then all closed at once.
+fn ten_thousand_sockets() -> TestResult {
+    const T: &str = "ten_thousand_sockets";
+    const N: usize = 10_000;
+    ensure_loaded()?;
+    let base = Baseline::take()?;
+    let old = nofile();
+    raise_nofile(N as u64 + 64)?;
+    let result = (|| -> TestResult {
+        let start = Instant::now();
+        let mut fds = Vec::with_capacity(N);
+        for i in 0..N {
+            let (fd, port) = bound_socket(0).map_err(|m| format!("socket #{i}: {m}"))?;
+            fds.push((fd, port));
+        }
+        let opened = start.elapsed().as_secs_f64();
+        check_eq!(
+            refcnt(),
+            Some(N as i64 * REFS_PER_SOCKET),
+            "refcnt with 10,000 sockets"
+        );
+        check_eq!(
+            sockets_used()?,
+            base.sockets + N as u64,
+            "sockets used with 10,000 open"
+        );
+        let mut ports: Vec<u32> = fds.iter().map(|f| f.1).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        check_eq!(ports.len(), N, "distinct ports");
+        let (_, lines) = read_proc()?;
+        check_eq!(lines.len(), N, "socket lines in /proc/net/rust_pf_demo");
+        for k in (0..N).step_by(97) {
+            let (ref fd, port) = fds[k];
+            let (ref other, _) = fds[(k + 1) % N];
+            let data = (port as u64).to_ne_bytes();
+            check_eq!(
+                sendto(other, &data, Some(port), 0).map_err(ename),
+                Ok(8),
+                format!("sendto port {port}")
+            );
+            let mut buf = [0u8; 16];
+            let r = recvmsg(fd, &mut buf, libc::MSG_DONTWAIT).map_err(e("recvmsg"))?;
+            check_eq!(&buf[..r.n], &data[..], format!("payload at port {port}"));
+        }
+        let slab_full = slab_kb()?;
+        let t = Instant::now();
+        drop(fds);
+        let closed = t.elapsed().as_secs_f64();
+        check_eq!(refcnt(), Some(0), "refcnt after mass close");
+        let after = base.check()?;
+        report(
+            T,
+            format!(
+                "{N} sockets opened+bound in {opened:.2} s (Slab {} -> {slab_full} kB), closed in {closed:.2} s; {after}",
+                base.slab_kb
+            ),
+        );
+        Ok(())
+    })();
+    // SAFETY: `old` came from getrlimit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) };
+    result?;
+    ensure_unloaded()?;
+    Ok(())
+}
+
+/// A blocking `recv()` on a raw fd: the byte count or the errno.
+fn raw_recv(fd: RawFd, buf: &mut [u8]) -> Result<usize, i32> {
+    // SAFETY: `buf` is valid for writes of its length.
+    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        Err(errno())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// A reader blocked in `recv()` while another thread shuts the socket down, sends it a
+/// datagram, or closes its descriptor (then shuts a dup down). The reader must always come
+/// back (0 bytes, the exact datagram, or EBADF when the close came before the call) well
+/// before its 5 s SO_RCVTIMEO: a timeout is a lost wake-up.
+fn blocked_reader_races_shutdown_close() -> TestResult {
+    const T: &str = "blocked_reader_races_shutdown_close";
+    let iterations = pick(300, 3000);
+    ensure_loaded()?;
+    let base = Baseline::take()?;
+    let mut outcomes = [0u64; 4]; // 0 bytes, datagram, EBADF, (unused)
+    let start = Instant::now();
+    for i in 0..iterations {
+        let variant = i % 3;
+        let (fd, port) = bound_socket(0)?;
+        let tv = libc::timeval {
+            tv_sec: 5,
+            tv_usec: 0,
+        };
+        // SAFETY: `tv` is valid for reads of its size.
+        let r = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            )
+        };
+        check_eq!(r, 0, "SO_RCVTIMEO");
+        let raw = fd.as_raw_fd();
+        let dup = {
+            // SAFETY: dup of an fd we own.
+            let d = unsafe { libc::dup(raw) };
+            check!(d >= 0, "dup: {}", ename(errno()));
+            // SAFETY: `d` is a new descriptor nobody else owns.
+            unsafe { OwnedFd::from_raw_fd(d) }
+        };
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 64];
+            let t = Instant::now();
+            let r = raw_recv(raw, &mut buf);
+            (r, buf, t.elapsed())
+        });
+        // Vary the moment: sometimes before the reader blocks, sometimes after.
+        std::thread::sleep(Duration::from_micros((i as u64 * 37) % 400));
+        let payload = (i as u32).to_ne_bytes();
+        let fd_closed = match variant {
+            0 => {
+                shutdown(&dup, libc::SHUT_RDWR).map_err(e("shutdown"))?;
+                false
+            }
+            1 => {
+                let (s, _) = bound_socket(0)?;
+                let sender = std::thread::spawn(move || sendto(&s, &payload, Some(port), 0));
+                shutdown(&dup, libc::SHUT_RD).map_err(e("shutdown"))?;
+                let sent = sender.join().map_err(|_| "sender panicked".to_string())?;
+                check_eq!(sent.map_err(ename), Ok(4), format!("iteration {i}: sendto"));
+                false
+            }
+            _ => {
+                // Close the reader's descriptor (it does not wake the reader: the call holds
+                // the file), then wake it through the dup.
+                drop(fd);
+                shutdown(&dup, libc::SHUT_RDWR).map_err(e("shutdown"))?;
+                true
+            }
+        };
+        let (r, buf, took) = reader
+            .join()
+            .map_err(|_| format!("iteration {i}: reader panicked"))?;
+        check!(
+            took < Duration::from_secs(4),
+            "iteration {i} (variant {variant}): reader took {took:?}, result {r:?}: lost wake-up"
+        );
+        match r {
+            Ok(0) => outcomes[0] += 1,
+            Ok(4) if variant == 1 && buf[..4] == payload => outcomes[1] += 1,
+            Err(libc::EBADF) if fd_closed => outcomes[2] += 1,
+            other => {
+                return Err(Outcome::Fail(format!(
+                    "iteration {i} (variant {variant}): reader got {other:?}"
+                )))
+            }
+        }
+        drop(dup);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let after = base.check()?;
+    report(
+        T,
+        format!(
+            "{iterations} iterations in {secs:.1} s: reader woke with 0 bytes {}, datagram {}, EBADF (closed first) {}; {after}",
+            outcomes[0], outcomes[1], outcomes[2]
+        ),
+    );
+    Ok(())
+}
+
+/// The rx_queue (bytes charged) of `port` in /proc/net/rust_pf_demo, and its drops.
+fn proc_queue(port: u32) -> Result<(u64, u64), String> {
+    let (_, lines) = read_proc()?;
+    lines
+        .iter()
+        .find(|l| l.0 == port)
+        .map(|l| (l.2, l.3))
+        .ok_or_else(|| format!("port {port} not in /proc/net/rust_pf_demo"))
+}
+
+/// A receiver with a small SO_RCVBUF flooded by two senders while a monitor reads its queue
+/// from /proc/net/rust_pf_demo: the queue never exceeds the buffer by more than one datagram;
+/// every datagram is either received or counted as dropped.
+fn rcvbuf_flood_bounded() -> TestResult {
+    const T: &str = "rcvbuf_flood_bounded";
+    const LEN: usize = 1000;
+    let per_sender = pick(10_000u64, 100_000);
+    ensure_loaded()?;
+    let base = Baseline::take()?;
+    let (_, c0) = (0, read_proc()?.0);
+    let (rx, prx) = bound_socket(0)?;
+    setsockopt_int(&rx, libc::SOL_SOCKET, libc::SO_RCVBUF, 4096).map_err(e("SO_RCVBUF"))?;
+    let rcvbuf = getsockopt_int(&rx, libc::SOL_SOCKET, libc::SO_RCVBUF).map_err(e("rcvbuf"))?;
+    // What one datagram is charged.
+    let (probe, _) = bound_socket(0)?;
+    sendto(&probe, &[0u8; LEN], Some(prx), 0).map_err(e("probe sendto"))?;
+    let (one, _) = proc_queue(prx)?;
+    check!(
+        one > LEN as u64,
+        "one {LEN}-byte datagram charged {one} bytes"
+    );
+    recvmsg(&rx, &mut [0u8; LEN], libc::MSG_DONTWAIT).map_err(e("probe recv"))?;
+    drop(probe);
+    let limit = rcvbuf as u64 + one;
+    let stop = Arc::new(AtomicBool::new(false));
+    let max_seen = Arc::new(AtomicU64::new(0));
+    let monitor = {
+        let (stop, max_seen) = (stop.clone(), max_seen.clone());
+        std::thread::spawn(move || -> Result<u64, String> {
+            let mut samples = 0;
+            while !stop.load(Relaxed) {
+                let (q, _) = proc_queue(prx)?;
+                max_seen.fetch_max(q, Relaxed);
+                samples += 1;
+            }
+            Ok(samples)
+        })
+    };
+    let start = Instant::now();
+    let senders: Vec<_> = (0..2u8)
+        .map(|s| {
+            std::thread::spawn(move || -> Result<(), String> {
+                let (fd, _) = bound_socket(0)?;
+                for _ in 0..per_sender {
+                    let r = sendto(&fd, &[s; LEN], Some(prx), libc::MSG_DONTWAIT);
+                    if r != Ok(LEN) {
+                        return Err(format!("sender {s}: {:?}", r.map_err(ename)));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    // A slow reader: takes some, leaves the queue full most of the time.
+    let mut received = 0u64;
+    let mut buf = [0u8; 2 * LEN];
+    while senders.iter().any(|h| !h.is_finished()) {
+        if let Ok(r) = recvmsg(&rx, &mut buf, libc::MSG_DONTWAIT) {
+            check_eq!(r.n, LEN, "datagram length");
+            received += 1;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    for h in senders {
+        h.join().map_err(|_| "sender panicked".to_string())??;
+    }
+    while let Ok(r) = recvmsg(&rx, &mut buf, libc::MSG_DONTWAIT) {
+        check_eq!(r.n, LEN, "datagram length");
+        received += 1;
+    }
+    stop.store(true, Relaxed);
+    let samples = monitor
+        .join()
+        .map_err(|_| "monitor panicked".to_string())??;
+    let secs = start.elapsed().as_secs_f64();
+    let sent = 2 * per_sender;
+    let max = max_seen.load(Relaxed);
+    let (q_end, drops) = proc_queue(prx)?;
+    let c1 = read_proc()?.0;
+    let dropped = counter(&c1, "dropped") - counter(&c0, "dropped");
+    check!(
+        max <= limit,
+        "rx_queue reached {max} bytes, SO_RCVBUF {rcvbuf} + one datagram {one} = {limit}"
+    );
+    check_eq!(q_end, 0, "rx_queue after draining");
+    check!(drops > 0, "no drop counted while flooding");
+    check_eq!(received + drops, sent, "received + socket drops = sent");
+    check_eq!(
+        dropped,
+        drops,
+        "module dropped counter delta = socket drops"
+    );
+    drop(rx);
+    let after = base.check()?;
+    report(
+        T,
+        format!(
+            "{sent} x {LEN} B from 2 senders in {secs:.1} s: {received} received, {drops} dropped; rx_queue max {max} B over {samples} samples (SO_RCVBUF {rcvbuf}, one datagram charged {one}); {after}"
+        ),
+    );
+    Ok(())
+}
