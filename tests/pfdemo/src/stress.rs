@@ -586,9 +586,10 @@ fn proc_queue(port: u32) -> Result<(u64, u64), String> {
         .ok_or_else(|| format!("port {port} not in /proc/net/rust_pf_demo"))
 }
 
-/// A receiver with a small SO_RCVBUF flooded by two senders while a monitor reads its queue
-/// from /proc/net/rust_pf_demo: the queue never exceeds the buffer by more than one datagram;
-/// every datagram is either received or counted as dropped.
+/// A receiver with a small SO_RCVBUF: one sender alone never puts the queue more than one
+/// datagram over the buffer; flooded by two concurrent senders while a monitor reads its queue
+/// from /proc/net/rust_pf_demo, never more than one datagram per sender over it; every
+/// datagram is either received or counted as dropped.
 fn rcvbuf_flood_bounded() -> TestResult {
     const T: &str = "rcvbuf_flood_bounded";
     const LEN: usize = 1000;
@@ -608,8 +609,26 @@ fn rcvbuf_flood_bounded() -> TestResult {
         "one {LEN}-byte datagram charged {one} bytes"
     );
     recvmsg(&rx, &mut [0u8; LEN], libc::MSG_DONTWAIT).map_err(e("probe recv"))?;
+    // One sender, nobody reading: the queue stops at most one datagram above the buffer.
+    for _ in 0..50 {
+        sendto(&probe, &[1u8; LEN], Some(prx), 0).map_err(e("single sendto"))?;
+    }
+    let (single, drops_before) = proc_queue(prx)?;
+    check!(
+        single <= rcvbuf as u64 + one,
+        "one sender: rx_queue {single} bytes, SO_RCVBUF {rcvbuf} + one datagram {one}"
+    );
+    check!(
+        drops_before > 0,
+        "one sender: 50 datagrams queued, none dropped"
+    );
+    while recvmsg(&rx, &mut [0u8; LEN], libc::MSG_DONTWAIT).is_ok() {}
     drop(probe);
-    let limit = rcvbuf as u64 + one;
+    // Concurrent senders: sock_queue_rcv_skb() checks sk_rmem_alloc < sk_rcvbuf and charges
+    // afterwards (not atomically, unlike UDP's __udp_enqueue_schedule_skb), so each sender in
+    // flight can put one datagram over: the bound is one datagram per concurrent sender.
+    const SENDERS: u64 = 2;
+    let limit = rcvbuf as u64 + SENDERS * one;
     let stop = Arc::new(AtomicBool::new(false));
     let max_seen = Arc::new(AtomicU64::new(0));
     let monitor = {
@@ -625,7 +644,7 @@ fn rcvbuf_flood_bounded() -> TestResult {
         })
     };
     let start = Instant::now();
-    let senders: Vec<_> = (0..2u8)
+    let senders: Vec<_> = (0..SENDERS as u8)
         .map(|s| {
             std::thread::spawn(move || -> Result<(), String> {
                 let (fd, _) = bound_socket(0)?;
@@ -661,29 +680,30 @@ fn rcvbuf_flood_bounded() -> TestResult {
         .join()
         .map_err(|_| "monitor panicked".to_string())??;
     let secs = start.elapsed().as_secs_f64();
-    let sent = 2 * per_sender;
+    let sent = SENDERS * per_sender;
     let max = max_seen.load(Relaxed);
-    let (q_end, drops) = proc_queue(prx)?;
+    let (q_end, drops_end) = proc_queue(prx)?;
+    let drops = drops_end - drops_before;
     let c1 = read_proc()?.0;
     let dropped = counter(&c1, "dropped") - counter(&c0, "dropped");
     check!(
         max <= limit,
-        "rx_queue reached {max} bytes, SO_RCVBUF {rcvbuf} + one datagram {one} = {limit}"
+        "rx_queue reached {max} bytes, SO_RCVBUF {rcvbuf} + {SENDERS} senders x one datagram {one} = {limit}"
     );
     check_eq!(q_end, 0, "rx_queue after draining");
     check!(drops > 0, "no drop counted while flooding");
     check_eq!(received + drops, sent, "received + socket drops = sent");
     check_eq!(
         dropped,
-        drops,
-        "module dropped counter delta = socket drops"
+        drops_end,
+        "module dropped counter delta = socket drops (single phase + flood)"
     );
     drop(rx);
     let after = base.check()?;
     report(
         T,
         format!(
-            "{sent} x {LEN} B from 2 senders in {secs:.1} s: {received} received, {drops} dropped; rx_queue max {max} B over {samples} samples (SO_RCVBUF {rcvbuf}, one datagram charged {one}); {after}"
+            "{sent} x {LEN} B from 2 senders in {secs:.1} s: {received} received, {drops} dropped; rx_queue max {max} B over {samples} samples (SO_RCVBUF {rcvbuf}, one datagram charged {one}; one sender alone: {single} B); {after}"
         ),
     );
     Ok(())
