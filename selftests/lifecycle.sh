@@ -19,11 +19,11 @@ insmod_rmmod_100_cycles() {
 		mod_loaded || ktap_fail_test "cycle $i: not in /sys/module after insmod"
 		expect_refcnt 0 "cycle $i, loaded"
 		# proto_register() listed the protocol.
-		grep -q "^RUST_PF_DEMO " /proc/net/protocols ||
+		proto_listed ||
 			ktap_fail_test "cycle $i: RUST_PF_DEMO missing from /proc/net/protocols"
 		rmmod $MOD || ktap_fail_test "cycle $i: rmmod failed"
 		! mod_loaded || ktap_fail_test "cycle $i: still loaded after rmmod"
-		! grep -q "^RUST_PF_DEMO " /proc/net/protocols ||
+		! proto_listed ||
 			ktap_fail_test "cycle $i: RUST_PF_DEMO still in /proc/net/protocols after rmmod"
 		i=$((i + 1))
 	done

@@ -198,7 +198,7 @@ fn self_exchange(fd: &OwnedFd, port: u32, data: &[u8]) -> Result<(), String> {
 /// sockets and a datagram exchange, close, `delete_module`.
 fn modprobe_rmmod_cycles() -> TestResult {
     const T: &str = "modprobe_rmmod_cycles";
-    let cycles = pick(100, 1000);
+    let cycles = pick(30, 1000);
     ensure_unloaded()?;
     let base = Baseline::take()?;
     let start = Instant::now();
@@ -259,7 +259,7 @@ struct RaceCounts {
 /// still coming up or going away); a socket that exists keeps its module and keeps working.
 fn rmmod_races_live_sockets() -> TestResult {
     const T: &str = "rmmod_races_live_sockets";
-    let secs = pick(10, 60);
+    let secs = pick(3, 60);
     ensure_unloaded()?;
     let base = Baseline::take()?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -484,7 +484,7 @@ fn raw_recv(fd: RawFd, buf: &mut [u8]) -> Result<usize, i32> {
 /// before its 5 s SO_RCVTIMEO: a timeout is a lost wake-up.
 fn blocked_reader_races_shutdown_close() -> TestResult {
     const T: &str = "blocked_reader_races_shutdown_close";
-    let iterations = pick(300, 3000);
+    let iterations = pick(100, 3000);
     ensure_loaded()?;
     let base = Baseline::take()?;
     let mut outcomes = [0u64; 4]; // 0 bytes, datagram, EBADF, (unused)
@@ -593,7 +593,7 @@ fn proc_queue(port: u32) -> Result<(u64, u64), String> {
 fn rcvbuf_flood_bounded() -> TestResult {
     const T: &str = "rcvbuf_flood_bounded";
     const LEN: usize = 1000;
-    let per_sender = pick(10_000u64, 100_000);
+    let per_sender = pick(3_000u64, 100_000);
     ensure_loaded()?;
     let base = Baseline::take()?;
     let (_, c0) = (0, read_proc()?.0);
