@@ -128,24 +128,6 @@ fn recv(fd: i32, buf: &mut [u8]) -> isize {
     unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) }
 }
 
-fn set_timeo(fd: &OwnedFd, ms: i64) {
-    let tv = libc::timeval {
-        tv_sec: ms / 1000,
-        tv_usec: (ms % 1000) * 1000,
-    };
-    let len = std::mem::size_of::<libc::timeval>() as u32;
-    // SAFETY: `tv` is valid for reads of `len` bytes.
-    unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            len,
-        )
-    };
-}
-
 /// Median, min, max of the repetitions.
 fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(|a, b| a.total_cmp(b));
@@ -212,7 +194,7 @@ fn throughput(kind: Kind, size: usize) -> f64 {
         let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, force);
         let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, force);
     }
-    set_timeo(&b, 300);
+    set_rcvtimeo(&b, 300).expect("SO_RCVTIMEO");
     let rb = b.as_raw_fd();
     let ra = a.as_raw_fd();
     let start = Instant::now();

@@ -478,28 +478,6 @@ fn nonblocking_recv_eagain() -> TestResult {
     Ok(())
 }
 
-fn set_rcvtimeo(fd: &OwnedFd, ms: i64) -> Result<(), String> {
-    let tv = libc::timeval {
-        tv_sec: ms / 1000,
-        tv_usec: (ms % 1000) * 1000,
-    };
-    // SAFETY: `tv` is valid for reads of its size.
-    let r = unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as u32,
-        )
-    };
-    if r < 0 {
-        Err(format!("SO_RCVTIMEO: {}", ename(errno())))
-    } else {
-        Ok(())
-    }
-}
-
 fn so_rcvtimeo_eagain() -> TestResult {
     ensure_loaded()?;
     let (b, _) = bound_socket(0)?;

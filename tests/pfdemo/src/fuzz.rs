@@ -739,9 +739,11 @@ impl Fuzzer {
                 // SAFETY: as above.
                 bad_ptr(self.hostile, rng, self.mem.none, unsafe { base.add(128) })
             };
+            // SAFETY: as above.
+            let at_128 = unsafe { base.add(128) };
             iovs.push(libc::iovec {
                 iov_base: p.cast(),
-                iov_len: if good || p != unsafe { base.add(128) } {
+                iov_len: if good || p != at_128 {
                     len
                 } else {
                     len.min(4096)

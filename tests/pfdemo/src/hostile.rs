@@ -71,11 +71,14 @@ fn unprivileged_user_policy() -> TestResult {
             // SAFETY: closing the child's copies of the parent's descriptors.
             unsafe { libc::close(fd) };
         }
-        // SAFETY: plain syscalls in the single-threaded child.
-        if unsafe { libc::setgroups(0, std::ptr::null()) } != 0
-            || unsafe { libc::setgid(NOBODY) } != 0
-            || unsafe { libc::setuid(NOBODY) } != 0
-        {
+        // SAFETY: plain syscalls in the single-threaded child (an empty group list may be
+        // NULL).
+        let dropped = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setgid(NOBODY) == 0
+                && libc::setuid(NOBODY) == 0
+        };
+        if !dropped {
             return 10;
         }
         let Ok(a) = demo_socket() else { return 11 };

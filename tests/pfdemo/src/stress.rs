@@ -492,21 +492,7 @@ fn blocked_reader_races_shutdown_close() -> TestResult {
     for i in 0..iterations {
         let variant = i % 3;
         let (fd, port) = bound_socket(0)?;
-        let tv = libc::timeval {
-            tv_sec: 5,
-            tv_usec: 0,
-        };
-        // SAFETY: `tv` is valid for reads of its size.
-        let r = unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                (&tv as *const libc::timeval).cast(),
-                std::mem::size_of::<libc::timeval>() as u32,
-            )
-        };
-        check_eq!(r, 0, "SO_RCVTIMEO");
+        set_rcvtimeo(&fd, 5000)?;
         let raw = fd.as_raw_fd();
         let dup = {
             // SAFETY: dup of an fd we own.

@@ -361,3 +361,26 @@ pub fn kernel_log() -> Result<String, String> {
     }
     Ok(String::from_utf8_lossy(&buf[..n as usize]).into_owned())
 }
+
+/// `SO_RCVTIMEO` of `ms` milliseconds.
+pub fn set_rcvtimeo(fd: &OwnedFd, ms: i64) -> Result<(), String> {
+    let tv = libc::timeval {
+        tv_sec: ms / 1000,
+        tv_usec: (ms % 1000) * 1000,
+    };
+    // SAFETY: `tv` is valid for reads of its size.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        )
+    };
+    if r < 0 {
+        Err(format!("SO_RCVTIMEO: {}", ename(errno())))
+    } else {
+        Ok(())
+    }
+}
