@@ -31,6 +31,7 @@ for t in "$(dirname "$ko")"/tests/kmod/*.ko; do
 done
 [ ! -d "$RPD_ROOT/selftests" ] || cp -r "$RPD_ROOT/selftests" "$root/selftests"
 : >"$root/lib/modules/$release/modules.builtin"
+: >"$root/lib/modules/$release/modules.builtin.modinfo"
 : >"$root/lib/modules/$release/modules.order"
 depmod -b "$root" "$release"
 grep -q "net_pf_18\|net-pf-18" "$root/lib/modules/$release/modules.alias" ||
