@@ -83,6 +83,7 @@ def main():
         return f"{r:.2f}×{mark}"
 
     lines = [
+        "<!-- SPDX-License-Identifier: GPL-2.0 -->",
         f"Measured on {a.machine}; median (min–max) of the repetitions.",
         f"rust_pf_demo.ko: {ko:,} bytes.",
         "",
@@ -108,6 +109,7 @@ def main():
     h = top + rowh * len(bars) + 50
     sx = lambda v: left + plot_w * v / scale_max  # noqa: E731
     svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           "<!-- SPDX-License-Identifier: GPL-2.0 -->",
            f'<rect width="{w}" height="{h}" fill="white"/>',
            f'<text x="{left}" y="18" font-size="14">pf_demo vs AF_UNIX (blue) and UDP (orange): times better, 1 = parity</text>']
     for i, (name, ru, rd) in enumerate(bars):
