@@ -29,6 +29,8 @@ kernel:
 	@$(ROOT)/scripts/build-kernel.sh >/dev/null
 
 modules: $(KDIR_DEP)
+	@test -x /usr/bin/rustc || { echo "rust_pf_demo: missing /usr/bin/rustc (Debian's rustc-web, which has rust-src): run scripts/setup.sh" >&2; exit 1; }
+	@test -f $(KDIR)/Makefile || { echo "rust_pf_demo: KDIR=$(KDIR) is not a kernel tree: run scripts/build-kernel.sh, or pass KDIR=<Rust-enabled kernel tree>" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) modules
 
 demo:
