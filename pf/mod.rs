@@ -20,10 +20,12 @@
 //! project live in this directory; the family's behaviour lives in the crate root, without
 //! `unsafe`.
 
+mod callbacks;
 mod family;
 mod kernel_socket;
 mod msg;
 mod proc;
+mod registration;
 mod skb;
 mod sock;
 mod vtable;
@@ -32,9 +34,10 @@ pub use family::{Family, Shutdown, SockType};
 pub use kernel_socket::KernelSocket;
 pub use msg::Msg;
 pub use proc::SeqFile;
+pub use registration::Registration;
 pub use skb::{Datagram, SkBuff};
 pub use sock::{NetId, Sock};
-pub use vtable::{HasVTable, Registration, VTable};
+pub use vtable::{HasVTable, VTable};
 
 /// Declares a kernel module whose only job is to register a socket protocol family.
 ///
