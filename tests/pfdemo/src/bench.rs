@@ -248,19 +248,11 @@ fn loaded_socket_ms(kind: Kind) -> f64 {
     ms
 }
 
-fn slab_kb() -> u64 {
-    let m = std::fs::read_to_string("/proc/meminfo").unwrap();
-    m.lines()
-        .find_map(|l| l.strip_prefix("Slab:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
 fn bytes_per_socket(kind: Kind) -> f64 {
     const N: usize = 10_000;
-    let before = slab_kb();
+    let before = slab_kb().expect("Slab:");
     let fds: Vec<OwnedFd> = (0..N).map(|_| kind.socket()).collect();
-    let after = slab_kb();
+    let after = slab_kb().expect("Slab:");
     drop(fds);
     (after.saturating_sub(before) * 1024) as f64 / N as f64
 }

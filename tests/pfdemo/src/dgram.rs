@@ -121,10 +121,6 @@ pub const TESTS: &[Test] = &[
     },
 ];
 
-fn e(what: &str) -> impl Fn(i32) -> String + '_ {
-    move |err| format!("{what}: {}", ename(err))
-}
-
 fn bind_getsockname() -> TestResult {
     ensure_loaded()?;
     let fd = demo_socket().map_err(e("socket"))?;

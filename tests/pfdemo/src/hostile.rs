@@ -25,10 +25,6 @@ pub const TESTS: &[Test] = &[
 /// The unprivileged user of the VM.
 const NOBODY: u32 = 65534;
 
-fn e(what: &str) -> impl Fn(i32) -> String + '_ {
-    move |err| format!("{what}: {}", ename(err))
-}
-
 /// Policy (README "Reliability"): uid 65534 without capabilities can create sockets (and so
 /// autoload the module, as for every family), bind ports ≥ 1024 and port 0, not ports
 /// < 1024 (EACCES); it cannot take a bound port (EADDRINUSE) and so cannot read datagrams

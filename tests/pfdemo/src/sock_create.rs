@@ -170,16 +170,6 @@ fn fcntl(fd: RawFd, cmd: i32) -> i32 {
     unsafe { libc::fcntl(fd, cmd) }
 }
 
-/// "sockets: used N" of /proc/net/sockstat: the `struct sock`s of user sockets in this netns.
-fn sockets_used() -> Result<i64, Outcome> {
-    let s = std::fs::read_to_string("/proc/net/sockstat")
-        .map_err(|e| format!("/proc/net/sockstat: {e}"))?;
-    Ok(s.lines()
-        .find_map(|l| l.strip_prefix("sockets: used "))
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| format!("no 'sockets: used' line in /proc/net/sockstat:\n{s}"))?)
-}
-
 fn release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .unwrap_or_default()
@@ -219,16 +209,6 @@ fn insmod(name: &CStr) -> Result<(), i32> {
 }
 
 /// `delete_module(name, O_NONBLOCK)`: the errno on failure.
-fn rmmod_named(name: &CStr) -> Result<(), i32> {
-    // SAFETY: `name` is a valid nul-terminated string; flags is an integer.
-    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(errno())
-    }
-}
-
 /// Unloads a test module left behind by a failed test, so that the next test starts clean.
 fn cleanup_test_modules() {
     for m in [KERN, DUP] {

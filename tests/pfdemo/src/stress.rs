@@ -61,15 +61,6 @@ pub fn report(test: &str, what: String) {
     println!("# {test}: {what}");
 }
 
-/// `Slab:` of /proc/meminfo, in kB.
-pub fn slab_kb() -> Result<u64, String> {
-    let s = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("meminfo: {e}"))?;
-    s.lines()
-        .find_map(|l| l.strip_prefix("Slab:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| "no Slab: line in /proc/meminfo".into())
-}
-
 /// Active objects of our proto's slab cache (`RUST_PF_DEMO` in /proc/slabinfo), when the
 /// kernel has /proc/slabinfo and the module is loaded.
 pub fn proto_slab_objs() -> Option<u64> {
@@ -97,12 +88,7 @@ const SLAB_SLACK_KB: u64 = 4096;
 /// proto's cache) and kmemleak.
 pub fn kasan() -> bool {
     static K: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *K.get_or_init(|| {
-        let mut buf = vec![0u8; 1 << 20];
-        // SAFETY: `buf` is valid for writes of its length (SYSLOG_ACTION_READ_ALL).
-        let n = unsafe { libc::klogctl(3, buf.as_mut_ptr().cast(), buf.len() as i32) };
-        n > 0 && String::from_utf8_lossy(&buf[..n as usize]).contains("KernelAddressSanitizer")
-    })
+    *K.get_or_init(|| kernel_log().is_ok_and(|log| log.contains("KernelAddressSanitizer")))
 }
 
 /// The slab slack for this kernel, in kB.
@@ -110,15 +96,7 @@ fn slab_slack_kb() -> u64 {
     if !kasan() {
         return SLAB_SLACK_KB;
     }
-    let total = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .unwrap_or(0);
-    SLAB_SLACK_KB + total / 32
+    SLAB_SLACK_KB + mem_total_kb().unwrap_or(0) / 32
 }
 
 impl Baseline {
@@ -169,10 +147,6 @@ impl Baseline {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-}
-
-fn e(what: &str) -> impl Fn(i32) -> String + '_ {
-    move |err| format!("{what}: {}", ename(err))
 }
 
 /// Sends `data` to the socket's own port and reads it back, byte for byte.

@@ -73,8 +73,13 @@ pub fn refcnt() -> Option<i64> {
 
 /// `delete_module("rust_pf_demo", O_NONBLOCK)` (what `rmmod` does): the errno on failure.
 pub fn rmmod() -> Result<(), i32> {
-    // SAFETY: `MODULE` is a valid nul-terminated string; flags is an integer.
-    let r = unsafe { libc::syscall(libc::SYS_delete_module, MODULE.as_ptr(), libc::O_NONBLOCK) };
+    rmmod_named(MODULE)
+}
+
+/// `delete_module(name, O_NONBLOCK)`: the errno on failure.
+pub fn rmmod_named(name: &CStr) -> Result<(), i32> {
+    // SAFETY: `name` is a valid nul-terminated string; flags is an integer.
+    let r = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
     if r == 0 {
         Ok(())
     } else {
@@ -302,13 +307,33 @@ pub fn poll1(fd: &OwnedFd, events: i16, timeout_ms: i32) -> Result<i16, i32> {
     Ok(p.revents)
 }
 
-/// "sockets: used N" from /proc/net/sockstat.
-pub fn sockets_used() -> Result<u64, String> {
-    let s = std::fs::read_to_string("/proc/net/sockstat").map_err(|e| format!("sockstat: {e}"))?;
+/// The number after `prefix` on its line of the file `path` (a trailing "kB" is ignored).
+fn proc_number(path: &str, prefix: &str) -> Result<u64, String> {
+    let s = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     s.lines()
-        .find_map(|l| l.strip_prefix("sockets: used "))
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| format!("no 'sockets: used' in /proc/net/sockstat: {s}"))
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| format!("no '{prefix}' line in {path}:\n{s}"))
+}
+
+/// "sockets: used N" of /proc/net/sockstat: the `struct sock`s of user sockets in this netns.
+pub fn sockets_used() -> Result<u64, String> {
+    proc_number("/proc/net/sockstat", "sockets: used ")
+}
+
+/// `Slab:` of /proc/meminfo, in kB.
+pub fn slab_kb() -> Result<u64, String> {
+    proc_number("/proc/meminfo", "Slab:")
+}
+
+/// `MemTotal:` of /proc/meminfo, in kB.
+pub fn mem_total_kb() -> Result<u64, String> {
+    proc_number("/proc/meminfo", "MemTotal:")
+}
+
+/// Maps an errno to a message naming what failed: `.map_err(e("bind"))`.
+pub fn e(what: &str) -> impl Fn(i32) -> String + '_ {
+    move |err| format!("{what}: {}", ename(err))
 }
 
 /// Runs `f` in a forked child and returns its exit status (`f`'s return value, 0..=255).
