@@ -125,10 +125,15 @@ fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<Sock<DemoFamil
         }
     }
     let target = lookup(sock, peer)?;
-    let old = sock.data().peer_sock.lock().replace(target.clone());
-    // Dropped outside the lock: it may be the last reference.
-    drop(old);
+    set_peer_sock(sock, Some(target.clone()));
     Ok(target)
+}
+
+/// Replaces the cached peer sock; the old one is dropped outside the lock, as it may be the
+/// last reference.
+fn set_peer_sock(sock: &Sock<DemoFamily>, new: Option<ARef<Sock<DemoFamily>>>) {
+    let old = core::mem::replace(&mut *sock.data().peer_sock.lock(), new);
+    drop(old);
 }
 
 /// `SIOCINQ`, alias `FIONREAD` (`<asm-generic/ioctls.h>`; bindgen cannot see the `_IO` macro
@@ -241,8 +246,7 @@ impl Family for DemoFamily {
             drop(map);
             drop(removed);
         }
-        let cached = sock.data().peer_sock.lock().take();
-        drop(cached);
+        set_peer_sock(sock, None);
     }
 
     fn bind(sock: &Sock<Self>, addr: &[u8]) -> Result {
@@ -255,8 +259,7 @@ impl Family for DemoFamily {
         // `AF_UNSPEC` dissolves the association, as for UDP.
         if addr.len() >= 2 && u16::from_ne_bytes([addr[0], addr[1]]) == bindings::AF_UNSPEC as u16 {
             sock.data().peer.store(0, Relaxed);
-            let old = sock.data().peer_sock.lock().take();
-            drop(old);
+            set_peer_sock(sock, None);
             return Ok(());
         }
         let addr = parse_addr(addr)?;
@@ -265,8 +268,7 @@ impl Family for DemoFamily {
         }
         autobind(sock)?;
         sock.data().peer.store(addr.port, Relaxed);
-        let old = sock.data().peer_sock.lock().take();
-        drop(old);
+        set_peer_sock(sock, None);
         Ok(())
     }
 
