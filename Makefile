@@ -2,9 +2,13 @@
 #
 # rust_pf_demo: out-of-tree Rust kernel module (see Kbuild) plus the project's entry points.
 #
-#   make                 build rust_pf_demo.ko against KDIR (default: the cached test kernel,
-#                        built on first use by scripts/build-kernel.sh)
-#   make KDIR=/path      build against any Rust-enabled kernel tree instead
+#   make                 build rust_pf_demo.ko against KDIR (default: the external-module tree
+#                        of the cached test kernel, both built on first use)
+#   make KDIR=/path      build against any Rust-enabled 6.12 kernel's build tree or headers,
+#                        unpatched (also RUSTC=, BINDGEN=, LLVM=1 as that kernel was built)
+#   make install         build and install it for KDIR's kernel (default: the running kernel,
+#                        /lib/modules/$(uname -r)/build): modules_install to extra/ and depmod,
+#                        so that the first socket(18, ...) loads it; `make uninstall` undoes it
 #   make demo            boot the VM and show socket() loading and using the module
 #   make check           run the whole test suite in the VM
 #   make check-debug     the same on the debug kernel (KASAN, UBSAN, lockdep, kmemleak)
@@ -15,23 +19,50 @@
 #   make clean
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-KMAKE_ARGS := $(shell bash -c '. $(ROOT)/scripts/lib.sh && rpd_make_args')
-ifeq ($(origin KDIR), undefined)
-KDIR := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$(rpd_kernel_entry)/linux')
+ifeq ($(origin KDIR)$(filter install uninstall,$(MAKECMDGOALS)),undefined)
+# The project's own test kernel: Debian's toolchain (rustc-web 1.96, clang 19, our bindgen).
+KDIR := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$(rpd_kernel_entry)/headers')
 KDIR_DEP := kernel
+KMAKE_ARGS := $(shell bash -c '. $(ROOT)/scripts/lib.sh && rpd_make_args')
+RUSTC := /usr/bin/rustc
+BINDGEN := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$RPD_BINDGEN')
+else
+# Another kernel (`make install` without KDIR: the running one): its own defaults, or RUSTC=,
+# BINDGEN=, LLVM= from the command line (passed on to the kernel's make as they are).
+KDIR ?= /lib/modules/$(shell uname -r)/build
+RUSTC ?= rustc
+BINDGEN ?= bindgen
 endif
+PREFLIGHT = $(ROOT)/scripts/preflight.sh $(KDIR) $(RUSTC) $(BINDGEN)
+# `make install`: the module directory under /lib/modules/<KDIR's release>/ (INSTALL_MOD_PATH
+# prefixes it, as for the kernel's modules_install).
+INSTALL_MOD_DIR ?= extra
 
-.PHONY: all modules kernel demo check check-debug stress stress-debug bench lint fmt clean
+.PHONY: all modules install uninstall kernel demo check check-debug stress stress-debug bench lint fmt clean
 
 all: modules
 
 kernel:
 	@$(ROOT)/scripts/build-kernel.sh >/dev/null
+	@$(ROOT)/scripts/extmod-tree.sh >/dev/null
 
 modules: $(KDIR_DEP)
-	@test -x /usr/bin/rustc || { echo "rust_pf_demo: missing /usr/bin/rustc (Debian's rustc-web, which has rust-src): run scripts/setup.sh" >&2; exit 1; }
-	@test -f $(KDIR)/Makefile || { echo "rust_pf_demo: KDIR=$(KDIR) is not a kernel tree: run scripts/build-kernel.sh, or pass KDIR=<Rust-enabled kernel tree>" >&2; exit 1; }
+	@$(PREFLIGHT)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) modules
+
+# The kernel's modules_install (signing and compression as the kernel is configured), then the
+# test modules it also copied are taken out again: only rust_pf_demo.ko is installed. depmod
+# puts its net-pf-18 alias into modules.alias: request_module("net-pf-18") then finds it.
+install: modules
+	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) DEPMOD=/bin/true modules_install
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/tests/kmod/*.ko
+	rmdir -p $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/tests/kmod 2>/dev/null || true
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
+
+uninstall:
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 demo:
 	$(ROOT)/scripts/demo.sh
@@ -52,13 +83,15 @@ bench:
 	$(ROOT)/scripts/bench.sh
 
 KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs $(ROOT)/tests/kmod/*.rs
-TESTS_CARGO = cd $(ROOT)/tests/pfdemo && cargo
+# Debian's cargo-web, rustfmt and clippy, not rustup's shadows in PATH.
+TESTS_CARGO = cd $(ROOT)/tests/pfdemo && PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc /usr/bin/cargo
 TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/cargo
 
 # rustfmt with the kernel's .rustfmt.toml (there is no rustfmtcheck for M= builds), clippy
 # through the kernel build (Debian's 1.96 clippy-driver, the kernel's lint set, warnings are
 # errors), rustdoc of the module (-Dwarnings), and the same for the userspace test crate.
 lint: $(KDIR_DEP)
+	@$(PREFLIGHT)
 	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml --check $(KERNEL_RS)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) KRUSTFLAGS=-Dwarnings modules
@@ -69,6 +102,8 @@ lint: $(KDIR_DEP)
 fmt: $(KDIR_DEP)
 	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml $(KERNEL_RS)
 	$(TESTS_CARGO) fmt
+
+KRELEASE = $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) clean

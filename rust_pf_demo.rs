@@ -25,7 +25,7 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::{
-    bindings, c_str, new_mutex, new_spinlock,
+    c_str, new_mutex, new_spinlock,
     prelude::*,
     rbtree::RBTree,
     sync::{Mutex, SpinLock},
@@ -36,7 +36,11 @@ pub mod pf;
 #[path = "uapi/pfdemo.rs"]
 pub mod uapi;
 
-use pf::{Family, Msg, NetId, SeqFile, Shutdown, Sock, SockType};
+use pf::code::{
+    EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP, EPROTONOSUPPORT,
+    ESOCKTNOSUPPORT,
+};
+use pf::{cap, msg_flags, shutdown, Family, Msg, NetId, SeqFile, Shutdown, Sock, SockType};
 use uapi::*;
 
 /// The family number: 18, `AF_ASH` in `<linux/socket.h>`.
@@ -46,7 +50,7 @@ use uapi::*;
 /// merged. That keeps it free on any 6.12 kernel, with `net-pf-18` unclaimed by in-tree modules,
 /// while staying below `AF_MAX` (46), which `__sock_create()` requires. The numbers of removed
 /// families (DECnet, IrDA, ECONET) are avoided: old userspace may still guess at them.
-const _: () = assert!(PF_DEMO == 18 && (PF_DEMO as u32) < bindings::AF_MAX);
+const _: () = assert!(PF_DEMO == 18 && (PF_DEMO as u32) < pf::AF_MAX);
 
 /// The demo family: connectionless datagrams, one protocol (0).
 struct DemoFamily;
@@ -173,7 +177,7 @@ fn bind_locked(sock: &Sock<DemoFamily>, map: &mut PortMap, port: u32) -> Result<
     let port = if port == 0 {
         free_port(map, net)?
     } else {
-        if port < PFDEMO_PROT_PORT_END && !sock.net_capable(bindings::CAP_NET_BIND_SERVICE) {
+        if port < PFDEMO_PROT_PORT_END && !sock.net_capable(cap::NET_BIND_SERVICE) {
             return Err(EACCES);
         }
         if map.get(&(net, port)).is_some() {
@@ -257,7 +261,7 @@ impl Family for DemoFamily {
 
     fn connect(sock: &Sock<Self>, addr: &[u8], _flags: i32) -> Result {
         // `AF_UNSPEC` dissolves the association, as for UDP.
-        if addr.len() >= 2 && u16::from_ne_bytes([addr[0], addr[1]]) == bindings::AF_UNSPEC as u16 {
+        if addr.len() >= 2 && u16::from_ne_bytes([addr[0], addr[1]]) == pf::AF_UNSPEC {
             sock.data().peer.store(0, Relaxed);
             set_peer_sock(sock, None);
             return Ok(());
@@ -288,10 +292,10 @@ impl Family for DemoFamily {
 
     fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {
         let flags = msg.flags();
-        if flags & bindings::MSG_OOB as i32 != 0 {
+        if flags & msg_flags::OOB != 0 {
             return Err(EOPNOTSUPP);
         }
-        if sock.shutdown_mask() & bindings::SEND_SHUTDOWN as u8 != 0 {
+        if sock.shutdown_mask() & shutdown::SEND != 0 {
             return Err(EPIPE);
         }
         let len = msg.data_left();
@@ -312,11 +316,11 @@ impl Family for DemoFamily {
         };
         let src = sock.data().port.load(Relaxed);
 
-        let mut skb = sock.alloc_send(len, flags & bindings::MSG_DONTWAIT as i32 != 0)?;
+        let mut skb = sock.alloc_send(len, flags & msg_flags::DONTWAIT != 0)?;
         skb.fill_from_msg(msg)?;
         skb.cb_mut()[..4].copy_from_slice(&src.to_ne_bytes());
         let traffic = &sock.data().traffic;
-        let shut = target.shutdown_mask() & bindings::RCV_SHUTDOWN as u8 != 0;
+        let shut = target.shutdown_mask() & shutdown::RCV != 0;
         if !shut && target.queue_rcv(skb).is_ok() {
             traffic.delivered.fetch_add(1, Relaxed);
         } else {
@@ -327,7 +331,7 @@ impl Family for DemoFamily {
     }
 
     fn recvmsg(sock: &Sock<Self>, msg: &mut Msg, len: usize, flags: i32) -> Result<usize> {
-        if flags & (bindings::MSG_OOB | bindings::MSG_ERRQUEUE) as i32 != 0 {
+        if flags & (msg_flags::OOB | msg_flags::ERRQUEUE) != 0 {
             return Err(EOPNOTSUPP);
         }
         let Some(dgram) = sock.recv_datagram(flags)? else {
@@ -336,11 +340,11 @@ impl Family for DemoFamily {
         let copied = len.min(dgram.len());
         dgram.copy_to_msg(msg, copied)?;
         if copied < dgram.len() {
-            msg.add_flags(bindings::MSG_TRUNC as i32);
+            msg.add_flags(msg_flags::TRUNC);
         }
         dgram.recv_cmsgs(msg);
         msg.set_name(&SockaddrPfdemo::new(src_port(dgram.cb())).to_bytes());
-        Ok(if flags & bindings::MSG_TRUNC as i32 != 0 {
+        Ok(if flags & msg_flags::TRUNC != 0 {
             dgram.len()
         } else {
             copied
@@ -349,11 +353,11 @@ impl Family for DemoFamily {
 
     fn shutdown(sock: &Sock<Self>, how: Shutdown) -> Result {
         let mask = match how {
-            Shutdown::Read => bindings::RCV_SHUTDOWN,
-            Shutdown::Write => bindings::SEND_SHUTDOWN,
-            Shutdown::Both => bindings::SHUTDOWN_MASK,
+            Shutdown::Read => shutdown::RCV,
+            Shutdown::Write => shutdown::SEND,
+            Shutdown::Both => shutdown::BOTH,
         };
-        sock.set_shutdown(mask as u8);
+        sock.set_shutdown(mask);
         Ok(())
     }
 
@@ -361,7 +365,7 @@ impl Family for DemoFamily {
         match cmd {
             // The length of the next datagram, as UDP.
             SIOCINQ => {
-                let flags = (bindings::MSG_PEEK | bindings::MSG_DONTWAIT) as i32;
+                let flags = msg_flags::PEEK | msg_flags::DONTWAIT;
                 match sock.recv_datagram(flags) {
                     Ok(Some(dgram)) => Ok(Some(dgram.len() as i32)),
                     Ok(None) | Err(EAGAIN) => Ok(Some(0)),

@@ -3,12 +3,11 @@
 //! The C callbacks the socket core calls: `create`, the `proto_ops`, the sock's destructor.
 //! Each turns its raw arguments into the safe types of this layer and calls the family.
 
+use super::bindings;
 use super::family::{Family, Shutdown, SockType};
 use super::{msg::SOCKADDR_STORAGE, sock::SockObj, HasVTable, Msg, Sock};
 use core::ptr;
-use kernel::{
-    bindings,
-    error::from_result,
+use kernel::{error::from_result,
     ffi::{c_int, c_uint, c_ulong},
     init::PinInit,
     prelude::*,

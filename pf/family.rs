@@ -2,6 +2,7 @@
 
 //! The [`Family`] trait: what a protocol family implements.
 
+use super::bindings;
 use super::{Msg, NetId, SeqFile, Sock};
 use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
 
@@ -14,13 +15,13 @@ pub struct SockType(i16);
 
 impl SockType {
     /// `SOCK_STREAM`: a connection-oriented byte stream.
-    pub const STREAM: Self = Self(kernel::bindings::sock_type_SOCK_STREAM as i16);
+    pub const STREAM: Self = Self(bindings::sock_type_SOCK_STREAM as i16);
     /// `SOCK_DGRAM`: connectionless datagrams.
-    pub const DGRAM: Self = Self(kernel::bindings::sock_type_SOCK_DGRAM as i16);
+    pub const DGRAM: Self = Self(bindings::sock_type_SOCK_DGRAM as i16);
     /// `SOCK_RAW`.
-    pub const RAW: Self = Self(kernel::bindings::sock_type_SOCK_RAW as i16);
+    pub const RAW: Self = Self(bindings::sock_type_SOCK_RAW as i16);
     /// `SOCK_SEQPACKET`.
-    pub const SEQPACKET: Self = Self(kernel::bindings::sock_type_SOCK_SEQPACKET as i16);
+    pub const SEQPACKET: Self = Self(bindings::sock_type_SOCK_SEQPACKET as i16);
 
     pub(crate) fn from_raw(raw: i16) -> Self {
         Self(raw)

@@ -9,9 +9,10 @@
 //! holds no reference on its network namespace. The socket has no file and no descriptor; its
 //! owner releases it with `sock_release()`.
 
+use super::bindings;
 use super::family::SockType;
 use core::ptr::{self, NonNull};
-use kernel::{bindings, error::to_result, prelude::*};
+use kernel::{error::to_result, prelude::*};
 
 /// A socket created by the kernel in the initial network namespace (`init_net`), released when
 /// dropped.

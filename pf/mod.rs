@@ -20,7 +20,9 @@
 //! project live in this directory; the family's behaviour lives in the crate root, without
 //! `unsafe`.
 
+mod bindings;
 mod callbacks;
+pub mod code;
 mod family;
 mod kernel_socket;
 mod msg;
@@ -91,8 +93,52 @@ macro_rules! module_family {
     };
 }
 
-/// A uniformly random number in `0..ceil` (`ceil` > 0), from the kernel's CRNG.
+/// A uniformly random number in `0..ceil` (`ceil` > 0; 0 is taken as 1), from the kernel's CRNG.
 pub fn random_below(ceil: u32) -> u32 {
-    // SAFETY: `get_random_u32_below` has no preconditions other than `ceil` > 0, checked here.
-    unsafe { kernel::bindings::get_random_u32_below(ceil.max(1)) }
+    bindings::get_random_u32_below(ceil)
+}
+
+/// `AF_MAX`: family numbers are below it.
+pub const AF_MAX: u32 = bindings::AF_MAX;
+
+/// `AF_UNSPEC`: the address family of a `connect()` that dissolves the association.
+pub const AF_UNSPEC: u16 = bindings::AF_UNSPEC as u16;
+
+/// Capabilities a family checks with [`Sock::net_capable`] (`<uapi/linux/capability.h>`).
+pub mod cap {
+    use super::bindings;
+
+    /// `CAP_NET_BIND_SERVICE`: binding to a privileged port.
+    pub const NET_BIND_SERVICE: u32 = bindings::CAP_NET_BIND_SERVICE;
+    /// `CAP_NET_RAW`: raw sockets.
+    pub const NET_RAW: u32 = bindings::CAP_NET_RAW;
+}
+
+/// The `MSG_*` flags of `sendmsg()`/`recvmsg()` (`<linux/socket.h>`), as [`Msg::flags`] and the
+/// `flags` argument of [`Family::recvmsg`] carry them.
+pub mod msg_flags {
+    use super::bindings;
+
+    /// `MSG_OOB`: out-of-band data.
+    pub const OOB: i32 = bindings::MSG_OOB as i32;
+    /// `MSG_PEEK`: look at the next message without taking it.
+    pub const PEEK: i32 = bindings::MSG_PEEK as i32;
+    /// `MSG_TRUNC`: report (or, on receive, ask for) the real length of a longer message.
+    pub const TRUNC: i32 = bindings::MSG_TRUNC as i32;
+    /// `MSG_DONTWAIT`: do not block.
+    pub const DONTWAIT: i32 = bindings::MSG_DONTWAIT as i32;
+    /// `MSG_ERRQUEUE`: read the error queue.
+    pub const ERRQUEUE: i32 = bindings::MSG_ERRQUEUE as i32;
+}
+
+/// The bits of [`Sock::shutdown_mask`] (`sk->sk_shutdown`).
+pub mod shutdown {
+    use super::bindings;
+
+    /// No more receiving.
+    pub const RCV: u8 = bindings::RCV_SHUTDOWN as u8;
+    /// No more sending.
+    pub const SEND: u8 = bindings::SEND_SHUTDOWN as u8;
+    /// Both directions.
+    pub const BOTH: u8 = bindings::SHUTDOWN_MASK as u8;
 }

@@ -2,7 +2,7 @@
 
 //! [`Msg`]: the `struct msghdr` of a `sendmsg()`/`recvmsg()` call.
 
-use kernel::bindings;
+use super::bindings;
 
 /// The message of one `sendmsg()`/`recvmsg()` call.
 ///

@@ -2,9 +2,10 @@
 
 //! A family's file in every network namespace's `/proc/net`.
 
+use super::bindings;
 use super::{Family, HasVTable, NetId};
 use core::ffi::c_void;
-use kernel::{bindings, error::from_result, ffi::c_int};
+use kernel::{error::from_result, ffi::c_int};
 
 /// The output of a `/proc/net` file being read (a `struct seq_file`), written with
 /// `write!`/`writeln!`.

@@ -2,9 +2,10 @@
 
 //! [`Registration`]: a family registered with the socket layer for as long as it lives.
 
+use super::bindings;
 use super::{Family, HasVTable, VTable};
 use core::{pin::Pin, ptr, sync::atomic::Ordering};
-use kernel::{alloc::KBox, bindings, error::to_result, prelude::*};
+use kernel::{alloc::KBox, error::to_result, prelude::*};
 
 /// The registration of a family with the socket layer, for as long as it lives.
 ///
@@ -31,6 +32,10 @@ impl<T: Family + HasVTable> Registration<T> {
     /// in the owning module's exit, after the last reference on the module is gone (each socket
     /// holds one). [`crate::module_family!`] guarantees that by keeping it in the module.
     pub unsafe fn register(vtable: &'static VTable<T>) -> Result<Self> {
+        // The error codes pf/ builds itself must be the kernel's (see `code`).
+        if !super::code::check() {
+            return Err(EINVAL);
+        }
         if vtable.registered.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }

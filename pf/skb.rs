@@ -2,9 +2,10 @@
 
 //! Socket buffers: [`SkBuff`] (owned, being filled) and [`Datagram`] (received, being read).
 
+use super::bindings;
 use super::{Family, Msg, Sock};
 use core::ptr::NonNull;
-use kernel::{bindings, error::to_result, prelude::*};
+use kernel::{error::to_result, prelude::*};
 
 /// An owned `struct sk_buff` being prepared for sending, freed on drop.
 ///

@@ -2,11 +2,10 @@
 
 //! [`Sock`]: a `struct sock` of a family, with the family's per-socket data beside it.
 
+use super::bindings;
 use super::{skb::Datagram, skb::SkBuff, Family, HasVTable};
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
-use kernel::{
-    bindings,
-    error::to_result,
+use kernel::{error::to_result,
     prelude::*,
     types::{AlwaysRefCounted, Opaque},
 };

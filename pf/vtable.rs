@@ -2,6 +2,7 @@
 
 //! The C tables of a family and their registration with the socket layer.
 
+use super::bindings;
 use super::callbacks::*;
 use super::family::Family;
 use super::sock::SockObj;
@@ -10,7 +11,7 @@ use core::{
     ptr,
     sync::atomic::{AtomicBool, AtomicPtr, Ordering},
 };
-use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque, ThisModule};
+use kernel::{ffi::c_int, prelude::*, types::Opaque, ThisModule};
 
 /// Gives the socket layer's callbacks the tables of family `T`.
 ///

@@ -7,9 +7,9 @@
 #
 # The tree lives in $RUST_PF_DEMO_CACHE (default ~/.cache/rust_pf_demo)/kernel-<flavour>/linux
 # with the key it was built for (source package and toolchain versions, config fragments,
-# patches, recipe). Same key: reused as is. Other key: the old patches are taken out, the new
-# ones put in (files that end up byte-identical keep their mtime), and make rebuilds only
-# what changed. No tree yet: the tarball is extracted and built from scratch (~10 min).
+# recipe). The kernel is stock: Debian's linux-source-6.12, no patch applied. Same key: reused
+# as is. Other key: reconfigured, and make rebuilds only what changed. No tree yet: the tarball
+# is extracted and built from scratch (~10 min).
 # One progress line per stage; the full log is kept in kernel-<flavour>/build.log.
 set -euo pipefail
 RPD_STAGE=kernel
@@ -43,46 +43,17 @@ fail() {
 rpd_say "building key $key in $entry (full log: $log)" >&2
 rm -f "$entry/.done"
 
-touched() { sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$@" | sort -u; }
-swap_patches() {
-	local keep=$entry/keep f p
-	rm -rf "$keep"
-	for f in $(touched "$entry"/patches/*.patch "$RPD_ROOT"/kernel/patches/*.patch); do
-		[ ! -e "$ksrc/$f" ] || { mkdir -p "$keep/$(dirname "$f")" && cp -p "$ksrc/$f" "$keep/$f"; }
-	done
-	for p in $(ls -1r "$entry"/patches/*.patch); do
-		patch -d "$ksrc" -R -p1 --no-backup-if-mismatch <"$p" >>"$log" 2>&1 || return 1
-	done
-	rm -rf "$entry/patches"
-	apply_patches || return 1
-	# Byte-identical after the swap: give the old mtime back so make skips it.
-	(cd "$keep" && find . -type f) | while read -r f; do
-		! cmp -s "$keep/$f" "$ksrc/$f" || touch -r "$keep/$f" "$ksrc/$f"
-	done
-	rm -rf "$keep"
-}
-apply_patches() {
-	mkdir -p "$entry/patches"
-	for p in "$RPD_ROOT"/kernel/patches/*.patch; do
-		rpd_say "patch $(basename "$p")" >&2
-		patch -d "$ksrc" -p1 --no-backup-if-mismatch <"$p" >>"$log" 2>&1 || return 1
-		cp "$p" "$entry/patches/"
-	done
-}
-
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || echo unknown)
-if [ -d "$entry/patches" ] && [ -f "$ksrc/Makefile" ] && [ "$(cat "$entry/srcver" 2>/dev/null)" = "$srcver" ]; then
-	rpd_say "incremental: swap the tree's patches for the repo's" >&2
-	swap_patches || { rpd_say "patch swap failed; starting from a clean extract" >&2; rm -rf "$ksrc" "$entry/patches"; }
-fi
-if [ ! -d "$entry/patches" ]; then
-	rm -rf "$ksrc" "$entry/src.tmp"
+# A tree extracted from the same source package is reused and rebuilt incrementally (a new
+# config or toolchain rebuilds what it changes). A tree from another package, or one that an
+# older recipe patched (kernel-*/patches/), is replaced by a clean extract: the kernel is stock.
+if [ -d "$entry/patches" ] || [ ! -f "$ksrc/Makefile" ] || [ "$(cat "$entry/srcver" 2>/dev/null)" != "$srcver" ]; then
+	rm -rf "$ksrc" "$entry/src.tmp" "$entry/patches"
 	rpd_say "extract $RPD_KSRC_TARBALL" >&2
 	mkdir -p "$entry/src.tmp"
 	tar -C "$entry/src.tmp" -xf "$RPD_KSRC_TARBALL" >>"$log" 2>&1 || fail extract
 	mv "$entry/src.tmp/linux-source-6.12" "$ksrc" && rmdir "$entry/src.tmp"
 	echo "$srcver" >"$entry/srcver"
-	apply_patches || fail "patch"
 fi
 
 # shellcheck disable=SC2046

@@ -9,13 +9,16 @@ RPD_BINDGEN_VERSION=0.73.0
 RPD_KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 RPD_LLVM=-19
 RPD_RUSTC=/usr/bin/rustc
+# Debian's cargo-web, matching rustc-web: builds bindgen-cli and the test program. A rustup
+# toolchain in PATH is neither needed nor used.
+RPD_CARGO=/usr/bin/cargo
 # Bump when scripts/build-kernel.sh changes how the kernel is built (not its messages).
-RPD_KERNEL_RECIPE=1
+RPD_KERNEL_RECIPE=2
 RPD_START=${RPD_START:-$(date +%s)}
 mkdir -p "$RPD_ROOT/build"
 
 # Debian packages the project needs (see README.md).
-RPD_PACKAGES="rustc-web rust-web-src linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev
+RPD_PACKAGES="rustc-web rust-web-src cargo-web linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev
 qemu-system-x86 busybox-static kmod flex bison bc libelf-dev libssl-dev cpio rust-web-clippy rustfmt-web"
 
 rpd_say() { printf '[%s +%ss] %s\n' "${RPD_STAGE:-rust_pf_demo}" "$(( $(date +%s) - RPD_START ))" "$*"; }
@@ -38,7 +41,6 @@ rpd_kernel_key() {
 		"$RPD_BINDGEN" --version 2>/dev/null
 		cat "$RPD_ROOT"/kernel/*.config
 		[ -z "${RPD_FLAVOUR:-}" ] || cat "$RPD_ROOT/kernel/flavours/$RPD_FLAVOUR.config"
-		cat "$RPD_ROOT"/kernel/patches/*.patch
 		echo "recipe=$RPD_KERNEL_RECIPE"
 	} | sha256sum | cut -c1-16
 }
@@ -53,18 +55,23 @@ rpd_make_args() {
 		"RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$RPD_BINDGEN"
 }
 
-# Builds everything a VM run needs: kernel (cached), module, test program, initramfs.
-# Sets RPD_KDIR, RPD_BZIMAGE, RPD_INITRD.
+# Builds everything a VM run needs: kernel (cached) and its external-module tree, module, test
+# program, initramfs. Sets RPD_KDIR (the external-module tree), RPD_BZIMAGE, RPD_INITRD.
 rpd_prepare_vm() {
 	"$RPD_ROOT/scripts/setup.sh"
-	rpd_need cargo "install rustup's toolchain (cargo builds the userspace test program)"
-	RPD_KDIR=$("$RPD_ROOT/scripts/build-kernel.sh")
-	RPD_BZIMAGE=$RPD_KDIR/arch/x86/boot/bzImage
-	rpd_say "build rust_pf_demo.ko"
-	make -s -C "$RPD_ROOT" KDIR="$RPD_KDIR" modules >"$RPD_ROOT/build/module.log" 2>&1 ||
+	local ksrc
+	ksrc=$("$RPD_ROOT/scripts/build-kernel.sh")
+	RPD_BZIMAGE=$ksrc/arch/x86/boot/bzImage
+	# The module is built as on a distro: against the kernel's external-module tree (headers,
+	# .config, Module.symvers, scripts/, the Rust metadata), not against its sources.
+	RPD_KDIR=$("$RPD_ROOT/scripts/extmod-tree.sh" "$ksrc")
+	rpd_say "build rust_pf_demo.ko against $RPD_KDIR"
+	# shellcheck disable=SC2046
+	make -s -C "$RPD_ROOT" KDIR="$RPD_KDIR" RUSTC="$RPD_RUSTC" BINDGEN="$RPD_BINDGEN" \
+		$(rpd_make_args) modules >"$RPD_ROOT/build/module.log" 2>&1 ||
 		{ cat "$RPD_ROOT/build/module.log"; rpd_die "module build failed"; }
 	rpd_say "build the pfdemo test program (static)"
-	(cd "$RPD_ROOT/tests/pfdemo" && cargo build --quiet --locked --release \
+	(cd "$RPD_ROOT/tests/pfdemo" && RUSTC=$RPD_RUSTC "$RPD_CARGO" build --quiet --locked --release \
 		--target x86_64-unknown-linux-gnu --target-dir "$RPD_ROOT/build/cargo") ||
 		rpd_die "building tests/pfdemo failed"
 	RPD_INITRD=$RPD_ROOT/build/initramfs.cpio

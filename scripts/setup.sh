@@ -19,9 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if ! "$RPD_BINDGEN" --version 2>/dev/null | grep -q "$RPD_BINDGEN_VERSION"; then
-	rpd_need cargo "cargo is needed to build bindgen-cli: install rustup's toolchain (https://rustup.rs)"
+	rpd_need "$RPD_CARGO" "install Debian's cargo-web (apt-get install cargo-web)"
 	rpd_say "cargo install bindgen-cli $RPD_BINDGEN_VERSION (about 2 minutes)"
-	LIBCLANG_PATH=/usr/lib/llvm-19/lib cargo install --quiet --locked bindgen-cli \
+	LIBCLANG_PATH=/usr/lib/llvm-19/lib RUSTC=$RPD_RUSTC "$RPD_CARGO" install --quiet --locked bindgen-cli \
 		--version "$RPD_BINDGEN_VERSION" --root "$RPD_TOOLS"
 fi
 rpd_say "toolchain ready: $("$RPD_RUSTC" --version), $("$RPD_BINDGEN" --version)"

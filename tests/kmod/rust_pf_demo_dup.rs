@@ -15,6 +15,7 @@ use kernel::{c_str, prelude::*};
 #[path = "../../pf/mod.rs"]
 pub mod pf;
 
+use pf::code::{EPROTONOSUPPORT, ESOCKTNOSUPPORT};
 use pf::{Family, SockType};
 
 /// The same family number as rust_pf_demo's `PF_DEMO`.

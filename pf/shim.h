@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The module's C shim (pf/shim.c): one out-of-line wrapper per static inline function of the
+ * socket layer that pf/ calls. Each is named rust_pf_demo_<inline>; the generated bindings
+ * give it to Rust under the inline's own name (Kbuild, cmd_pf_bindgen).
+ */
+#ifndef RUST_PF_DEMO_SHIM_H
+#define RUST_PF_DEMO_SHIM_H
+
+#include <linux/types.h>
+
+struct msghdr;
+struct net;
+struct seq_file;
+struct sk_buff;
+struct sock;
+
+void rust_pf_demo_sock_hold(struct sock *sk);
+void rust_pf_demo_sock_put(struct sock *sk);
+void rust_pf_demo_sock_orphan(struct sock *sk);
+struct net *rust_pf_demo_sock_net(const struct sock *sk);
+int rust_pf_demo_sk_rmem_alloc_get(const struct sock *sk);
+void rust_pf_demo_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);
+size_t rust_pf_demo_msg_data_left(struct msghdr *msg);
+struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq);
+
+#endif

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Checks, before any compiler runs, that KDIR can build the module; run by `make` (modules,
+# lint, install). Each problem stops with one line saying what is wrong and how to fix it:
+#
+#   scripts/preflight.sh KDIR RUSTC BINDGEN
+#
+# 1. KDIR is a kernel build tree (Makefile, .config, include/config/auto.conf, Module.symvers);
+# 2. the kernel was built with Rust (CONFIG_RUST=y);
+# 3. its Rust metadata is there (rust/*.rmeta of the crates a module links, libmacros.so, the
+#    target spec, include/generated/rustc_cfg);
+# 4. RUSTC is the rustc the kernel was built with (CONFIG_RUSTC_VERSION_TEXT, or
+#    CONFIG_RUSTC_VERSION): crate metadata only loads in the very same compiler;
+# 5. BINDGEN runs and finds libclang (the module generates its own socket-layer bindings).
+set -uo pipefail
+[ $# -eq 3 ] || { echo "usage: $0 KDIR RUSTC BINDGEN" >&2; exit 2; }
+kdir=$1 rustc=$2 bindgen=$3
+fail() {
+	echo "rust_pf_demo: $*" >&2
+	exit 1
+}
+
+for f in Makefile .config include/config/auto.conf Module.symvers; do
+	[ -f "$kdir/$f" ] ||
+		fail "KDIR=$kdir is not a kernel build tree (no $f): pass a built kernel's tree (/lib/modules/\$(uname -r)/build, or the kernel's headers package), or run scripts/build-kernel.sh"
+done
+
+grep -qx 'CONFIG_RUST=y' "$kdir/.config" ||
+	fail "the kernel in KDIR=$kdir was built without Rust (CONFIG_RUST is not set in its .config): it cannot load Rust modules; use a kernel built with CONFIG_RUST=y (Debian's own kernels are not)"
+
+# The crates every Rust module of 6.12 links against (rustc -L rust/ --extern kernel).
+missing=()
+for f in rust/libcore.rmeta rust/libcompiler_builtins.rmeta rust/libffi.rmeta \
+	rust/libbindings.rmeta rust/libuapi.rmeta rust/libbuild_error.rmeta rust/libkernel.rmeta \
+	rust/libmacros.so scripts/target.json include/generated/rustc_cfg; do
+	[ -e "$kdir/$f" ] || missing+=("$f")
+done
+[ ${#missing[@]} -eq 0 ] ||
+	fail "KDIR=$kdir lacks the kernel's Rust metadata (${missing[*]}): install it with the headers (Ubuntu: linux-lib-rust-\$(uname -r); Arch: linux-headers) or build the kernel's rust/ there"
+
+want=$(sed -n 's/^CONFIG_RUSTC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")
+have=$("$rustc" --version 2>/dev/null) ||
+	fail "cannot run RUSTC=$rustc: install the rustc the kernel was built with (${want:-see CONFIG_RUSTC_VERSION in $kdir/.config}) and pass RUSTC=<it>"
+if [ -n "$want" ]; then
+	[ "$have" = "$want" ] ||
+		fail "RUSTC=$rustc is '$have' but the kernel in KDIR was built with '$want': pass RUSTC=<that rustc> (its crate metadata loads in no other compiler)"
+else
+	wantnum=$(sed -n 's/^CONFIG_RUSTC_VERSION=//p' "$kdir/.config")
+	IFS=. read -r major minor patch <<<"$(sed -n 's/^rustc \([0-9.]*\).*/\1/p' <<<"$have")"
+	havenum=$((major * 10000 + minor * 100 + ${patch:-0}))
+	[ "$havenum" = "$wantnum" ] ||
+		fail "RUSTC=$rustc is '$have' but the kernel in KDIR was built with rustc version $wantnum (CONFIG_RUSTC_VERSION): pass RUSTC=<that rustc>"
+fi
+
+"$bindgen" --version >/dev/null 2>&1 ||
+	fail "cannot run BINDGEN=$bindgen: install bindgen (scripts/setup.sh installs bindgen-cli; Ubuntu: the bindgen package matching the kernel) and pass BINDGEN=<it>"
+probe=$kdir/scripts/rust_is_available_bindgen_libclang.h
+out=$("$bindgen" "$probe" 2>&1)
+grep -q 'clang version' <<<"$out" ||
+	fail "BINDGEN=$bindgen cannot load libclang ($(grep -m1 -io 'unable to find libclang[^.]*\|libclang[^ ]*: cannot open[^)]*' <<<"$out" || echo "no clang version from $probe")): install libclang (Debian: libclang-19-dev) or set LIBCLANG_PATH"
+exit 0
