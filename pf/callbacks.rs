@@ -7,7 +7,8 @@ use super::bindings;
 use super::family::{Family, Shutdown, SockType};
 use super::{msg::SOCKADDR_STORAGE, sock::SockObj, HasVTable, Msg, Sock};
 use core::ptr;
-use kernel::{error::from_result,
+use kernel::{
+    error::from_result,
     ffi::{c_int, c_uint, c_ulong},
     init::PinInit,
     prelude::*,

@@ -5,7 +5,8 @@
 use super::bindings;
 use super::{skb::Datagram, skb::SkBuff, Family, HasVTable};
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
-use kernel::{error::to_result,
+use kernel::{
+    error::to_result,
     prelude::*,
     types::{AlwaysRefCounted, Opaque},
 };
