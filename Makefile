@@ -49,6 +49,7 @@ kernel:
 modules: $(KDIR_DEP)
 	@$(PREFLIGHT)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) modules
+	@mkdir -p $(ROOT)/build && echo $(abspath $(KDIR)) >$(ROOT)/build/module.kdir
 
 # The kernel's modules_install (signing and compression as the kernel is configured), then the
 # test modules it also copied are taken out again: only rust_pf_demo.ko is installed. depmod

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# The test suite: sets up everything on first use, boots the VM once, runs the KTAP tests,
-# checks the guest's kernel log, prints one line per test and the summary
-# `N passed, N failed, N skipped`. Exit 0 only if nothing failed.
+# The test suite: sets up everything on first use, runs the build scripts' tests on the host,
+# boots the VM once, runs the KTAP tests, checks the guest's kernel log, prints one line per
+# test and the summary `N passed, N failed, N skipped`. Exit 0 only if nothing failed.
 #   scripts/check.sh [NAME-FILTER]
 #   RPD_FLAVOUR=debug scripts/check.sh   (make check-debug): on the KASAN/lockdep/kmemleak kernel
 #   RPD_STRESS=full scripts/check.sh     (make stress): the long stress and fuzzing mode
@@ -20,9 +20,17 @@ if [ "${RPD_STRESS:-}" = full ]; then
 	export RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-3600}
 fi
 rpd_prepare_vm
+# The build scripts' own tests (host side): the external-module tree, preflight, install.
+host=$RPD_ROOT/build/host-tests.log
+: >"$host"
+if [ -z "$filter" ] || [ "$filter" = build ]; then
+	rpd_say "build-script tests (scripts/test-build.sh)"
+	"$RPD_ROOT/scripts/test-build.sh" "$RPD_KDIR" >"$host" 2>&1
+fi
 log=$RPD_ROOT/build/vm-test.log
 vm=0
 "$RPD_ROOT/qemu/run-vm.sh" "$RPD_BZIMAGE" "$RPD_INITRD" "$log" rpd.mode=test \
 	${filter:+rpd.filter=$filter} $stress ${RPD_FUZZ_SEED:+rpd.seed=$RPD_FUZZ_SEED} >"$RPD_ROOT/build/vm-test.console" || vm=$?
 rpd_say "VM done (guest verdict $vm); console: $log"
-exec "$RPD_ROOT/scripts/ktap-summary.sh" "$log" "$vm"
+cat "$host" "$log" >"$RPD_ROOT/build/check.log"
+exec "$RPD_ROOT/scripts/ktap-summary.sh" "$RPD_ROOT/build/check.log" "$vm"

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Tests of the build scripts, on the host, as a KTAP block framed for scripts/ktap-summary.sh
+# (`RPD-SELFTEST: build` ... `RPD-SELFTEST-EXIT: build STATUS`):
+#
+#   scripts/test-build.sh EXTMOD-TREE     # the tree the module under test was built against
+#
+# The external-module tree holds no kernel sources and no objects, and the module was built
+# against it; each preflight error (scripts/preflight.sh) stops `make` with its one line before
+# any compiler runs; `make install` into a staging root makes `modprobe net-pf-18` resolve to
+# the module and `make uninstall` undoes it.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+tree=${1:?usage: $0 EXTMOD-TREE}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck disable=SC2207
+margs=($(rpd_make_args))
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { # NAME WHY
+	n=$((n + 1)) failed=1
+	echo "# $1: $2"
+	echo "not ok $n $1"
+}
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+
+# expect_preflight NAME PATTERN KDIR RUSTC BINDGEN [WRAPPER...]: preflight fails with exactly
+# one line, which matches PATTERN.
+expect_preflight() {
+	local name=$1 pattern=$2 kdir=$3 rustc=$4 bindgen=$5 out rc
+	shift 5
+	out=$("$@" "$RPD_ROOT/scripts/preflight.sh" "$kdir" "$rustc" "$bindgen" 2>&1)
+	rc=$?
+	if [ "$rc" = 1 ] && [ "$(wc -l <<<"$out")" = 1 ] && grep -q -- "$pattern" <<<"$out"; then
+		echo "# $name: $out"
+		ok "$name"
+	else
+		not_ok "$name" "exit $rc, wanted 1 and one line matching '$pattern', got: $(tr '\n' '|' <<<"$out")"
+	fi
+}
+
+echo "RPD-SELFTEST: build"
+echo "TAP version 13"
+echo "1..12"
+
+# The tree is what a headers package ships: no kernel sources beside the headers and the
+# build scripts, no object files, and the Rust metadata.
+srcdirs=$(cd "$tree" && ls -d kernel net drivers mm fs init block 2>/dev/null | tr '\n' ' ')
+objs=$(find "$tree" -name '*.o' | head -n 3 | tr '\n' ' ')
+csrc=$(find "$tree" -name '*.c' -not -path "$tree/scripts/*" -not -path "$tree/tools/*" | head -n 3 | tr '\n' ' ')
+if [ -z "$srcdirs$objs$csrc" ] && [ -f "$tree/rust/libkernel.rmeta" ] && [ -f "$tree/.config" ]; then
+	ok extmod_tree_has_no_sources
+else
+	not_ok extmod_tree_has_no_sources "source dirs: '$srcdirs', objects: '$objs', C files: '$csrc'"
+fi
+
+# The module under test was last built against that tree (`make modules` notes its KDIR).
+built=$(cat "$RPD_ROOT/build/module.kdir" 2>/dev/null)
+if [ "$built" = "$(cd "$tree" && pwd)" ] && [ -f "$RPD_ROOT/rust_pf_demo.ko" ]; then
+	ok module_built_against_extmod_tree
+else
+	not_ok module_built_against_extmod_tree "rust_pf_demo.ko was last built against '$built', not $tree"
+fi
+
+out=$("$RPD_ROOT/scripts/preflight.sh" "$tree" "$RPD_RUSTC" "$RPD_BINDGEN" 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && [ -z "$out" ]; then ok preflight_passes_on_extmod_tree; else
+	not_ok preflight_passes_on_extmod_tree "exit $rc: $out"; fi
+
+mkdir -p "$tmp/empty" "$tmp/norust/include/config"
+expect_preflight preflight_not_a_kernel_tree 'is not a kernel build tree' "$tmp/empty" \
+	"$RPD_RUSTC" "$RPD_BINDGEN" env
+# A tree whose kernel has no Rust: the files of a build tree, CONFIG_RUST not set.
+cp "$tree/Makefile" "$tree/Module.symvers" "$tmp/norust/"
+cp "$tree/include/config/auto.conf" "$tmp/norust/include/config/"
+sed 's/^CONFIG_RUST=y$/# CONFIG_RUST is not set/' "$tree/.config" >"$tmp/norust/.config"
+expect_preflight preflight_kernel_without_rust 'built without Rust' "$tmp/norust" \
+	"$RPD_RUSTC" "$RPD_BINDGEN" env
+# A Rust kernel's tree without the Rust metadata (a headers package without linux-lib-rust).
+cp -r "$tmp/norust" "$tmp/nometa"
+cp "$tree/.config" "$tmp/nometa/.config"
+expect_preflight preflight_rust_metadata_missing "lacks the kernel's Rust metadata" "$tmp/nometa" \
+	"$RPD_RUSTC" "$RPD_BINDGEN" env
+# Another rustc than the kernel's (rustup's 1.95, say).
+printf '#!/bin/sh\necho "rustc 1.95.0 (59807616e 2026-04-14)"\n' >"$tmp/rustc-1.95"
+chmod +x "$tmp/rustc-1.95"
+expect_preflight preflight_rustc_mismatch 'but the kernel in KDIR was built with' "$tree" \
+	"$tmp/rustc-1.95" "$RPD_BINDGEN" env
+expect_preflight preflight_no_bindgen 'cannot run BINDGEN' "$tree" "$RPD_RUSTC" \
+	"$tmp/no/bindgen" env
+# bindgen without libclang: the real binary, with every libclang library in the usual places
+# replaced by /dev/null (bind mounts in a private mount namespace).
+hide_libclang='for f in /usr/lib/llvm*/lib/libclang*.so* /usr/lib/*-linux-gnu/libclang*.so*; do
+	[ ! -e "$f" ] || mount --bind /dev/null "$f" || exit 3; done; exec "$@"'
+if unshare -m true 2>/dev/null; then
+	expect_preflight preflight_no_libclang 'cannot load libclang' "$tree" "$RPD_RUSTC" \
+		"$RPD_BINDGEN" unshare -m sh -c "$hide_libclang" sh
+else
+	skip preflight_no_libclang "no mount namespaces here (unshare -m)"
+fi
+
+# Through make: the preflight line, then make's own trailer, and no compiler ran.
+out=$(make -C "$RPD_ROOT" --no-print-directory KDIR="$tmp/empty" "${margs[@]}" modules 2>&1)
+own=$(grep -v '^make: \*\*\*' <<<"$out")
+if [ "$(wc -l <<<"$own")" = 1 ] && grep -q 'is not a kernel build tree' <<<"$own" &&
+	! grep -qE 'RUSTC|BINDGEN|error\[E' <<<"$out"; then
+	ok make_stops_with_one_line
+else
+	not_ok make_stops_with_one_line "got: $(tr '\n' '|' <<<"$out")"
+fi
+
+# make install into a staging root: the module under extra/, its alias in modules.alias, and
+# modprobe resolving net-pf-18 to it (what request_module does); make uninstall takes it out.
+release=$(cat "$tree/include/config/kernel.release")
+stage=$tmp/stage
+out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
+	INSTALL_MOD_PATH="$stage" install 2>&1)
+dep=$(modprobe -d "$stage" -S "$release" --show-depends net-pf-18 2>&1)
+extra=$(cd "$stage/lib/modules/$release/extra" 2>/dev/null && find . -name '*.ko*' | tr '\n' ' ')
+if grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo.ko" <<<"$dep" &&
+	[ "$extra" = "./rust_pf_demo.ko " ]; then
+	ok install_staging_resolves_net_pf_18
+else
+	not_ok install_staging_resolves_net_pf_18 "make: $out; modprobe: $dep; extra/: '$extra'"
+fi
+out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
+	INSTALL_MOD_PATH="$stage" uninstall 2>&1)
+if ! modprobe -d "$stage" -S "$release" --show-depends net-pf-18 >/dev/null 2>&1 &&
+	[ ! -e "$stage/lib/modules/$release/extra/rust_pf_demo.ko" ]; then
+	ok uninstall_staging_removes_alias
+else
+	not_ok uninstall_staging_removes_alias "make: $out; the module or its alias is still there"
+fi
+
+echo "RPD-SELFTEST-EXIT: build $failed"
+exit "$failed"
