@@ -25,7 +25,7 @@ host=$RPD_ROOT/build/host-tests.log
 : >"$host"
 if [ -z "$filter" ] || [ "$filter" = build ]; then
 	rpd_say "build-script tests (scripts/test-build.sh)"
-	"$RPD_ROOT/scripts/test-build.sh" "$RPD_KDIR" >"$host" 2>&1
+	"$RPD_ROOT/scripts/test-build.sh" "$RPD_KDIR" >"$host" 2>&1 || true # counted by ktap-summary
 fi
 log=$RPD_ROOT/build/vm-test.log
 vm=0

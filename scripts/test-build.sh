@@ -102,7 +102,7 @@ fi
 
 # Through make: the preflight line, then make's own trailer, and no compiler ran.
 out=$(make -C "$RPD_ROOT" --no-print-directory KDIR="$tmp/empty" "${margs[@]}" modules 2>&1)
-own=$(grep -v '^make: \*\*\*' <<<"$out")
+own=$(grep -Ev '^make(\[[0-9]+\])?: \*\*\*' <<<"$out")
 if [ "$(wc -l <<<"$own")" = 1 ] && grep -q 'is not a kernel build tree' <<<"$own" &&
 	! grep -qE 'RUSTC|BINDGEN|error\[E' <<<"$out"; then
 	ok make_stops_with_one_line
