@@ -46,8 +46,13 @@ kernel:
 	@$(ROOT)/scripts/build-kernel.sh >/dev/null
 	@$(ROOT)/scripts/extmod-tree.sh >/dev/null
 
+# Built against another KDIR than last time: clean first. Kbuild rebuilds what a changed command
+# line or a newer header or config file touches, but another kernel's tree can have the same
+# flags and older files (the generated bindings would keep the other kernel's struct layouts).
 modules: $(KDIR_DEP)
 	@$(PREFLIGHT)
+	@[ "$$(cat $(ROOT)/build/module.kdir 2>/dev/null)" = "$(abspath $(KDIR))" ] || \
+		$(MAKE) -s -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) clean
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) modules
 	@mkdir -p $(ROOT)/build && echo $(abspath $(KDIR)) >$(ROOT)/build/module.kdir
 
