@@ -11,7 +11,17 @@
 //!
 //! One C type, `struct module`, is shared with the `kernel` crate (a [`kernel::ThisModule`] is
 //! the `owner` of the family's tables): it is not generated but taken from `kernel::bindings`,
-//! so that there is one Rust type for it and no cast. No other C type crosses pf/'s API.
+//! so that there is one Rust type for it and no cast. No other C type crosses pf/'s API: its
+//! public types ([`super::Sock`], [`super::Msg`], ...) wrap these pointers and expose none.
+//!
+//! Checked against stock 6.12's `kernel::bindings` (its `<linux/phy.h>` chain): it has complete
+//! `socket`, `sk_buff`, `msghdr`, `proto_ops`, `net_proto_family`, `seq_file`, `iov_iter`,
+//! `sockaddr` and `kvec`, but `sock` and `net` only as opaque placeholders (forward
+//! declarations), and no `proto` or `pernet_operations`. Taking the complete ones from there
+//! would mix the two sets inside pf/: `socket.sk` and `create`'s `net` would be the kernel
+//! crate's placeholders and need casts to the generated `sock`/`net` at every use. pf/ therefore
+//! uses the generated types throughout, which describe the same C structs with the same layout
+//! (the same headers, config and C flags), and nothing outside pf/ sees either set.
 
 #[allow(
     dead_code,
