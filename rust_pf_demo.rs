@@ -40,7 +40,10 @@ use pf::code::{
     EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP, EPROTONOSUPPORT,
     ESOCKTNOSUPPORT,
 };
-use pf::{cap, msg_flags, shutdown, Family, Msg, NetId, SeqFile, Shutdown, Sock, SockType};
+use pf::{
+    cap, msg_flags, shutdown, Family, HeldSock, Msg, NetId, SeqFile, Shutdown, Sock, SockAddr,
+    SockType,
+};
 use uapi::*;
 
 /// The family number: 18, `AF_ASH` in `<linux/socket.h>`.
@@ -56,7 +59,7 @@ const _: () = assert!(PF_DEMO == 18 && (PF_DEMO as u32) < pf::AF_MAX);
 struct DemoFamily;
 
 /// The bound sockets of every network namespace, by (namespace, port).
-type PortMap = RBTree<(NetId, u32), ARef<Sock<DemoFamily>>>;
+type PortMap = RBTree<(NetId, u32), ARef<HeldSock<DemoFamily>>>;
 
 /// What all sockets of the family share.
 #[pin_data]
@@ -109,19 +112,19 @@ struct DemoSock {
     /// The socket last found bound to `peer`: connected sends skip the port map while it is
     /// still bound there (as UDP caches its route, AF_UNIX its peer). Cleared on release.
     #[pin]
-    peer_sock: SpinLock<Option<ARef<Sock<DemoFamily>>>>,
+    peer_sock: SpinLock<Option<ARef<HeldSock<DemoFamily>>>>,
     /// What this socket sent (only counted while it is bound, which sending implies).
     traffic: Traffic,
 }
 
 /// The socket bound to `port` in `sock`'s namespace.
-fn lookup(sock: &Sock<DemoFamily>, port: u32) -> Result<ARef<Sock<DemoFamily>>> {
+fn lookup(sock: &Sock<DemoFamily>, port: u32) -> Result<ARef<HeldSock<DemoFamily>>> {
     let found = sock.shared().ports.lock().get(&(sock.net(), port)).cloned();
     found.ok_or(ECONNREFUSED)
 }
 
 /// The socket a connected `sock` sends to: the cached one if still bound to `peer`.
-fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<Sock<DemoFamily>>> {
+fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<HeldSock<DemoFamily>>> {
     let cached = sock.data().peer_sock.lock().clone();
     if let Some(target) = cached {
         if target.data().port.load(Relaxed) == peer {
@@ -135,7 +138,7 @@ fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<Sock<DemoFamil
 
 /// Replaces the cached peer sock; the old one is dropped outside the lock, as it may be the
 /// last reference.
-fn set_peer_sock(sock: &Sock<DemoFamily>, new: Option<ARef<Sock<DemoFamily>>>) {
+fn set_peer_sock(sock: &Sock<DemoFamily>, new: Option<ARef<HeldSock<DemoFamily>>>) {
     let old = core::mem::replace(&mut *sock.data().peer_sock.lock(), new);
     drop(old);
 }
@@ -185,7 +188,7 @@ fn bind_locked(sock: &Sock<DemoFamily>, map: &mut PortMap, port: u32) -> Result<
         }
         port
     };
-    map.try_create_and_insert((net, port), ARef::from(sock), GFP_KERNEL)?;
+    map.try_create_and_insert((net, port), sock.hold(), GFP_KERNEL)?;
     sock.data().port.store(port, Relaxed);
     Ok(port)
 }
@@ -276,7 +279,7 @@ impl Family for DemoFamily {
         Ok(())
     }
 
-    fn getname(sock: &Sock<Self>, out: &mut [u8], peer: bool) -> Result<usize> {
+    fn getname(sock: &Sock<Self>, peer: bool) -> Result<SockAddr> {
         let port = if peer {
             match sock.data().peer.load(Relaxed) {
                 0 => return Err(ENOTCONN),
@@ -285,9 +288,7 @@ impl Family for DemoFamily {
         } else {
             sock.data().port.load(Relaxed)
         };
-        let bytes = SockaddrPfdemo::new(port).to_bytes();
-        out[..bytes.len()].copy_from_slice(&bytes);
-        Ok(bytes.len())
+        SockAddr::new(&SockaddrPfdemo::new(port).to_bytes())
     }
 
     fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {

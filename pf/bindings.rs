@@ -109,4 +109,3 @@ pub(crate) fn get_random_u32_below(ceil: u32) -> u32 {
     // SAFETY: no precondition other than `ceil` > 0, ensured here.
     unsafe { __get_random_u32_below(ceil.max(1)) }
 }
-

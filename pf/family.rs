@@ -3,7 +3,7 @@
 //! The [`Family`] trait: what a protocol family implements.
 
 use super::bindings;
-use super::{Msg, NetId, SeqFile, Sock};
+use super::{Msg, NetId, SeqFile, Sock, SockAddr};
 use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
 
 /// A socket type, the `type` argument of `socket()` with the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
@@ -102,9 +102,9 @@ pub trait Family: Sized + Sync + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `getsockname()` (`peer` false) or `getpeername()` (`peer` true): writes the address
-    /// into `out` and returns its length.
-    fn getname(_sock: &Sock<Self>, _out: &mut [u8], _peer: bool) -> Result<usize> {
+    /// `getsockname()` (`peer` false) or `getpeername()` (`peer` true): the address, which the
+    /// layer copies out (and nothing beyond it).
+    fn getname(_sock: &Sock<Self>, _peer: bool) -> Result<SockAddr> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 

@@ -28,6 +28,16 @@ void rust_pf_demo_sock_orphan(struct sock *sk)
 	sock_orphan(sk);
 }
 
+bool rust_pf_demo_sock_flag(const struct sock *sk, int flag)
+{
+	return sock_flag(sk, flag);
+}
+
+void rust_pf_demo___net_timestamp(struct sk_buff *skb)
+{
+	__net_timestamp(skb);
+}
+
 struct net *rust_pf_demo_sock_net(const struct sock *sk)
 {
 	return sock_net(sk);
