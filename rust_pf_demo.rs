@@ -16,14 +16,18 @@
 //!   or fails with `ECONNREFUSED` when there is none; a full receiver drops the datagram and
 //!   counts it, as UDP does. `connect()` sets a default destination (it does not check that
 //!   anyone listens: that is found out when sending).
+//!   Control messages are refused (`EINVAL`): the protocol carries none. An automatic bind
+//!   with every ephemeral port taken fails with `EAGAIN` (`bind()` to 0: `EADDRINUSE`), and
+//!   `connect(AF_UNSPEC)` gives back a port `bind()` did not choose, as UDP.
 //! - `recvfrom()` gives the sender's address; `MSG_PEEK`, `MSG_TRUNC`, `MSG_DONTWAIT`,
-//!   `SO_RCVTIMEO` and signals behave as for UDP (the socket core's datagram helpers).
+//!   `SO_RCVTIMEO` and signals behave as for UDP (the socket core's datagram helpers); receive
+//!   time stamps are the time of queueing (pf/).
 //! - `shutdown()` wakes blocked readers, which then read 0 bytes (end of file).
 //! - `/proc/net/rust_pf_demo`, in every network namespace: the module's counters, then one line
 //!   per bound socket of that namespace (port, peer, bytes queued, drops, inode).
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::{
     c_str, new_mutex, new_spinlock,
     prelude::*,
@@ -92,12 +96,13 @@ impl Traffic {
         total[1] += self.dropped.load(Relaxed);
     }
 
+    /// Moves these counts into `retired` (when the socket gives up its port).
     fn retire_into(&self, retired: &Traffic) {
-        let delivered = self.delivered.load(Relaxed);
+        let delivered = self.delivered.swap(0, Relaxed);
         retired.delivered.fetch_add(delivered, Relaxed);
         retired
             .dropped
-            .fetch_add(self.dropped.load(Relaxed), Relaxed);
+            .fetch_add(self.dropped.swap(0, Relaxed), Relaxed);
     }
 }
 
@@ -107,6 +112,9 @@ impl Traffic {
 struct DemoSock {
     /// Bound port, 0 while unbound.
     port: AtomicU32,
+    /// Whether `bind()` chose the port (a non-zero one): `connect(AF_UNSPEC)` keeps such a
+    /// port and gives back one that was picked automatically, as UDP (`SOCK_BINDPORT_LOCK`).
+    port_locked: AtomicBool,
     /// Default destination set by `connect()`, 0 if none.
     peer: AtomicU32,
     /// The socket last found bound to `peer`: connected sends skip the port map while it is
@@ -123,7 +131,9 @@ fn lookup(sock: &Sock<DemoFamily>, port: u32) -> Result<ARef<HeldSock<DemoFamily
     found.ok_or(ECONNREFUSED)
 }
 
-/// The socket a connected `sock` sends to: the cached one if still bound to `peer`.
+/// The socket a connected `sock` sends to: the cached one if still bound to `peer`. A failed
+/// lookup empties the cache, so that a closed peer's sock (and the module reference it holds) is
+/// not kept until the next connect or close.
 fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<HeldSock<DemoFamily>>> {
     let cached = sock.data().peer_sock.lock().clone();
     if let Some(target) = cached {
@@ -131,9 +141,9 @@ fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<HeldSock<DemoF
             return Ok(target);
         }
     }
-    let target = lookup(sock, peer)?;
-    set_peer_sock(sock, Some(target.clone()));
-    Ok(target)
+    let found = lookup(sock, peer);
+    set_peer_sock(sock, found.as_ref().ok().cloned());
+    found
 }
 
 /// Replaces the cached peer sock; the old one is dropped outside the lock, as it may be the
@@ -160,25 +170,38 @@ fn parse_addr(bytes: &[u8]) -> Result<SockaddrPfdemo> {
     }
 }
 
-/// Picks a free ephemeral port of `net`, from a random start.
-fn free_port(map: &PortMap, net: NetId) -> Result<u32> {
+/// Picks a free ephemeral port of `net`, from a random start; `None` if all are taken.
+fn free_port(map: &PortMap, net: NetId) -> Option<u32> {
     let range = PFDEMO_EPHEMERAL_PORTS;
     let span = range.end - range.start;
     let start = pf::random_below(span);
     (0..span)
         .map(|i| range.start + (start + i) % span)
         .find(|&port| map.get(&(net, port)).is_none())
-        .ok_or(EADDRINUSE)
+}
+
+/// How a port is being bound: by `bind()` or automatically (send, connect), which differ in the
+/// error for an exhausted ephemeral range, as in UDP: `bind()` to port 0 gets `EADDRINUSE`
+/// (`inet_bind`), an automatic bind `EAGAIN` (`inet_autobind`).
+#[derive(Clone, Copy, PartialEq)]
+enum BindBy {
+    User,
+    Auto,
 }
 
 /// Binds `sock` to `port` (0: a free one) with the map locked; returns the port.
-fn bind_locked(sock: &Sock<DemoFamily>, map: &mut PortMap, port: u32) -> Result<u32> {
+fn bind_locked(sock: &Sock<DemoFamily>, map: &mut PortMap, port: u32, by: BindBy) -> Result<u32> {
     if sock.data().port.load(Relaxed) != 0 {
         return Err(EINVAL);
     }
     let net = sock.net();
+    let locked = by == BindBy::User && port != 0;
     let port = if port == 0 {
-        free_port(map, net)?
+        match (free_port(map, net), by) {
+            (Some(port), _) => port,
+            (None, BindBy::User) => return Err(EADDRINUSE),
+            (None, BindBy::Auto) => return Err(EAGAIN),
+        }
     } else {
         if port < PFDEMO_PROT_PORT_END && !sock.net_capable(cap::NET_BIND_SERVICE) {
             return Err(EACCES);
@@ -189,8 +212,27 @@ fn bind_locked(sock: &Sock<DemoFamily>, map: &mut PortMap, port: u32) -> Result<
         port
     };
     map.try_create_and_insert((net, port), sock.hold(), GFP_KERNEL)?;
+    sock.data().port_locked.store(locked, Relaxed);
     sock.data().port.store(port, Relaxed);
     Ok(port)
+}
+
+/// Gives up `sock`'s port (with its traffic counts folded into the module's); the map's
+/// reference is dropped by the caller, outside the lock.
+fn unbind_locked(
+    sock: &Sock<DemoFamily>,
+    map: &mut PortMap,
+    stats: &Stats,
+) -> Option<ARef<HeldSock<DemoFamily>>> {
+    let port = sock.data().port.load(Relaxed);
+    if port == 0 {
+        return None;
+    }
+    let removed = map.remove(&(sock.net(), port));
+    sock.data().traffic.retire_into(&stats.retired);
+    sock.data().port.store(0, Relaxed);
+    sock.data().port_locked.store(false, Relaxed);
+    removed
 }
 
 /// The socket's port, binding it to a free one first if it has none.
@@ -199,7 +241,7 @@ fn autobind(sock: &Sock<DemoFamily>) -> Result<u32> {
         0 => {
             let mut map = sock.shared().ports.lock();
             match sock.data().port.load(Relaxed) {
-                0 => bind_locked(sock, &mut map, 0),
+                0 => bind_locked(sock, &mut map, 0, BindBy::Auto),
                 port => Ok(port),
             }
         }
@@ -236,6 +278,7 @@ impl Family for DemoFamily {
         shared.stats.sockets.fetch_add(1, Relaxed);
         try_pin_init!(DemoSock {
             port: AtomicU32::new(0),
+            port_locked: AtomicBool::new(false),
             peer: AtomicU32::new(0),
             peer_sock <- new_spinlock!(None, "rust_pf_demo::peer_sock"),
             traffic: Traffic::default(),
@@ -243,13 +286,12 @@ impl Family for DemoFamily {
     }
 
     fn release(sock: &Sock<Self>) {
-        let port = sock.data().port.load(Relaxed);
-        if port != 0 {
+        // pf/ has marked the sock shut in both directions already: a sender that found it
+        // before the port map lost it drops its datagram and counts a drop.
+        if sock.data().port.load(Relaxed) != 0 {
             let shared = sock.shared();
             let mut map = shared.ports.lock();
-            let removed = map.remove(&(sock.net(), port));
-            sock.data().traffic.retire_into(&shared.stats.retired);
-            sock.data().port.store(0, Relaxed);
+            let removed = unbind_locked(sock, &mut map, &shared.stats);
             drop(map);
             drop(removed);
         }
@@ -259,14 +301,22 @@ impl Family for DemoFamily {
     fn bind(sock: &Sock<Self>, addr: &[u8]) -> Result {
         let addr = parse_addr(addr)?;
         let mut map = sock.shared().ports.lock();
-        bind_locked(sock, &mut map, addr.port).map(drop)
+        bind_locked(sock, &mut map, addr.port, BindBy::User).map(drop)
     }
 
     fn connect(sock: &Sock<Self>, addr: &[u8], _flags: i32) -> Result {
-        // `AF_UNSPEC` dissolves the association, as for UDP.
+        // `AF_UNSPEC` dissolves the association and, as UDP's `__udp_disconnect()`, gives back
+        // a port that `bind()` did not choose (one bound automatically or by `bind()` to 0).
         if addr.len() >= 2 && u16::from_ne_bytes([addr[0], addr[1]]) == pf::AF_UNSPEC {
             sock.data().peer.store(0, Relaxed);
             set_peer_sock(sock, None);
+            if sock.data().port.load(Relaxed) != 0 && !sock.data().port_locked.load(Relaxed) {
+                let shared = sock.shared();
+                let mut map = shared.ports.lock();
+                let removed = unbind_locked(sock, &mut map, &shared.stats);
+                drop(map);
+                drop(removed);
+            }
             return Ok(());
         }
         let addr = parse_addr(addr)?;
@@ -295,6 +345,12 @@ impl Family for DemoFamily {
         let flags = msg.flags();
         if flags & msg_flags::OOB != 0 {
             return Err(EOPNOTSUPP);
+        }
+        // The protocol carries no control data: descriptors (`SCM_RIGHTS`), credentials or
+        // any other control message would be lost, so it is refused (UDP's `__sock_cmsg_send`
+        // refuses unknown SOL_SOCKET types the same way; it ignores `SCM_RIGHTS`).
+        if msg.has_control() {
+            return Err(EINVAL);
         }
         if sock.shutdown_mask() & shutdown::SEND != 0 {
             return Err(EPIPE);
