@@ -20,6 +20,7 @@ void rust_pf_demo_sock_put(struct sock *sk);
 void rust_pf_demo_sock_orphan(struct sock *sk);
 bool rust_pf_demo_sock_flag(const struct sock *sk, int flag);
 void rust_pf_demo___net_timestamp(struct sk_buff *skb);
+void *rust_pf_demo_net_generic(const struct net *net, unsigned int id);
 struct net *rust_pf_demo_sock_net(const struct sock *sk);
 int rust_pf_demo_sk_rmem_alloc_get(const struct sock *sk);
 void rust_pf_demo_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);

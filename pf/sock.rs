@@ -61,6 +61,35 @@ impl<T: Family> SockObj<T> {
     }
 }
 
+/// The `net_generic` storage of a namespace's [`Family::NetData`]: allocated by the netns core
+/// (`kzalloc` of `pernet_operations.size` bytes), initialised by the family's pernet `init`.
+pub(crate) struct NetObj<T: Family>(core::marker::PhantomData<T>);
+
+impl<T: Family> NetObj<T> {
+    /// The size the family's `pernet_operations` asks for (at least 1: the netns core allocates
+    /// nothing for 0, and a zero-sized `NetData` needs no storage but a non-NULL slot).
+    ///
+    /// The storage is a `kzalloc()`, aligned to `ARCH_KMALLOC_MINALIGN` at least (which is at
+    /// least `ARCH_SLAB_MINALIGN`): a `NetData` that needs more is a build error.
+    pub(crate) const SIZE: usize = {
+        assert!(
+            core::mem::align_of::<T::NetData>() <= bindings::ARCH_SLAB_MINALIGN,
+            "Family::NetData needs a larger alignment than kmalloc guarantees"
+        );
+        let size = core::mem::size_of::<T::NetData>();
+        if size == 0 {
+            1
+        } else {
+            size
+        }
+    };
+
+    /// Where the `NetData` goes in the generic slot `slot`.
+    pub(crate) fn data_ptr(slot: *mut core::ffi::c_void) -> *mut T::NetData {
+        slot.cast()
+    }
+}
+
 /// A sock of family `T` held by reference: the family's tables keep these (a port map, a
 /// cached peer).
 ///
@@ -127,6 +156,20 @@ impl<T: Family> HeldSock<T> {
     pub fn net(&self) -> NetId {
         // SAFETY: the sock is live (type invariants); `sk_net` is set once by `sk_alloc`.
         NetId::from_raw(unsafe { bindings::sock_net(self.as_raw()) })
+    }
+
+    /// The family's state of the sock's network namespace.
+    pub fn net_data(&self) -> &T::NetData
+    where
+        T: HasVTable,
+    {
+        // SAFETY: the sock is live (type invariants), and so is its namespace's state: a user
+        // socket's sock holds a counted reference on its namespace until it is freed, so the
+        // namespace's pernet `exit` has not run; a kernel socket's owner releases it before its
+        // namespace's pernet `exit` (it registers its own pernet operations after the family's,
+        // whose exits run first), as for any kernel socket. The family is registered while one
+        // of its socks exists (it pins the module).
+        unsafe { T::vtable().net_data(bindings::sock_net(self.as_raw())) }
     }
 
     /// Whether `other` is this very sock.

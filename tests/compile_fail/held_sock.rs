@@ -38,12 +38,15 @@ impl Family for CompileFailFamily {
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO_CF");
     type Shared = Shared;
     type Data = Data;
+    type NetData = ();
 
     fn shared() -> impl PinInit<Shared, Error> {
         try_pin_init!(Shared {
             last <- new_mutex!(None, "compile_fail::last"),
         })
     }
+
+    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {}
 
     fn new_data(_shared: &Shared) -> impl PinInit<Data, Error> {
         try_pin_init!(Data { sent: 0 })

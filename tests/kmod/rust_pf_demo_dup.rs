@@ -61,6 +61,7 @@ impl Family for DupFamily {
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO_DUP");
     type Shared = Shared;
     type Data = u32;
+    type NetData = ();
 
     fn shared() -> impl PinInit<Shared, Error> {
         try_pin_init!(Shared {
@@ -68,6 +69,8 @@ impl Family for DupFamily {
             next_id: AtomicU32::new(1),
         })
     }
+
+    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {}
 
     fn new_data(shared: &Shared) -> impl PinInit<u32, Error> {
         shared.next_id.fetch_add(1, Relaxed)

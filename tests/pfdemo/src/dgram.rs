@@ -139,6 +139,10 @@ pub const TESTS: &[Test] = &[
         name: "proc_net_lists_sockets_and_counters",
         run: proc_net_lists_sockets_and_counters,
     },
+    Test {
+        name: "proc_net_counts_own_namespace",
+        run: proc_net_counts_own_namespace,
+    },
 ];
 
 fn bind_getsockname() -> TestResult {
@@ -1286,6 +1290,85 @@ fn proc_net_lists_sockets_and_counters() -> TestResult {
     check!(
         !socks.iter().any(|s| s.0 == pa || s.0 == pb),
         "closed sockets still listed: {socks:?}"
+    );
+    Ok(())
+}
+
+/// Each namespace has its own port table and its own traffic counters: 10 datagrams sent in a
+/// child namespace show in that namespace's /proc/net/rust_pf_demo (with its sockets), never in
+/// this one's, during the child's life or after its sockets closed.
+fn proc_net_counts_own_namespace() -> TestResult {
+    ensure_loaded()?;
+    let (before, _) = read_proc()?;
+    // Two pipes: child -> parent ("sent"), parent -> child ("looked").
+    let (mut up, mut down) = ([0; 2], [0; 2]);
+    // SAFETY: both arrays are valid for two ints.
+    let r = unsafe { (libc::pipe(up.as_mut_ptr()), libc::pipe(down.as_mut_ptr())) };
+    check_eq!(r, (0, 0), "pipes");
+    let pid = spawn_child(|| {
+        // SAFETY: the parent's ends, closed in the child.
+        unsafe {
+            libc::close(up[0]);
+            libc::close(down[1]);
+        }
+        // SAFETY: plain syscall in the single-threaded child.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return 60;
+        }
+        let (Ok((a, _)), Ok((b, pb))) = (bound_socket(0), bound_socket(0)) else {
+            return 61;
+        };
+        for _ in 0..10 {
+            if sendto(&a, b"ns", Some(pb), 0) != Ok(2) {
+                return 62;
+            }
+        }
+        let code = match read_proc() {
+            Ok((c, socks)) if counter(&c, "datagrams_sent") == 10 && socks.len() == 2 => 0,
+            _ => 63,
+        };
+        // Tell the parent the datagrams are sent, wait for it to have looked (or to be gone:
+        // its write end closes and the read returns 0).
+        // SAFETY: the child's ends of the pipes, inherited.
+        unsafe {
+            libc::write(up[1], b"x".as_ptr().cast(), 1);
+            let mut c = 0u8;
+            libc::read(down[0], (&mut c as *mut u8).cast(), 1);
+        }
+        drop(b);
+        code
+    })?;
+    let mut c = 0u8;
+    // SAFETY: the parent's ends: the child writes one byte, or exits (its write end closes, the
+    // read returns 0), so this read ends either way.
+    unsafe {
+        libc::close(up[1]);
+        libc::close(down[0]);
+        libc::read(up[0], (&mut c as *mut u8).cast(), 1);
+    }
+    let during = read_proc();
+    // SAFETY: lets the child go on (it waits for this byte); the ends are ours to close.
+    unsafe {
+        libc::write(down[1], b"y".as_ptr().cast(), 1);
+        libc::close(down[1]);
+        libc::close(up[0]);
+    }
+    let (during, _) = during?;
+    let code = wait_child(pid)?;
+    let (after, _) = read_proc()?;
+    if code == 60 {
+        return Err(Outcome::Skip("unshare(CLONE_NEWNET) failed".into()));
+    }
+    check_eq!(
+        code,
+        0,
+        "child status (61 setup, 62 send, 63 its own /proc/net: not 10 sent and 2 sockets)"
+    );
+    let sent = |c: &Counters| counter(c, "datagrams_sent") - counter(&before, "datagrams_sent");
+    check_eq!(
+        (sent(&during), sent(&after)),
+        (0, 0),
+        "datagrams_sent here while the child's sockets were open, and after they closed"
     );
     Ok(())
 }
