@@ -634,11 +634,12 @@ fn cvt_errno(r: i32) -> Result<i32, i32> {
 }
 
 /// Receive time stamps are the time the datagram was queued, as for UDP and AF_UNIX: with
-/// SO_TIMESTAMPNS the SCM_TIMESTAMPNS of a datagram read 300 ms after it was sent, and
+/// SO_TIMESTAMPNS the SCM_TIMESTAMPNS of a datagram read 700 ms after it was sent, and
 /// SIOCGSTAMP after reading it, are the send time, not the time of recvmsg() or the ioctl.
 fn rx_timestamp_is_enqueue_time() -> TestResult {
-    const LATE: Duration = Duration::from_millis(300);
-    const SLACK: Duration = Duration::from_millis(150);
+    // Wide margins: a TCG guest on a loaded host can stall for a while between two lines.
+    const LATE: Duration = Duration::from_millis(700);
+    const SLACK: Duration = Duration::from_millis(350);
     ensure_loaded()?;
     let (a, _) = bound_socket(0)?;
     let (b, pb) = bound_socket(0)?;
