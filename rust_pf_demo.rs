@@ -23,7 +23,7 @@
 //!   `SO_RCVTIMEO` and signals behave as for UDP (the socket core's datagram helpers); receive
 //!   time stamps are the time of queueing (pf/).
 //! - `shutdown()` wakes blocked readers, which then read 0 bytes (end of file).
-//! - Ports and traffic counts are per network namespace ([`NetPorts`], the family's
+//! - Ports and traffic counts are per network namespace (`NetPorts`, the family's
 //!   `Family::NetData`): nothing is shared between namespaces, and a send's lookup takes one
 //!   bucket's spinlock.
 //! - `/proc/net/rust_pf_demo`, in every network namespace: sockets created by the module and
