@@ -40,8 +40,13 @@ pub trait HasVTable: Family {
 ///   from before `sock_register()` until after `sock_unregister()` and the last socket is gone;
 ///   NULL otherwise. Every callback below runs in that window.
 /// - After registration only the kernel writes to `proto` (its list node, slab, counters); Rust
-///   code never reads or writes any of the three after [`VTable::new`] other than through their
-///   raw pointers, handed to C.
+///   code never reads or writes the C structs after [`VTable::new`] other than through their
+///   raw pointers, handed to C; the one exception is `pernet.id`, set to `net_id` by
+///   [`super::Registration`] while the table is not registered.
+/// - `net_id` is written by `register_pernet_subsys()` only, before any namespace's `init`
+///   runs, and read only by callbacks and socks of the registered family: it is the
+///   `net_generic` slot holding each namespace's [`Family::NetData`], initialised by the pernet
+///   `init` and dropped by its `exit`.
 pub struct VTable<T: Family> {
     pub(super) proto: Opaque<bindings::proto>,
     pub(super) ops: Opaque<bindings::proto_ops>,
