@@ -320,14 +320,33 @@ fn unconnected_sendto_rate(kind: Kind) -> f64 {
     N as f64 / t.elapsed().as_secs_f64()
 }
 
+/// What a process in another network namespace does during [`sendto_under_foreign_load`].
+#[derive(Clone, Copy, PartialEq)]
+enum Foreign {
+    /// Nothing (no process).
+    Idle,
+    /// socket + bind(port 0) + close, in a loop.
+    BindClose,
+    /// 5,000 bound sockets, and its `/proc/net` file (`rust_pf_demo`, `udp`) read in a loop.
+    ProcRead,
+}
+
 /// `sendto()` of 64 B to a receiver (one thread, on vCPU 0) while a child process in another
-/// network namespace, on vCPU 1, loops socket + bind(port 0) + close as fast as it can:
-/// datagrams sent per second. A table or lock shared between namespaces shows as a drop
-/// against the same figure without the flood.
-fn sendto_under_foreign_bind_flood(kind: Kind, flood: bool) -> f64 {
+/// network namespace, on vCPU 1, does `foreign`: datagrams sent per second. A table or lock
+/// shared between namespaces shows as a drop against the same figure with an idle namespace
+/// (both share the vCPUs: CPU contention alone lowers the loaded figures too).
+fn sendto_under_foreign_load(kind: Kind, foreign: Foreign) -> f64 {
     const N: usize = 30_000;
     let (_rx, addr) = receiver(kind);
-    let child = if flood {
+    // The child says when its loop starts (after its 5,000 sockets).
+    let mut ready = [0; 2];
+    // SAFETY: `ready` is valid for two ints.
+    assert_eq!(unsafe { libc::pipe(ready.as_mut_ptr()) }, 0, "pipe");
+    let started = move || {
+        // SAFETY: the write end of the pipe, inherited.
+        unsafe { libc::write(ready[1], b"go".as_ptr().cast(), 1) };
+    };
+    let child = if foreign != Foreign::Idle {
         // SAFETY: the child only runs the loop below and exits; it shares nothing it writes.
         match unsafe { libc::fork() } {
             0 => {
@@ -343,6 +362,39 @@ fn sendto_under_foreign_bind_flood(kind: Kind, flood: bool) -> f64 {
                     ..sin(0)
                 };
                 let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+                if foreign == Foreign::ProcRead {
+                    let lim = libc::rlimit {
+                        rlim_cur: 6000,
+                        rlim_max: 6000,
+                    };
+                    // SAFETY: `lim` is valid for reads.
+                    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+                    let mut held = Vec::new();
+                    for _ in 0..5000 {
+                        let fd = kind.socket();
+                        match kind {
+                            Kind::Demo => drop(bind(&fd, 0)),
+                            // SAFETY: `any` is a valid sockaddr_in of `len` bytes.
+                            _ => drop(unsafe {
+                                libc::bind(
+                                    fd.as_raw_fd(),
+                                    (&any as *const libc::sockaddr_in).cast(),
+                                    len,
+                                )
+                            }),
+                        }
+                        held.push(fd);
+                    }
+                    let path = match kind {
+                        Kind::Demo => "/proc/net/rust_pf_demo",
+                        _ => "/proc/net/udp",
+                    };
+                    started();
+                    loop {
+                        drop(std::fs::read(path));
+                    }
+                }
+                started();
                 loop {
                     let fd = kind.socket();
                     match kind {
@@ -363,8 +415,16 @@ fn sendto_under_foreign_bind_flood(kind: Kind, flood: bool) -> f64 {
     } else {
         None
     };
-    // Let the flood start.
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    // SAFETY: the pipe's ends: wait for the child's byte, if there is a child (a child that
+    // dies closes the last write end: the read returns 0).
+    unsafe {
+        libc::close(ready[1]);
+        if child.is_some() {
+            let mut c = 0u8;
+            libc::read(ready[0], (&mut c as *mut u8).cast(), 1);
+        }
+        libc::close(ready[0]);
+    }
     pin(0);
     let tx = kind.socket();
     let buf = [7u8; 64];
@@ -411,13 +471,20 @@ pub fn run() -> i32 {
             let v = (0..REPS).map(|_| unconnected_sendto_rate(kind)).collect();
             report(metric, "datagrams/s", "higher", kind, v);
         }
-        for (flood, metric) in [
-            (false, "sendto 64 B, other netns idle"),
-            (true, "sendto 64 B, other netns flooding bind+close"),
+        for (foreign, metric) in [
+            (Foreign::Idle, "sendto 64 B, other netns idle"),
+            (
+                Foreign::BindClose,
+                "sendto 64 B, other netns flooding bind+close",
+            ),
+            (
+                Foreign::ProcRead,
+                "sendto 64 B, other netns reading its /proc/net (5,000 sockets)",
+            ),
         ] {
             if want(metric) {
                 let v = (0..REPS)
-                    .map(|_| sendto_under_foreign_bind_flood(kind, flood))
+                    .map(|_| sendto_under_foreign_load(kind, foreign))
                     .collect();
                 report(metric, "datagrams/s", "higher", kind, v);
             }
