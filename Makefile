@@ -88,7 +88,8 @@ stress-debug:
 bench:
 	$(ROOT)/scripts/bench.sh
 
-KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs $(ROOT)/tests/kmod/*.rs
+KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs $(ROOT)/tests/kmod/*.rs \
+	$(ROOT)/tests/compile_fail/*.rs
 # Debian's cargo-web, rustfmt and clippy, not rustup's shadows in PATH.
 TESTS_CARGO = cd $(ROOT)/tests/pfdemo && PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc /usr/bin/cargo
 TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/cargo
@@ -102,6 +103,7 @@ lint: $(KDIR_DEP)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) CLIPPY=1 KRUSTFLAGS=-Dwarnings modules
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) KRUSTFLAGS=-Dwarnings modules
 	$(ROOT)/scripts/rustdoc.sh $(KDIR)
+	$(ROOT)/tests/compile_fail/run.sh $(KDIR)
 	$(TESTS_CARGO) fmt --check
 	$(TESTS_CARGO) clippy --quiet --locked $(TESTS_CARGO_ARGS) -- -D warnings
 

@@ -16,18 +16,28 @@
 //!   or fails with `ECONNREFUSED` when there is none; a full receiver drops the datagram and
 //!   counts it, as UDP does. `connect()` sets a default destination (it does not check that
 //!   anyone listens: that is found out when sending).
+//!   Control messages are refused (`EINVAL`): the protocol carries none. An automatic bind
+//!   with every ephemeral port taken fails with `EAGAIN` (`bind()` to 0: `EADDRINUSE`), and
+//!   `connect(AF_UNSPEC)` gives back a port `bind()` did not choose, as UDP.
 //! - `recvfrom()` gives the sender's address; `MSG_PEEK`, `MSG_TRUNC`, `MSG_DONTWAIT`,
-//!   `SO_RCVTIMEO` and signals behave as for UDP (the socket core's datagram helpers).
+//!   `SO_RCVTIMEO` and signals behave as for UDP (the socket core's datagram helpers); receive
+//!   time stamps are the time of queueing (pf/).
 //! - `shutdown()` wakes blocked readers, which then read 0 bytes (end of file).
-//! - `/proc/net/rust_pf_demo`, in every network namespace: the module's counters, then one line
-//!   per bound socket of that namespace (port, peer, bytes queued, drops, inode).
+//! - Ports and traffic counts are per network namespace (`NetPorts`, the family's
+//!   `Family::NetData`): nothing is shared between namespaces, and a send's lookup takes one
+//!   bucket's spinlock.
+//! - `/proc/net/rust_pf_demo`, in every network namespace: sockets created by the module and
+//!   datagrams sent/delivered/dropped by this namespace's sockets, then one line per bound
+//!   socket of that namespace (port, peer, bytes queued, drops, inode).
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use kernel::{
-    c_str, new_mutex, new_spinlock,
+    c_str,
+    init::pin_init_array_from_fn,
+    new_mutex, new_spinlock,
     prelude::*,
-    rbtree::RBTree,
+    rbtree::{RBTree, RBTreeNodeReservation},
     sync::{Mutex, SpinLock},
     types::ARef,
 };
@@ -40,7 +50,9 @@ use pf::code::{
     EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP, EPROTONOSUPPORT,
     ESOCKTNOSUPPORT,
 };
-use pf::{cap, msg_flags, shutdown, Family, Msg, NetId, SeqFile, Shutdown, Sock, SockType};
+use pf::{
+    cap, msg_flags, shutdown, Family, HeldSock, Msg, SeqFile, Shutdown, Sock, SockAddr, SockType,
+};
 use uapi::*;
 
 /// The family number: 18, `AF_ASH` in `<linux/socket.h>`.
@@ -55,24 +67,68 @@ const _: () = assert!(PF_DEMO == 18 && (PF_DEMO as u32) < pf::AF_MAX);
 /// The demo family: connectionless datagrams, one protocol (0).
 struct DemoFamily;
 
-/// The bound sockets of every network namespace, by (namespace, port).
-type PortMap = RBTree<(NetId, u32), ARef<Sock<DemoFamily>>>;
+/// The buckets of a namespace's port table (a power of two).
+const BUCKETS: usize = 128;
+
+/// One bucket of a port table: the bound sockets whose port hashes to it, by port.
+type Bucket = SpinLock<RBTree<u32, ARef<HeldSock<DemoFamily>>>>;
+
+/// A network namespace's bound sockets and the traffic of its closed ones.
+///
+/// The table is split into [`BUCKETS`] buckets by port, each under its own spinlock, held only
+/// for a lookup, an insertion of a node allocated beforehand, or a removal: no sleeping lock is
+/// shared by the send path (a lookup) and `bind`/`close`/`/proc`, and nothing is shared between
+/// namespaces. A port is unique because it is checked and inserted under its bucket's lock.
+#[pin_data]
+struct NetPorts {
+    #[pin]
+    buckets: [Bucket; BUCKETS],
+    /// The traffic of this namespace's sockets that gave up their ports.
+    retired: Traffic,
+}
+
+impl NetPorts {
+    fn bucket(&self, port: u32) -> &Bucket {
+        &self.buckets[port as usize % BUCKETS]
+    }
+
+    /// The socket bound to `port`.
+    fn get(&self, port: u32) -> Option<ARef<HeldSock<DemoFamily>>> {
+        self.bucket(port).lock().get(&port).cloned()
+    }
+
+    /// Binds `sock` to `port` if it is free, with a node allocated beforehand.
+    fn insert_if_free(
+        &self,
+        port: u32,
+        sock: &Sock<DemoFamily>,
+        node: RBTreeNodeReservation<u32, ARef<HeldSock<DemoFamily>>>,
+    ) -> core::result::Result<(), RBTreeNodeReservation<u32, ARef<HeldSock<DemoFamily>>>> {
+        let mut bucket = self.bucket(port).lock();
+        if bucket.get(&port).is_some() {
+            return Err(node);
+        }
+        bucket.insert(node.into_node(port, sock.hold()));
+        Ok(())
+    }
+
+    /// Unbinds `port`; the table's reference is returned, to be dropped outside the lock.
+    fn remove(&self, port: u32) -> Option<ARef<HeldSock<DemoFamily>>> {
+        self.bucket(port).lock().remove(&port)
+    }
+}
 
 /// What all sockets of the family share.
-#[pin_data]
 struct Shared {
-    #[pin]
-    ports: Mutex<PortMap>,
     stats: Stats,
 }
 
-/// Counters of the module's life: sockets created, and the traffic of sockets already closed
-/// (each bound socket counts its own traffic, folded in here, under the port map lock, when it
-/// is released: the hot path touches no shared counter).
+/// Counters of the module's life: sockets created. (Traffic is counted by each bound socket and
+/// folded into its namespace's [`NetPorts::retired`] when it gives up its port: the hot path
+/// touches no shared counter.)
 #[derive(Default)]
 struct Stats {
     sockets: AtomicU64,
-    retired: Traffic,
 }
 
 /// Datagrams sent by a socket: each is either delivered to the receiver's queue or dropped
@@ -89,53 +145,61 @@ impl Traffic {
         total[1] += self.dropped.load(Relaxed);
     }
 
+    /// Moves these counts into `retired` (when the socket gives up its port).
     fn retire_into(&self, retired: &Traffic) {
-        let delivered = self.delivered.load(Relaxed);
+        let delivered = self.delivered.swap(0, Relaxed);
         retired.delivered.fetch_add(delivered, Relaxed);
         retired
             .dropped
-            .fetch_add(self.dropped.load(Relaxed), Relaxed);
+            .fetch_add(self.dropped.swap(0, Relaxed), Relaxed);
     }
 }
 
-/// One socket's state. A port is only set (from 0) with the port map locked, and set back to
-/// 0 when the socket is released.
+/// One socket's state. A port is only set (from 0) or given up with `bind_lock` held.
 #[pin_data]
 struct DemoSock {
+    /// Serialises this socket's binding and unbinding (`bind`, automatic bind, `AF_UNSPEC`,
+    /// release): a socket gets one port. Taken before a bucket lock, never the other way.
+    #[pin]
+    bind_lock: Mutex<()>,
     /// Bound port, 0 while unbound.
     port: AtomicU32,
+    /// Whether `bind()` chose the port (a non-zero one): `connect(AF_UNSPEC)` keeps such a
+    /// port and gives back one that was picked automatically, as UDP (`SOCK_BINDPORT_LOCK`).
+    port_locked: AtomicBool,
     /// Default destination set by `connect()`, 0 if none.
     peer: AtomicU32,
     /// The socket last found bound to `peer`: connected sends skip the port map while it is
     /// still bound there (as UDP caches its route, AF_UNIX its peer). Cleared on release.
     #[pin]
-    peer_sock: SpinLock<Option<ARef<Sock<DemoFamily>>>>,
+    peer_sock: SpinLock<Option<ARef<HeldSock<DemoFamily>>>>,
     /// What this socket sent (only counted while it is bound, which sending implies).
     traffic: Traffic,
 }
 
 /// The socket bound to `port` in `sock`'s namespace.
-fn lookup(sock: &Sock<DemoFamily>, port: u32) -> Result<ARef<Sock<DemoFamily>>> {
-    let found = sock.shared().ports.lock().get(&(sock.net(), port)).cloned();
-    found.ok_or(ECONNREFUSED)
+fn lookup(sock: &Sock<DemoFamily>, port: u32) -> Result<ARef<HeldSock<DemoFamily>>> {
+    sock.net_data().get(port).ok_or(ECONNREFUSED)
 }
 
-/// The socket a connected `sock` sends to: the cached one if still bound to `peer`.
-fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<Sock<DemoFamily>>> {
+/// The socket a connected `sock` sends to: the cached one if still bound to `peer`. A failed
+/// lookup empties the cache, so that a closed peer's sock (and the module reference it holds) is
+/// not kept until the next connect or close.
+fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<HeldSock<DemoFamily>>> {
     let cached = sock.data().peer_sock.lock().clone();
     if let Some(target) = cached {
         if target.data().port.load(Relaxed) == peer {
             return Ok(target);
         }
     }
-    let target = lookup(sock, peer)?;
-    set_peer_sock(sock, Some(target.clone()));
-    Ok(target)
+    let found = lookup(sock, peer);
+    set_peer_sock(sock, found.as_ref().ok().cloned());
+    found
 }
 
 /// Replaces the cached peer sock; the old one is dropped outside the lock, as it may be the
 /// last reference.
-fn set_peer_sock(sock: &Sock<DemoFamily>, new: Option<ARef<Sock<DemoFamily>>>) {
+fn set_peer_sock(sock: &Sock<DemoFamily>, new: Option<ARef<HeldSock<DemoFamily>>>) {
     let old = core::mem::replace(&mut *sock.data().peer_sock.lock(), new);
     drop(old);
 }
@@ -157,46 +221,80 @@ fn parse_addr(bytes: &[u8]) -> Result<SockaddrPfdemo> {
     }
 }
 
-/// Picks a free ephemeral port of `net`, from a random start.
-fn free_port(map: &PortMap, net: NetId) -> Result<u32> {
-    let range = PFDEMO_EPHEMERAL_PORTS;
-    let span = range.end - range.start;
-    let start = pf::random_below(span);
-    (0..span)
-        .map(|i| range.start + (start + i) % span)
-        .find(|&port| map.get(&(net, port)).is_none())
-        .ok_or(EADDRINUSE)
+/// How a port is being bound: by `bind()` or automatically (send, connect), which differ in the
+/// error for an exhausted ephemeral range, as in UDP: `bind()` to port 0 gets `EADDRINUSE`
+/// (`inet_bind`), an automatic bind `EAGAIN` (`inet_autobind`).
+#[derive(Clone, Copy, PartialEq)]
+enum BindBy {
+    User,
+    Auto,
 }
 
-/// Binds `sock` to `port` (0: a free one) with the map locked; returns the port.
-fn bind_locked(sock: &Sock<DemoFamily>, map: &mut PortMap, port: u32) -> Result<u32> {
+/// Binds the unbound `sock` to `port` (0: a free ephemeral one, from a random start) in its
+/// namespace; returns the port. The caller holds `bind_lock`.
+fn bind_locked(sock: &Sock<DemoFamily>, port: u32, by: BindBy) -> Result<u32> {
     if sock.data().port.load(Relaxed) != 0 {
         return Err(EINVAL);
     }
-    let net = sock.net();
+    if port != 0 && port < PFDEMO_PROT_PORT_END && !sock.net_capable(cap::NET_BIND_SERVICE) {
+        return Err(EACCES);
+    }
+    let locked = by == BindBy::User && port != 0;
+    let table = sock.net_data();
+    let mut node = RBTreeNodeReservation::new(GFP_KERNEL)?;
     let port = if port == 0 {
-        free_port(map, net)?
+        let range = PFDEMO_EPHEMERAL_PORTS;
+        let span = range.end - range.start;
+        let start = pf::random_below(span);
+        let mut found = None;
+        for i in 0..span {
+            let candidate = range.start + (start + i) % span;
+            match table.insert_if_free(candidate, sock, node) {
+                Ok(()) => {
+                    found = Some(candidate);
+                    break;
+                }
+                Err(back) => node = back,
+            }
+        }
+        match (found, by) {
+            (Some(port), _) => port,
+            (None, BindBy::User) => return Err(EADDRINUSE),
+            (None, BindBy::Auto) => return Err(EAGAIN),
+        }
     } else {
-        if port < PFDEMO_PROT_PORT_END && !sock.net_capable(cap::NET_BIND_SERVICE) {
-            return Err(EACCES);
-        }
-        if map.get(&(net, port)).is_some() {
-            return Err(EADDRINUSE);
-        }
+        table
+            .insert_if_free(port, sock, node)
+            .map_err(|_| EADDRINUSE)?;
         port
     };
-    map.try_create_and_insert((net, port), ARef::from(sock), GFP_KERNEL)?;
+    sock.data().port_locked.store(locked, Relaxed);
     sock.data().port.store(port, Relaxed);
     Ok(port)
+}
+
+/// Gives up `sock`'s port (its traffic counts go to its namespace's); the table's reference is
+/// returned, to be dropped by the caller. The caller holds `bind_lock`.
+fn unbind_locked(sock: &Sock<DemoFamily>) -> Option<ARef<HeldSock<DemoFamily>>> {
+    let port = sock.data().port.load(Relaxed);
+    if port == 0 {
+        return None;
+    }
+    let table = sock.net_data();
+    let removed = table.remove(port);
+    sock.data().traffic.retire_into(&table.retired);
+    sock.data().port.store(0, Relaxed);
+    sock.data().port_locked.store(false, Relaxed);
+    removed
 }
 
 /// The socket's port, binding it to a free one first if it has none.
 fn autobind(sock: &Sock<DemoFamily>) -> Result<u32> {
     match sock.data().port.load(Relaxed) {
         0 => {
-            let mut map = sock.shared().ports.lock();
+            let _guard = sock.data().bind_lock.lock();
             match sock.data().port.load(Relaxed) {
-                0 => bind_locked(sock, &mut map, 0),
+                0 => bind_locked(sock, 0, BindBy::Auto),
                 port => Ok(port),
             }
         }
@@ -211,11 +309,20 @@ impl Family for DemoFamily {
     const PROC_NET: Option<&'static CStr> = Some(c_str!("rust_pf_demo"));
     type Shared = Shared;
     type Data = DemoSock;
+    type NetData = NetPorts;
 
     fn shared() -> impl PinInit<Shared, Error> {
-        try_pin_init!(Shared {
-            ports <- new_mutex!(RBTree::new(), "rust_pf_demo::ports"),
+        Shared {
             stats: Stats::default(),
+        }
+    }
+
+    fn new_net(_shared: &Shared) -> impl PinInit<NetPorts, Error> {
+        try_pin_init!(NetPorts {
+            buckets <- pin_init_array_from_fn(|_| {
+                new_spinlock!(RBTree::new(), "rust_pf_demo::NetPorts::buckets")
+            }),
+            retired: Traffic::default(),
         })
     }
 
@@ -232,7 +339,9 @@ impl Family for DemoFamily {
     fn new_data(shared: &Shared) -> impl PinInit<DemoSock, Error> {
         shared.stats.sockets.fetch_add(1, Relaxed);
         try_pin_init!(DemoSock {
+            bind_lock <- new_mutex!((), "rust_pf_demo::DemoSock::bind_lock"),
             port: AtomicU32::new(0),
+            port_locked: AtomicBool::new(false),
             peer: AtomicU32::new(0),
             peer_sock <- new_spinlock!(None, "rust_pf_demo::peer_sock"),
             traffic: Traffic::default(),
@@ -240,14 +349,12 @@ impl Family for DemoFamily {
     }
 
     fn release(sock: &Sock<Self>) {
-        let port = sock.data().port.load(Relaxed);
-        if port != 0 {
-            let shared = sock.shared();
-            let mut map = shared.ports.lock();
-            let removed = map.remove(&(sock.net(), port));
-            sock.data().traffic.retire_into(&shared.stats.retired);
-            sock.data().port.store(0, Relaxed);
-            drop(map);
+        // pf/ has marked the sock shut in both directions already: a sender that found it
+        // before the port map lost it drops its datagram and counts a drop.
+        if sock.data().port.load(Relaxed) != 0 {
+            let guard = sock.data().bind_lock.lock();
+            let removed = unbind_locked(sock);
+            drop(guard);
             drop(removed);
         }
         set_peer_sock(sock, None);
@@ -255,15 +362,27 @@ impl Family for DemoFamily {
 
     fn bind(sock: &Sock<Self>, addr: &[u8]) -> Result {
         let addr = parse_addr(addr)?;
-        let mut map = sock.shared().ports.lock();
-        bind_locked(sock, &mut map, addr.port).map(drop)
+        let _guard = sock.data().bind_lock.lock();
+        bind_locked(sock, addr.port, BindBy::User).map(drop)
     }
 
     fn connect(sock: &Sock<Self>, addr: &[u8], _flags: i32) -> Result {
-        // `AF_UNSPEC` dissolves the association, as for UDP.
+        // `AF_UNSPEC` dissolves the association and, as UDP's `__udp_disconnect()`, gives back
+        // a port that `bind()` did not choose (one bound automatically or by `bind()` to 0).
         if addr.len() >= 2 && u16::from_ne_bytes([addr[0], addr[1]]) == pf::AF_UNSPEC {
             sock.data().peer.store(0, Relaxed);
             set_peer_sock(sock, None);
+            if sock.data().port.load(Relaxed) != 0 && !sock.data().port_locked.load(Relaxed) {
+                let guard = sock.data().bind_lock.lock();
+                // Checked again under the lock: a concurrent `bind()` may have locked it.
+                let removed = if sock.data().port_locked.load(Relaxed) {
+                    None
+                } else {
+                    unbind_locked(sock)
+                };
+                drop(guard);
+                drop(removed);
+            }
             return Ok(());
         }
         let addr = parse_addr(addr)?;
@@ -276,7 +395,7 @@ impl Family for DemoFamily {
         Ok(())
     }
 
-    fn getname(sock: &Sock<Self>, out: &mut [u8], peer: bool) -> Result<usize> {
+    fn getname(sock: &Sock<Self>, peer: bool) -> Result<SockAddr> {
         let port = if peer {
             match sock.data().peer.load(Relaxed) {
                 0 => return Err(ENOTCONN),
@@ -285,15 +404,19 @@ impl Family for DemoFamily {
         } else {
             sock.data().port.load(Relaxed)
         };
-        let bytes = SockaddrPfdemo::new(port).to_bytes();
-        out[..bytes.len()].copy_from_slice(&bytes);
-        Ok(bytes.len())
+        SockAddr::new(&SockaddrPfdemo::new(port).to_bytes())
     }
 
     fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {
         let flags = msg.flags();
         if flags & msg_flags::OOB != 0 {
             return Err(EOPNOTSUPP);
+        }
+        // The protocol carries no control data: descriptors (`SCM_RIGHTS`), credentials or
+        // any other control message would be lost, so it is refused (UDP's `__sock_cmsg_send`
+        // refuses unknown SOL_SOCKET types the same way; it ignores `SCM_RIGHTS`).
+        if msg.has_control() {
+            return Err(EINVAL);
         }
         if sock.shutdown_mask() & shutdown::SEND != 0 {
             return Err(EPIPE);
@@ -376,15 +499,17 @@ impl Family for DemoFamily {
         }
     }
 
-    fn proc_show(shared: &Shared, net: NetId, out: &mut SeqFile) -> Result {
-        let map = shared.ports.lock();
-        // Closed sockets' traffic plus every live socket's, in any namespace: module totals.
+    fn proc_show(shared: &Shared, net: &NetPorts, out: &mut SeqFile) -> Result {
+        // This namespace's closed sockets' traffic plus its live sockets': each bucket is locked
+        // only while it is read, so senders and binders wait for one bucket at most.
         let mut total = [0u64; 2];
-        shared.stats.retired.add_to(&mut total);
-        for sock in map.values() {
-            sock.data().traffic.add_to(&mut total);
+        net.retired.add_to(&mut total);
+        for bucket in &net.buckets {
+            for sock in bucket.lock().values() {
+                sock.data().traffic.add_to(&mut total);
+            }
         }
-        let lines = (|| -> core::fmt::Result {
+        let head = (|| -> core::fmt::Result {
             writeln!(
                 out,
                 "module: sockets_created {} datagrams_sent {} delivered {} dropped {}",
@@ -397,17 +522,21 @@ impl Family for DemoFamily {
                 out,
                 "{:>5} {:>5} {:>8} {:>6} {:>8}",
                 "port", "peer", "rx_queue", "drops", "inode"
-            )?;
-            for ((sock_net, port), sock) in map.iter() {
-                if *sock_net == net {
-                    let peer = sock.data().peer.load(Relaxed);
-                    let (rx, drops, inode) = (sock.rx_queued(), sock.drops(), sock.inode());
-                    writeln!(out, "{port:>5} {peer:>5} {rx:>8} {drops:>6} {inode:>8}")?;
-                }
-            }
-            Ok(())
+            )
         })();
-        lines.map_err(|_| ENOMEM)
+        head.map_err(|_| ENOMEM)?;
+        for bucket in &net.buckets {
+            // `SeqFile` only copies into the seq_file buffer (it never sleeps): fine under the
+            // bucket's spinlock.
+            let bucket = bucket.lock();
+            for (port, sock) in bucket.iter() {
+                let peer = sock.data().peer.load(Relaxed);
+                let (rx, drops, inode) = (sock.rx_queued(), sock.drops(), sock.inode());
+                writeln!(out, "{port:>5} {peer:>5} {rx:>8} {drops:>6} {inode:>8}")
+                    .map_err(|_| ENOMEM)?;
+            }
+        }
+        Ok(())
     }
 }
 

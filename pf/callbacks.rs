@@ -85,7 +85,15 @@ pub(crate) unsafe extern "C" fn release_callback<T: Family>(sock: *mut bindings:
         return 0;
     }
     // SAFETY: `sk` is the live sock `create_callback` attached, for as long as the socket.
-    T::release(unsafe { Sock::from_raw(sk) });
+    let family_sock = unsafe { Sock::<T>::from_raw(sk) };
+    // Closed in both directions before the family unpublishes it, as `qrtr_release()` does: a
+    // sender still holding the sock (a table lookup that raced this close) sees it shut and
+    // drops instead of queueing to a sock nobody will read. No waiter can be left to wake: the
+    // socket's last file reference is gone.
+    // SAFETY: the sock is live; `sk_shutdown` is a byte that readers read with `READ_ONCE`, and
+    // no other operation on this socket can run any more.
+    unsafe { ptr::write_volatile(ptr::addr_of_mut!((*sk).sk_shutdown), super::shutdown::BOTH) };
+    T::release(family_sock);
     // SAFETY: `sk` is the live sock `create_callback` attached, and `sock` holds the reference
     // that `sock_put` drops here: after it, neither is touched. `sock_orphan` detaches the sock
     // from the socket (`sk_socket`, wait queue) under `sk_callback_lock` before the socket goes
@@ -181,25 +189,29 @@ pub(crate) unsafe extern "C" fn connect_callback<T: Family>(
 
 /// `proto_ops::getname`.
 ///
+/// The family returns the address as a value ([`super::SockAddr`]); only its bytes are written, and
+/// their number returned: the rest of the caller's buffer (an uninitialised `struct
+/// sockaddr_storage` on the caller's stack, see `__sys_getsockname()`) is never read nor
+/// reported, so no stack bytes reach userspace.
+///
 /// # Safety
 ///
 /// Called by the socket core on a live socket of this family; `addr` is a kernel
-/// `struct sockaddr_storage`.
+/// `struct sockaddr_storage`, valid for writes.
 pub(crate) unsafe extern "C" fn getname_callback<T: Family>(
     sock: *mut bindings::socket,
     addr: *mut bindings::sockaddr,
     peer: c_int,
 ) -> c_int {
     from_result(|| {
-        // SAFETY: per the function safety contract; nothing else uses the buffer meanwhile.
-        let (sock, out) = unsafe {
-            (
-                sock_of::<T>(sock),
-                core::slice::from_raw_parts_mut(addr.cast::<u8>(), SOCKADDR_STORAGE),
-            )
-        };
-        let len = T::getname(sock, out, peer != 0)?;
-        Ok(len.min(SOCKADDR_STORAGE) as c_int)
+        // SAFETY: per the function safety contract.
+        let sock = unsafe { sock_of::<T>(sock) };
+        let name = T::getname(sock, peer != 0)?;
+        let bytes = name.as_bytes();
+        // SAFETY: `addr` is valid for writes of `SOCKADDR_STORAGE` bytes, which bounds
+        // `bytes` (`SockAddr`'s invariant); the two do not overlap (`name` is ours).
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), bytes.len()) };
+        Ok(bytes.len() as c_int)
     })
 }
 

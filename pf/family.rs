@@ -3,7 +3,7 @@
 //! The [`Family`] trait: what a protocol family implements.
 
 use super::bindings;
-use super::{Msg, NetId, SeqFile, Sock};
+use super::{Msg, SeqFile, Sock, SockAddr};
 use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
 
 /// A socket type, the `type` argument of `socket()` with the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
@@ -70,6 +70,12 @@ pub trait Family: Sized + Sync + 'static {
     /// Each socket's own state, kept beside its `struct sock` and dropped with it.
     type Data: Send + Sync;
 
+    /// Each network namespace's state (a port table, say), created with the namespace (or,
+    /// for the namespaces that exist already, when the family is registered) and dropped when
+    /// it goes away (or when the family is unregistered). Kept by the kernel's `net_generic`
+    /// storage of the family's `pernet_operations`; reached with [`super::HeldSock::net_data`].
+    type NetData: Send + Sync;
+
     /// The name of the family's file in every network namespace's `/proc/net`, if it has one;
     /// [`Family::proc_show`] writes its content.
     const PROC_NET: Option<&'static CStr> = None;
@@ -83,6 +89,10 @@ pub trait Family: Sized + Sync + 'static {
     /// The conventional errors are `ESOCKTNOSUPPORT` for a type the family does not implement and
     /// `EPROTONOSUPPORT` for an unknown protocol.
     fn check_create(sock_type: SockType, protocol: i32, kern: bool) -> Result;
+
+    /// Initialises the [`Family::NetData`] of a new network namespace in place (in process
+    /// context, may sleep; an error fails the namespace's creation, or the registration).
+    fn new_net(shared: &Self::Shared) -> impl PinInit<Self::NetData, Error>;
 
     /// Initialises the [`Family::Data`] of a new socket in place, beside its `struct sock`
     /// (called after `check_create` succeeded; the data may hold pinned locks).
@@ -102,9 +112,9 @@ pub trait Family: Sized + Sync + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `getsockname()` (`peer` false) or `getpeername()` (`peer` true): writes the address
-    /// into `out` and returns its length.
-    fn getname(_sock: &Sock<Self>, _out: &mut [u8], _peer: bool) -> Result<usize> {
+    /// `getsockname()` (`peer` false) or `getpeername()` (`peer` true): the address, which the
+    /// layer copies out (and nothing beyond it).
+    fn getname(_sock: &Sock<Self>, _peer: bool) -> Result<SockAddr> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -130,8 +140,9 @@ pub trait Family: Sized + Sync + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Writes the content of `/proc/net/`[`Family::PROC_NET`] as seen from namespace `net`.
-    fn proc_show(_shared: &Self::Shared, _net: NetId, _out: &mut SeqFile) -> Result {
+    /// Writes the content of `/proc/net/`[`Family::PROC_NET`] of the namespace whose state is
+    /// `net`.
+    fn proc_show(_shared: &Self::Shared, _net: &Self::NetData, _out: &mut SeqFile) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }

@@ -6,8 +6,13 @@
 //!
 //! `sock_create_kern()` runs the same `__sock_create()` path as the `socket()` syscall, with
 //! `kern = 1`: no LSM or capability checks on behalf of a user, and the socket's `struct sock`
-//! holds no reference on its network namespace. The socket has no file and no descriptor; its
-//! owner releases it with `sock_release()`.
+//! does not keep its network namespace alive: `sk_alloc()` takes no counted reference on it
+//! (`sk_net_refcnt` is 0, so `get_net()` is not called and the socket is not counted in
+//! `/proc/net/sockstat`), but, since Linux 6.12.x (6.12.117 here), a passive one
+//! (`net_passive_inc()`, dropped by `__sk_destruct()`): the `struct net` memory stays allocated
+//! for as long as the sock, while the namespace itself may be dismantled (its owner must release
+//! the socket from the namespace's `pernet_operations` exit). The socket has no file and no
+//! descriptor; its owner releases it with `sock_release()`.
 
 use super::bindings;
 use super::family::SockType;

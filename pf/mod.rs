@@ -34,11 +34,11 @@ mod vtable;
 
 pub use family::{Family, Shutdown, SockType};
 pub use kernel_socket::KernelSocket;
-pub use msg::Msg;
+pub use msg::{Msg, SockAddr};
 pub use proc::SeqFile;
 pub use registration::Registration;
 pub use skb::{Datagram, SkBuff};
-pub use sock::{NetId, Sock};
+pub use sock::{HeldSock, NetId, Sock};
 pub use vtable::{HasVTable, VTable};
 
 /// Declares a kernel module whose only job is to register a socket protocol family.
@@ -131,7 +131,7 @@ pub mod msg_flags {
     pub const ERRQUEUE: i32 = bindings::MSG_ERRQUEUE as i32;
 }
 
-/// The bits of [`Sock::shutdown_mask`] (`sk->sk_shutdown`).
+/// The bits of [`HeldSock::shutdown_mask`] (`sk->sk_shutdown`).
 pub mod shutdown {
     use super::bindings;
 

@@ -48,6 +48,13 @@ impl Msg {
         self.0.msg_flags |= flags as u32;
     }
 
+    /// Whether the `sendmsg()` call came with control messages (`msg_control` holding at least
+    /// one `struct cmsghdr`: `CMSG_FIRSTHDR()` is not NULL). A shorter control buffer holds
+    /// none, as for every socket.
+    pub fn has_control(&self) -> bool {
+        self.0.msg_controllen >= core::mem::size_of::<bindings::cmsghdr>()
+    }
+
     /// The destination address given to `sendto()`/`sendmsg()`, if any.
     pub fn name(&self) -> Option<&[u8]> {
         if self.0.msg_name.is_null() {
@@ -78,3 +85,35 @@ impl Msg {
 /// `sizeof(struct sockaddr_storage)`.
 pub(crate) const SOCKADDR_STORAGE: usize =
     core::mem::size_of::<bindings::__kernel_sockaddr_storage>();
+
+/// A socket address, as a family reports it (`getsockname()`, `getpeername()`).
+///
+/// # Invariants
+///
+/// `len <= SOCKADDR_STORAGE`, and the first `len` bytes of `bytes` are the address.
+pub struct SockAddr {
+    bytes: [u8; SOCKADDR_STORAGE],
+    len: usize,
+}
+
+impl SockAddr {
+    /// The address whose bytes are `addr` (`EINVAL` if longer than a `struct
+    /// sockaddr_storage`).
+    pub fn new(addr: &[u8]) -> kernel::error::Result<Self> {
+        let mut bytes = [0u8; SOCKADDR_STORAGE];
+        bytes
+            .get_mut(..addr.len())
+            .ok_or(kernel::error::code::EINVAL)?
+            .copy_from_slice(addr);
+        // INVARIANT: `addr.len()` bytes fit and were copied.
+        Ok(Self {
+            bytes,
+            len: addr.len(),
+        })
+    }
+
+    /// The address's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}

@@ -57,8 +57,11 @@ impl<T: Family + HasVTable> Registration<T> {
             vtable.registered.store(false, Ordering::Release);
             return Err(e);
         }
+        // SAFETY: `pernet` is not registered (same flag), so nothing else reads it: its `id`
+        // points to the table's own `net_id`, which `register_pernet_subsys()` fills in.
+        unsafe { (*vtable.pernet.get()).id = vtable.net_id.get() };
         // SAFETY: `pernet` is a fully initialised static `struct pernet_operations`, not
-        // registered (same flag); its callbacks only need `shared`, set above.
+        // registered (same flag); its callbacks only need `shared`, set above, and `net_id`.
         if let Err(e) = to_result(unsafe { bindings::register_pernet_subsys(vtable.pernet.get()) })
         {
             // SAFETY: registered just above.

@@ -9,6 +9,7 @@
 
 #include <linux/seq_file_net.h>
 #include <linux/socket.h>
+#include <net/netns/generic.h>
 #include <net/sock.h>
 
 #include "shim.h"
@@ -26,6 +27,21 @@ void rust_pf_demo_sock_put(struct sock *sk)
 void rust_pf_demo_sock_orphan(struct sock *sk)
 {
 	sock_orphan(sk);
+}
+
+bool rust_pf_demo_sock_flag(const struct sock *sk, int flag)
+{
+	return sock_flag(sk, flag);
+}
+
+void rust_pf_demo___net_timestamp(struct sk_buff *skb)
+{
+	__net_timestamp(skb);
+}
+
+void *rust_pf_demo_net_generic(const struct net *net, unsigned int id)
+{
+	return net_generic(net, id);
 }
 
 struct net *rust_pf_demo_sock_net(const struct sock *sk)

@@ -8,7 +8,7 @@ use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
 use kernel::{
     error::to_result,
     prelude::*,
-    types::{AlwaysRefCounted, Opaque},
+    types::{ARef, AlwaysRefCounted, Opaque},
 };
 
 /// What the family's `struct proto` allocates: the `struct sock` first (the socket core only
@@ -21,7 +21,19 @@ pub(crate) struct SockObj<T: Family> {
 
 impl<T: Family> SockObj<T> {
     /// The object size `struct proto` is registered with.
-    pub(crate) const SIZE: usize = core::mem::size_of::<Self>();
+    ///
+    /// `proto_register()` gives `struct proto` no alignment (it creates the slab with align 0
+    /// and `SLAB_HWCACHE_ALIGN`), so what every such slab guarantees is `ARCH_SLAB_MINALIGN`
+    /// (cache-line alignment depends on the CPU found at boot). A [`Family::Data`] that needs
+    /// more would be misaligned: that is a build error here (evaluated by [`super::VTable::new`],
+    /// a `static` initialiser).
+    pub(crate) const SIZE: usize = {
+        assert!(
+            core::mem::align_of::<Self>() <= bindings::ARCH_SLAB_MINALIGN,
+            "Family::Data needs a larger alignment than the struct sock slab guarantees"
+        );
+        core::mem::size_of::<Self>()
+    };
 
     /// Where the family data of a sock allocated by `sk_alloc` for our proto goes.
     ///
@@ -49,26 +61,64 @@ impl<T: Family> SockObj<T> {
     }
 }
 
-/// A socket of family `T`: its `struct sock`, as the family's operations see it.
+/// The `net_generic` storage of a namespace's [`Family::NetData`]: allocated by the netns core
+/// (`kzalloc` of `pernet_operations.size` bytes), initialised by the family's pernet `init`.
+pub(crate) struct NetObj<T: Family>(core::marker::PhantomData<T>);
+
+impl<T: Family> NetObj<T> {
+    /// The size the family's `pernet_operations` asks for (at least 1: the netns core allocates
+    /// nothing for 0, and a zero-sized `NetData` needs no storage but a non-NULL slot).
+    ///
+    /// The storage is a `kzalloc()`, aligned to `ARCH_KMALLOC_MINALIGN` at least (which is at
+    /// least `ARCH_SLAB_MINALIGN`): a `NetData` that needs more is a build error.
+    pub(crate) const SIZE: usize = {
+        assert!(
+            core::mem::align_of::<T::NetData>() <= bindings::ARCH_SLAB_MINALIGN,
+            "Family::NetData needs a larger alignment than kmalloc guarantees"
+        );
+        let size = core::mem::size_of::<T::NetData>();
+        if size == 0 {
+            1
+        } else {
+            size
+        }
+    };
+
+    /// Where the `NetData` goes in the generic slot `slot`.
+    pub(crate) fn data_ptr(slot: *mut core::ffi::c_void) -> *mut T::NetData {
+        slot.cast()
+    }
+}
+
+/// A sock of family `T` held by reference: the family's tables keep these (a port map, a
+/// cached peer).
+///
+/// The socket such a sock belonged to may have been closed already: `release` orphaned the
+/// sock (`sk_socket` and `sk_wq` are NULL) and the sock lives on for as long as references
+/// are held. So only what is valid on an orphaned sock is offered here: its [`Family::Data`],
+/// its namespace, its counters, its shutdown state, and queueing a datagram to it. What needs
+/// the socket (waiting for data or send-buffer room, changing state, capability checks) is on
+/// [`Sock`], which only an operation on the live socket gets.
 ///
 /// # Invariants
 ///
-/// A `&Sock<T>` is a pointer to the `struct sock` at the start of a live `SockObj<T>`: the
-/// sock was allocated by the family's `create` callback, its [`Family::Data`] is initialised,
-/// and it stays valid while the reference lives (the caller holds the socket, or a reference
-/// counted by `sock_hold()`, see [`AlwaysRefCounted`]).
+/// A `&HeldSock<T>` is a pointer to the `struct sock` at the start of a live `SockObj<T>`: the
+/// sock was allocated by the family's `create` callback and its [`Family::Data`] is
+/// initialised; it stays valid while the reference lives (the caller holds the socket, or a
+/// reference counted by `sock_hold()`, see [`AlwaysRefCounted`]). Its `sk_socket` and `sk_wq`
+/// may be NULL at any time (after `sock_orphan()`): no method dereferences them.
 #[repr(transparent)]
-pub struct Sock<T: Family>(Opaque<bindings::sock>, core::marker::PhantomData<T>);
+pub struct HeldSock<T: Family>(Opaque<bindings::sock>, core::marker::PhantomData<T>);
 
 // SAFETY: `struct sock` is made for concurrent use from any thread (its fields are protected by
 // the sock lock, the queue locks or atomics, which the methods below use); `T::Data` is `Sync`
 // and `Send`, as `Family` requires.
-unsafe impl<T: Family> Sync for Sock<T> {}
+unsafe impl<T: Family> Sync for HeldSock<T> {}
 // SAFETY: see above; a reference can be dropped from any thread (`sock_put` is thread-safe).
-unsafe impl<T: Family> Send for Sock<T> {}
+unsafe impl<T: Family> Send for HeldSock<T> {}
 
 // SAFETY: `sock_hold`/`sock_put` manage `sk_refcnt`; the sock is freed only when it drops to 0.
-unsafe impl<T: Family> AlwaysRefCounted for Sock<T> {
+unsafe impl<T: Family> AlwaysRefCounted for HeldSock<T> {
     fn inc_ref(&self) {
         // SAFETY: the sock is live (type invariants), so its refcount is non-zero.
         unsafe { bindings::sock_hold(self.0.get()) };
@@ -80,24 +130,13 @@ unsafe impl<T: Family> AlwaysRefCounted for Sock<T> {
     }
 }
 
-impl<T: Family> Sock<T> {
-    /// Creates a reference from a raw sock pointer.
-    ///
-    /// # Safety
-    ///
-    /// `sk` satisfies the type invariants for the lifetime `'a`.
-    pub(crate) unsafe fn from_raw<'a>(sk: *mut bindings::sock) -> &'a Self {
-        // SAFETY: `Sock<T>` is a transparent wrapper of `struct sock`; validity is the
-        // caller's promise.
-        unsafe { &*sk.cast::<Self>() }
-    }
-
+impl<T: Family> HeldSock<T> {
     /// The raw `struct sock`.
     pub(crate) fn as_raw(&self) -> *mut bindings::sock {
         self.0.get()
     }
 
-    /// The family's data of this socket.
+    /// The family's data of this sock.
     pub fn data(&self) -> &T::Data {
         let obj = self.as_raw().cast::<SockObj<T>>();
         // SAFETY: the sock is the start of a live `SockObj<T>` with initialised data (type
@@ -113,22 +152,35 @@ impl<T: Family> Sock<T> {
         T::vtable().shared()
     }
 
-    /// The socket's network namespace, as an identity to compare and key tables with.
+    /// The sock's network namespace, as an identity to compare and key tables with.
     pub fn net(&self) -> NetId {
         // SAFETY: the sock is live (type invariants); `sk_net` is set once by `sk_alloc`.
         NetId::from_raw(unsafe { bindings::sock_net(self.as_raw()) })
     }
 
-    /// Whether the current task has `cap` in the user namespace owning the socket's network
-    /// namespace (as `ns_capable()`, the check UDP does for privileged ports).
-    pub fn net_capable(&self, cap: u32) -> bool {
-        // SAFETY: the sock and its net are live (type invariants; a sock pins its net).
-        unsafe { bindings::ns_capable((*bindings::sock_net(self.as_raw())).user_ns, cap as i32) }
+    /// The family's state of the sock's network namespace.
+    pub fn net_data(&self) -> &T::NetData
+    where
+        T: HasVTable,
+    {
+        // SAFETY: the sock is live (type invariants), and so is its namespace's state: a user
+        // socket's sock holds a counted reference on its namespace until it is freed, so the
+        // namespace's pernet `exit` has not run; a kernel socket's owner releases it before its
+        // namespace's pernet `exit` (it registers its own pernet operations after the family's,
+        // whose exits run first), as for any kernel socket. The family is registered while one
+        // of its socks exists (it pins the module).
+        unsafe { T::vtable().net_data(bindings::sock_net(self.as_raw())) }
+    }
+
+    /// Whether `other` is this very sock.
+    pub fn is(&self, other: &HeldSock<T>) -> bool {
+        ptr::eq(self, other)
     }
 
     /// The socket's inode number (`socket:[N]`), 0 once it is orphaned.
     pub fn inode(&self) -> u64 {
-        // SAFETY: the sock is live (type invariants); `sock_i_ino` takes the callback lock.
+        // SAFETY: the sock is live (type invariants); `sock_i_ino` reads `sk_socket` under the
+        // callback lock and gives 0 for an orphaned sock.
         u64::from(unsafe { bindings::sock_i_ino(self.as_raw()) } as u32)
     }
 
@@ -145,10 +197,90 @@ impl<T: Family> Sock<T> {
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_drops.counter)) as u32 }
     }
 
-    /// The directions closed by `shutdown()`: bit 0 receive, bit 1 send.
+    /// The directions closed by `shutdown()`: bit 0 receive, bit 1 send. A sock whose socket
+    /// was closed reads [`super::shutdown::BOTH`] (the layer's `release` sets it).
     pub fn shutdown_mask(&self) -> u8 {
         // SAFETY: the sock is live; `sk_shutdown` is a byte written with `WRITE_ONCE`.
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_shutdown)) }
+    }
+
+    /// Queues `skb` on this socket's receive queue and wakes readers. On error (receive
+    /// buffer full: `ENOMEM`, counted in [`HeldSock::drops`]) the buffer is freed.
+    ///
+    /// Valid on an orphaned sock: the datagram is freed with the sock (its destructor purges
+    /// the queue), and `sk_data_ready` finds no wait queue to wake. If the receiver asked for
+    /// receive timestamps (`SO_TIMESTAMP*`, `SIOCGSTAMP`), the datagram is stamped now, as
+    /// `unix_dgram_sendmsg()` does: that is the time `recvmsg()` and `SIOCGSTAMP` report.
+    pub fn queue_rcv(&self, skb: SkBuff) -> Result {
+        let raw = skb.into_raw();
+        // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff nobody else
+        // sees yet, so its time stamp may be written.
+        unsafe {
+            if bindings::sock_flag(self.as_raw(), bindings::sock_flags_SOCK_TIMESTAMP as i32)
+                || bindings::sock_flag(self.as_raw(), bindings::sock_flags_SOCK_RCVTSTAMP as i32)
+            {
+                bindings::__net_timestamp(raw);
+            }
+        }
+        // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff, which the
+        // call takes on success.
+        let ret = unsafe { bindings::sock_queue_rcv_skb(self.as_raw(), raw) };
+        if ret < 0 {
+            // SAFETY: on failure the buffer is still ours.
+            unsafe { bindings::kfree_skb(raw) };
+        }
+        to_result(ret)
+    }
+}
+
+/// The socket an operation of the family is called on: a [`HeldSock`] whose socket is open.
+///
+/// It dereferences to [`HeldSock`] for what both share, and adds what needs the socket: waiting
+/// for data ([`Sock::recv_datagram`]) or for send-buffer room ([`Sock::alloc_send`]), shutting
+/// directions down and waking waiters, capability checks against the caller. A family only gets
+/// a `&Sock<T>` as the argument of an operation; to keep the sock beyond that, it takes a
+/// counted [`HeldSock`] reference with [`Sock::hold`].
+///
+/// # Invariants
+///
+/// As [`HeldSock`], and the sock is attached to a live `struct socket` (`sk_socket` and `sk_wq`
+/// non-NULL) for as long as the reference lives: a `&Sock<T>` is only made by the socket
+/// layer's callbacks for the duration of an operation on that socket (up to and including
+/// `release`, before it orphans the sock).
+#[repr(transparent)]
+pub struct Sock<T: Family>(HeldSock<T>);
+
+impl<T: Family> core::ops::Deref for Sock<T> {
+    type Target = HeldSock<T>;
+
+    fn deref(&self) -> &HeldSock<T> {
+        &self.0
+    }
+}
+
+impl<T: Family> Sock<T> {
+    /// Creates a reference from a raw sock pointer.
+    ///
+    /// # Safety
+    ///
+    /// `sk` satisfies the type invariants for the lifetime `'a`: it is the sock of a socket of
+    /// this family on which an operation is running for all of `'a`.
+    pub(crate) unsafe fn from_raw<'a>(sk: *mut bindings::sock) -> &'a Self {
+        // SAFETY: `Sock<T>` is a transparent wrapper of `HeldSock<T>`, itself of `struct sock`;
+        // validity is the caller's promise.
+        unsafe { &*sk.cast::<Self>() }
+    }
+
+    /// A counted reference to this sock, for the family's tables. It outlives the socket.
+    pub fn hold(&self) -> ARef<HeldSock<T>> {
+        ARef::from(&self.0)
+    }
+
+    /// Whether the current task has `cap` in the user namespace owning the socket's network
+    /// namespace (as `ns_capable()`, the check UDP does for privileged ports).
+    pub fn net_capable(&self, cap: u32) -> bool {
+        // SAFETY: the sock and its net are live (type invariants; a sock pins its net).
+        unsafe { bindings::ns_capable((*bindings::sock_net(self.as_raw())).user_ns, cap as i32) }
     }
 
     /// Closes directions (`RCV_SHUTDOWN` = 1, `SEND_SHUTDOWN` = 2) and wakes every waiter, so
@@ -186,7 +318,8 @@ impl<T: Family> Sock<T> {
             0
         };
         let mut err = 0;
-        // SAFETY: the sock is live (type invariants); `err` is valid for writes.
+        // SAFETY: the sock is live and attached to its socket, whose `flags` a full send buffer
+        // sets a bit in (type invariants); `err` is valid for writes.
         let skb = unsafe {
             bindings::sock_alloc_send_pskb(
                 self.as_raw(),
@@ -209,25 +342,12 @@ impl<T: Family> Sock<T> {
         }
     }
 
-    /// Queues `skb` on this socket's receive queue and wakes readers. On error (receive
-    /// buffer full: `ENOMEM`, counted in [`Sock::drops`]) the buffer is freed.
-    pub fn queue_rcv(&self, skb: SkBuff) -> Result {
-        let raw = skb.into_raw();
-        // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff, which the
-        // call takes on success.
-        let ret = unsafe { bindings::sock_queue_rcv_skb(self.as_raw(), raw) };
-        if ret < 0 {
-            // SAFETY: on failure the buffer is still ours.
-            unsafe { bindings::kfree_skb(raw) };
-        }
-        to_result(ret)
-    }
-
     /// Takes (or with `MSG_PEEK` in `flags`, looks at) the next datagram, waiting unless
     /// `MSG_DONTWAIT`, up to `SO_RCVTIMEO`. `Ok(None)` when the receive side is shut down.
     pub fn recv_datagram(&self, flags: i32) -> Result<Option<Datagram<'_, T>>> {
         let mut err = 0;
-        // SAFETY: the sock is live (type invariants); `err` is valid for writes.
+        // SAFETY: the sock is live and attached to its socket, whose wait queue a blocking call
+        // sleeps on (type invariants); `err` is valid for writes.
         let skb = unsafe { bindings::skb_recv_datagram(self.as_raw(), flags as u32, &mut err) };
         match NonNull::new(skb) {
             // SAFETY: `skb_recv_datagram` gave us a reference to `skb`, to be released with

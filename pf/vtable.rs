@@ -5,13 +5,18 @@
 use super::bindings;
 use super::callbacks::*;
 use super::family::Family;
-use super::sock::SockObj;
+use super::sock::{NetObj, SockObj};
 use core::{
     marker::PhantomData,
     ptr,
     sync::atomic::{AtomicBool, AtomicPtr, Ordering},
 };
-use kernel::{ffi::c_int, prelude::*, types::Opaque, ThisModule};
+use kernel::{
+    ffi::{c_int, c_uint},
+    prelude::*,
+    types::Opaque,
+    ThisModule,
+};
 
 /// Gives the socket layer's callbacks the tables of family `T`.
 ///
@@ -35,13 +40,21 @@ pub trait HasVTable: Family {
 ///   from before `sock_register()` until after `sock_unregister()` and the last socket is gone;
 ///   NULL otherwise. Every callback below runs in that window.
 /// - After registration only the kernel writes to `proto` (its list node, slab, counters); Rust
-///   code never reads or writes any of the three after [`VTable::new`] other than through their
-///   raw pointers, handed to C.
+///   code never reads or writes the C structs after [`VTable::new`] other than through their
+///   raw pointers, handed to C; the one exception is `pernet.id`, set to `net_id` by
+///   [`super::Registration`] while the table is not registered.
+/// - `net_id` is written by `register_pernet_subsys()` only, before any namespace's `init`
+///   runs, and read only by callbacks and socks of the registered family: it is the
+///   `net_generic` slot holding each namespace's [`Family::NetData`], initialised by the pernet
+///   `init` and dropped by its `exit`.
 pub struct VTable<T: Family> {
     pub(super) proto: Opaque<bindings::proto>,
     pub(super) ops: Opaque<bindings::proto_ops>,
     pub(super) family: Opaque<bindings::net_proto_family>,
     pub(super) pernet: Opaque<bindings::pernet_operations>,
+    /// The `net_generic` id of the family's per-namespace state, written by
+    /// `register_pernet_subsys()` (through `pernet.id`) before any namespace's `init` runs.
+    pub(super) net_id: Opaque<c_uint>,
     pub(super) registered: AtomicBool,
     pub(super) shared: AtomicPtr<T::Shared>,
     _family: PhantomData<T>,
@@ -149,23 +162,27 @@ impl<T: Family + HasVTable> VTable<T> {
                 owner,
             }),
             pernet: Opaque::new(bindings::pernet_operations {
-                // Only a family with a `/proc/net` file has anything to do per namespace.
+                // The namespace's `Family::NetData` (in the `size` bytes the netns core
+                // allocates for it) and `/proc/net` file. `id` is set by `Registration`, which
+                // knows the static's address.
                 init: if T::HAS_PROC_SHOW {
-                    Some(super::proc::net_init::<T>)
+                    Some(super::proc::net_init_proc::<T>)
                 } else {
-                    None
+                    Some(super::proc::net_init::<T>)
                 },
                 exit: if T::HAS_PROC_SHOW {
-                    Some(super::proc::net_exit::<T>)
+                    Some(super::proc::net_exit_proc::<T>)
                 } else {
-                    None
+                    Some(super::proc::net_exit::<T>)
                 },
+                size: NetObj::<T>::SIZE,
                 // SAFETY: `struct pernet_operations` is valid when zeroed (empty list head,
                 // no generic id).
                 ..unsafe {
                     core::mem::MaybeUninit::<bindings::pernet_operations>::zeroed().assume_init()
                 }
             }),
+            net_id: Opaque::new(0),
             registered: AtomicBool::new(false),
             shared: AtomicPtr::new(ptr::null_mut()),
             _family: PhantomData,
@@ -174,6 +191,22 @@ impl<T: Family + HasVTable> VTable<T> {
 }
 
 impl<T: Family> VTable<T> {
+    /// The per-namespace state of `net`.
+    ///
+    /// # Safety
+    ///
+    /// The family is registered and `net`'s `init` callback has run and its `exit` callback
+    /// has not (a socket of the family in `net` holds `net`: see [`super::HeldSock::net_data`]),
+    /// for as long as the returned reference is used.
+    pub(crate) unsafe fn net_data(&self, net: *const bindings::net) -> &T::NetData {
+        // SAFETY: `net_id` was written by `register_pernet_subsys()` before any namespace's
+        // `init` ran, and is not written again while registered (function safety contract).
+        let id = unsafe { *self.net_id.get() };
+        // SAFETY: `net` is live, and `id` is its generic slot holding the `NetObj::<T>::SIZE`
+        // bytes that `net_init` initialised as a `T::NetData` (function safety contract).
+        unsafe { &*NetObj::<T>::data_ptr(bindings::net_generic(net, id)) }
+    }
+
     /// The family-wide state.
     ///
     /// Only sockets and their callbacks call this, and they exist only while the family is

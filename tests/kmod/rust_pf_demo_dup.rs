@@ -9,14 +9,45 @@
 //! `EEXIST` comes from the conflict and not from a broken module.
 //!
 //! It has no `net-pf-18` alias: only rust_pf_demo is loaded on demand.
+//!
+//! Its sockets also probe what `pf/` leaves callable on a sock held by reference whose socket
+//! was closed ([`HeldSock`]): `bind()` keeps a reference to the socket's sock (any address);
+//! `send()` on another socket queues the datagram to that held sock; `ioctl()`s report its state
+//! ([`HELD_RX_QUEUED`], [`HELD_STATE`], [`HELD_ID`], [`OWN_ID`]) and drop it ([`HELD_DROP`]).
 
-use kernel::{c_str, prelude::*};
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 
 #[path = "../../pf/mod.rs"]
 pub mod pf;
 
-use pf::code::{EPROTONOSUPPORT, ESOCKTNOSUPPORT};
-use pf::{Family, SockType};
+use pf::code::{ENOTCONN, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
+use pf::{Family, HeldSock, Msg, Sock, SockType};
+
+/// `ioctl`: bytes queued on the held sock.
+const HELD_RX_QUEUED: u32 = 0x5f01;
+/// `ioctl`: the held sock's shutdown mask, plus 0x100 if it is in the caller's namespace and
+/// 0x200 if it has no inode (orphaned).
+const HELD_STATE: u32 = 0x5f02;
+/// `ioctl`: the held sock's per-socket data (an id given at creation).
+const HELD_ID: u32 = 0x5f03;
+/// `ioctl`: the caller's own id.
+const OWN_ID: u32 = 0x5f04;
+/// `ioctl`: drops the held reference.
+const HELD_DROP: u32 = 0x5f05;
+
+/// The family-wide state: the sock last bound, and the next socket id.
+#[pin_data]
+struct Shared {
+    #[pin]
+    held: Mutex<Option<ARef<HeldSock<DupFamily>>>>,
+    next_id: AtomicU32,
+}
+
+/// The held sock, `ENOTCONN` if none.
+fn held(sock: &Sock<DupFamily>) -> Result<ARef<HeldSock<DupFamily>>> {
+    sock.shared().held.lock().clone().ok_or(ENOTCONN)
+}
 
 /// The same family number as rust_pf_demo's `PF_DEMO`.
 const PF_DEMO: u16 = 18;
@@ -28,12 +59,22 @@ struct DupFamily;
 impl Family for DupFamily {
     const FAMILY: u16 = PF_DEMO;
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO_DUP");
-    type Shared = ();
-    type Data = ();
+    type Shared = Shared;
+    type Data = u32;
+    type NetData = ();
 
-    fn shared() -> impl PinInit<(), Error> {}
+    fn shared() -> impl PinInit<Shared, Error> {
+        try_pin_init!(Shared {
+            held <- new_mutex!(None, "rust_pf_demo_dup::held"),
+            next_id: AtomicU32::new(1),
+        })
+    }
 
-    fn new_data(_shared: &()) -> impl PinInit<(), Error> {}
+    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {}
+
+    fn new_data(shared: &Shared) -> impl PinInit<u32, Error> {
+        shared.next_id.fetch_add(1, Relaxed)
+    }
 
     fn check_create(sock_type: SockType, protocol: i32, _kern: bool) -> Result {
         if sock_type != SockType::DGRAM {
@@ -43,6 +84,42 @@ impl Family for DupFamily {
             return Err(EPROTONOSUPPORT);
         }
         Ok(())
+    }
+
+    fn bind(sock: &Sock<Self>, _addr: &[u8]) -> Result {
+        let old = sock.shared().held.lock().replace(sock.hold());
+        drop(old);
+        Ok(())
+    }
+
+    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {
+        let target = held(sock)?;
+        let len = msg.data_left();
+        let mut skb = sock.alloc_send(len, true)?;
+        skb.fill_from_msg(msg)?;
+        target.queue_rcv(skb)?;
+        Ok(len)
+    }
+
+    fn ioctl(sock: &Sock<Self>, cmd: u32) -> Result<Option<i32>> {
+        let value = match cmd {
+            HELD_RX_QUEUED => held(sock)?.rx_queued() as u32,
+            HELD_STATE => {
+                let h = held(sock)?;
+                let same_net = if h.net() == sock.net() { 0x100 } else { 0 };
+                let orphan = if h.inode() == 0 { 0x200 } else { 0 };
+                u32::from(h.shutdown_mask()) | same_net | orphan
+            }
+            HELD_ID => *held(sock)?.data(),
+            OWN_ID => *sock.data(),
+            HELD_DROP => {
+                let old = sock.shared().held.lock().take();
+                drop(old);
+                0
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(value as i32))
     }
 }
 

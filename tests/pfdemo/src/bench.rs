@@ -257,8 +257,206 @@ fn bytes_per_socket(kind: Kind) -> f64 {
     (after.saturating_sub(before) * 1024) as f64 / N as f64
 }
 
+/// A receiver for the unconnected benchmarks: bound (to a free port, or 127.0.0.1:0), with a
+/// large buffer; returns it and the address to send to.
+fn receiver(kind: Kind) -> (OwnedFd, Vec<u8>) {
+    let fd = kind.socket();
+    let _ = setsockopt_int(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 4 << 20);
+    let addr = match kind {
+        Kind::Demo => {
+            bind(&fd, 0).expect("bind");
+            let port = getsockname(&fd).expect("getsockname").0.port;
+            SockaddrPfdemo::new(port).to_bytes().to_vec()
+        }
+        _ => {
+            let a = sin(udp_bind(&fd));
+            // SAFETY: a sockaddr_in is plain bytes.
+            unsafe {
+                std::slice::from_raw_parts(
+                    (&a as *const libc::sockaddr_in).cast::<u8>(),
+                    std::mem::size_of::<libc::sockaddr_in>(),
+                )
+            }
+            .to_vec()
+        }
+    };
+    (fd, addr)
+}
+
+/// `sendto(fd, buf, addr)` without checking the result (a full receiver drops).
+fn sendto_raw(fd: i32, buf: &[u8], addr: &[u8]) -> isize {
+    // SAFETY: `buf` and `addr` are valid for reads of their lengths.
+    unsafe {
+        libc::sendto(
+            fd,
+            buf.as_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+            addr.as_ptr().cast(),
+            addr.len() as u32,
+        )
+    }
+}
+
+/// Unconnected `sendto()` of 64 B from 2 threads (one per vCPU) to 2 receivers, one each:
+/// every send looks its destination up (the family's port table, UDP's hash). Datagrams sent per
+/// second, both threads together (a full receiver drops, as for UDP: the send still counts).
+fn unconnected_sendto_rate(kind: Kind) -> f64 {
+    const N: usize = 40_000;
+    let rx: Vec<(OwnedFd, Vec<u8>)> = (0..2).map(|_| receiver(kind)).collect();
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for (cpu, (_, addr)) in rx.iter().enumerate() {
+            s.spawn(move || {
+                pin(cpu);
+                let tx = kind.socket();
+                let buf = [7u8; 64];
+                for _ in 0..N / 2 {
+                    assert!(sendto_raw(tx.as_raw_fd(), &buf, addr) >= 0 || errno() == libc::EAGAIN);
+                }
+            });
+        }
+    });
+    N as f64 / t.elapsed().as_secs_f64()
+}
+
+/// What a process in another network namespace does during [`sendto_under_foreign_load`].
+#[derive(Clone, Copy, PartialEq)]
+enum Foreign {
+    /// Nothing (no process).
+    Idle,
+    /// socket + bind(port 0) + close, in a loop.
+    BindClose,
+    /// 5,000 bound sockets, and its `/proc/net` file (`rust_pf_demo`, `udp`) read in a loop.
+    ProcRead,
+}
+
+/// `sendto()` of 64 B to a receiver (one thread, on vCPU 0) while a child process in another
+/// network namespace, on vCPU 1, does `foreign`: datagrams sent per second. A table or lock
+/// shared between namespaces shows as a drop against the same figure with an idle namespace
+/// (both share the vCPUs: CPU contention alone lowers the loaded figures too).
+fn sendto_under_foreign_load(kind: Kind, foreign: Foreign) -> f64 {
+    const N: usize = 30_000;
+    let (_rx, addr) = receiver(kind);
+    // The child says when its loop starts (after its 5,000 sockets).
+    let mut ready = [0; 2];
+    // SAFETY: `ready` is valid for two ints.
+    assert_eq!(unsafe { libc::pipe(ready.as_mut_ptr()) }, 0, "pipe");
+    let started = move || {
+        // SAFETY: the write end of the pipe, inherited.
+        unsafe { libc::write(ready[1], b"go".as_ptr().cast(), 1) };
+    };
+    let child = if foreign != Foreign::Idle {
+        // SAFETY: the child only runs the loop below and exits; it shares nothing it writes.
+        match unsafe { libc::fork() } {
+            0 => {
+                pin(1);
+                // SAFETY: plain syscall in the single-threaded child.
+                if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                    // SAFETY: leave the child.
+                    unsafe { libc::_exit(1) };
+                }
+                // UDP binds 0.0.0.0:0 (the new namespace's loopback is down).
+                let any = libc::sockaddr_in {
+                    sin_addr: libc::in_addr { s_addr: 0 },
+                    ..sin(0)
+                };
+                let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+                if foreign == Foreign::ProcRead {
+                    let lim = libc::rlimit {
+                        rlim_cur: 6000,
+                        rlim_max: 6000,
+                    };
+                    // SAFETY: `lim` is valid for reads.
+                    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+                    let mut held = Vec::new();
+                    for _ in 0..5000 {
+                        let fd = kind.socket();
+                        match kind {
+                            Kind::Demo => drop(bind(&fd, 0)),
+                            // SAFETY: `any` is a valid sockaddr_in of `len` bytes.
+                            _ => drop(unsafe {
+                                libc::bind(
+                                    fd.as_raw_fd(),
+                                    (&any as *const libc::sockaddr_in).cast(),
+                                    len,
+                                )
+                            }),
+                        }
+                        held.push(fd);
+                    }
+                    let path = match kind {
+                        Kind::Demo => "/proc/net/rust_pf_demo",
+                        _ => "/proc/net/udp",
+                    };
+                    started();
+                    loop {
+                        drop(std::fs::read(path));
+                    }
+                }
+                started();
+                loop {
+                    let fd = kind.socket();
+                    match kind {
+                        Kind::Demo => drop(bind(&fd, 0)),
+                        // SAFETY: `any` is a valid sockaddr_in of `len` bytes.
+                        _ => drop(unsafe {
+                            libc::bind(
+                                fd.as_raw_fd(),
+                                (&any as *const libc::sockaddr_in).cast(),
+                                len,
+                            )
+                        }),
+                    }
+                }
+            }
+            pid => Some(pid),
+        }
+    } else {
+        None
+    };
+    // SAFETY: the pipe's ends: wait for the child's byte, if there is a child (a child that
+    // dies closes the last write end: the read returns 0).
+    unsafe {
+        libc::close(ready[1]);
+        if child.is_some() {
+            let mut c = 0u8;
+            libc::read(ready[0], (&mut c as *mut u8).cast(), 1);
+        }
+        libc::close(ready[0]);
+    }
+    pin(0);
+    let tx = kind.socket();
+    let buf = [7u8; 64];
+    let t = Instant::now();
+    for _ in 0..N {
+        assert!(sendto_raw(tx.as_raw_fd(), &buf, &addr) >= 0 || errno() == libc::EAGAIN);
+    }
+    let rate = N as f64 / t.elapsed().as_secs_f64();
+    if let Some(pid) = child {
+        // SAFETY: `pid` is our child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+    }
+    rate
+}
+
+/// `rpd.filter=NAME` on the kernel command line: run only the benchmarks whose metric contains
+/// NAME (for a quick measurement with `qemu/run-vm.sh ... rpd.mode=bench rpd.filter=NAME`).
+fn filter() -> Option<String> {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    cmdline
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("rpd.filter="))
+        .map(str::to_string)
+}
+
 /// Runs every benchmark; returns 0.
 pub fn run() -> i32 {
+    let only = filter();
+    let want = |metric: &str| only.as_deref().is_none_or(|f| metric.contains(f));
     pin(0);
     let lim = libc::rlimit {
         rlim_cur: 30_000,
@@ -267,6 +465,34 @@ pub fn run() -> i32 {
     // SAFETY: `lim` is valid for reads.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
     ensure_loaded().expect("load the module");
+    for kind in [Kind::Demo, Kind::Udp] {
+        let metric = "unconnected sendto 64 B, 2 threads to 2 receivers";
+        if want(metric) {
+            let v = (0..REPS).map(|_| unconnected_sendto_rate(kind)).collect();
+            report(metric, "datagrams/s", "higher", kind, v);
+        }
+        for (foreign, metric) in [
+            (Foreign::Idle, "sendto 64 B, other netns idle"),
+            (
+                Foreign::BindClose,
+                "sendto 64 B, other netns flooding bind+close",
+            ),
+            (
+                Foreign::ProcRead,
+                "sendto 64 B, other netns reading its /proc/net (5,000 sockets)",
+            ),
+        ] {
+            if want(metric) {
+                let v = (0..REPS)
+                    .map(|_| sendto_under_foreign_load(kind, foreign))
+                    .collect();
+                report(metric, "datagrams/s", "higher", kind, v);
+            }
+        }
+    }
+    if only.is_some() {
+        return 0;
+    }
     for kind in KINDS {
         for threads in [1, 2] {
             let v = (0..REPS)

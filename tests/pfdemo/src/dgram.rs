@@ -48,8 +48,28 @@ pub const TESTS: &[Test] = &[
         run: connected_send_follows_port_rebinding,
     },
     Test {
+        name: "connected_send_to_closed_peer_unpins_it",
+        run: connected_send_to_closed_peer_unpins_it,
+    },
+    Test {
         name: "send_to_nobody_econnrefused",
         run: send_to_nobody_econnrefused,
+    },
+    Test {
+        name: "autobind_exhausted_eagain",
+        run: autobind_exhausted_eagain,
+    },
+    Test {
+        name: "control_messages_einval",
+        run: control_messages_einval,
+    },
+    Test {
+        name: "connect_unspec_releases_auto_port",
+        run: connect_unspec_releases_auto_port,
+    },
+    Test {
+        name: "rx_timestamp_is_enqueue_time",
+        run: rx_timestamp_is_enqueue_time,
     },
     Test {
         name: "emsgsize_above_max",
@@ -118,6 +138,10 @@ pub const TESTS: &[Test] = &[
     Test {
         name: "proc_net_lists_sockets_and_counters",
         run: proc_net_lists_sockets_and_counters,
+    },
+    Test {
+        name: "proc_net_counts_own_namespace",
+        run: proc_net_counts_own_namespace,
     },
 ];
 
@@ -367,6 +391,319 @@ fn connected_send_follows_port_rebinding() -> TestResult {
     Ok(())
 }
 
+/// A connected sender caches its peer's sock; once the peer closed, the send that finds the port
+/// free (ECONNREFUSED) must drop that cache: the closed socket's sock and its module reference
+/// go then, not when the sender reconnects or closes.
+fn connected_send_to_closed_peer_unpins_it() -> TestResult {
+    ensure_loaded()?;
+    let base = sockets_used()?;
+    let (b, pb) = bound_socket(0)?;
+    let a = demo_socket().map_err(e("socket"))?;
+    connect(&a, pb).map_err(e("connect"))?;
+    sendto(&a, b"1", None, 0).map_err(e("send to the peer"))?;
+    drop(b);
+    check_eq!(
+        sendto(&a, b"2", None, 0).map_err(ename),
+        Err(ename(libc::ECONNREFUSED)),
+        "send after the peer closed"
+    );
+    check_eq!(
+        (sockets_used()? - base, refcnt()),
+        (1, Some(REFS_PER_SOCKET)),
+        "(sockets: used, module refcnt) with only the sender open after ECONNREFUSED"
+    );
+    drop(a);
+    check_eq!(sockets_used()?, base, "sockets: used after close");
+    Ok(())
+}
+
+/// Every ephemeral port of a namespace taken (bound explicitly, in a child in its own network
+/// namespace): an automatic bind (sendto or connect from an unbound socket) fails with EAGAIN,
+/// as UDP's; bind() to port 0 with EADDRINUSE, as UDP's.
+fn autobind_exhausted_eagain() -> TestResult {
+    ensure_loaded()?;
+    let base = sockets_used()?;
+    let (_b, pb) = bound_socket(0)?;
+    let code = in_child(|| {
+        // SAFETY: plain syscall in the single-threaded child.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return 50;
+        }
+        let n = (PFDEMO_EPHEMERAL_PORTS.end - PFDEMO_EPHEMERAL_PORTS.start) as u64;
+        let lim = libc::rlimit {
+            rlim_cur: n + 100,
+            rlim_max: n + 100,
+        };
+        // SAFETY: `lim` is valid for reads.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return 51;
+        }
+        let mut held = Vec::with_capacity(n as usize);
+        for port in PFDEMO_EPHEMERAL_PORTS {
+            let Ok(fd) = demo_socket() else { return 52 };
+            if bind(&fd, port).is_err() {
+                return 53;
+            }
+            held.push(fd);
+        }
+        // A receiver outside the ephemeral range, in this namespace.
+        let Ok((_rx, prx)) = bound_socket(5555) else {
+            return 54;
+        };
+        let Ok(s) = demo_socket() else { return 55 };
+        if sendto(&s, b"x", Some(prx), libc::MSG_DONTWAIT) != Err(libc::EAGAIN) {
+            return 56;
+        }
+        if connect(&s, prx) != Err(libc::EAGAIN) {
+            return 57;
+        }
+        if bind(&s, 0) != Err(libc::EADDRINUSE) {
+            return 58;
+        }
+        // An explicit port outside the range still works, and then sending does.
+        if bind(&s, 5556) != Ok(()) || sendto(&s, b"x", Some(prx), 0) != Ok(1) {
+            return 59;
+        }
+        0
+    })?;
+    check_eq!(
+        code,
+        0,
+        format!(
+            "child status (50 unshare, 51 rlimit, 52-55 setup, 56 sendto not EAGAIN, 57 connect \
+             not EAGAIN, 58 bind(0) not EADDRINUSE, 59 explicit port); port {pb} outside"
+        )
+    );
+    check_eq!(sockets_used()?, base + 1, "sockets: used after the child");
+    Ok(())
+}
+
+/// `sendmsg()` with control data: the protocol carries none, so SCM_RIGHTS (descriptors that
+/// would be lost), SCM_CREDENTIALS and SOL_SOCKET ones such as SO_MARK fail with EINVAL and
+/// nothing is delivered; a control buffer too short for a header holds none and is accepted.
+fn control_messages_einval() -> TestResult {
+    ensure_loaded()?;
+    let (a, _) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    let send_cmsg = |level: i32, ty: i32, data: &[u8], controllen: Option<usize>| {
+        let addr = SockaddrPfdemo::new(pb).to_bytes();
+        let mut payload = *b"cmsg";
+        let mut iov = libc::iovec {
+            iov_base: payload.as_mut_ptr().cast(),
+            iov_len: payload.len(),
+        };
+        let mut control = [0u64; 16];
+        // SAFETY: an all-zero msghdr is valid; the pointers below are live for the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = addr.as_ptr() as *mut _;
+        msg.msg_namelen = addr.len() as u32;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        // SAFETY: CMSG_SPACE/CMSG_LEN are pure; the header and its data fit in `control`
+        // (128 bytes) for the lengths used here, and CMSG_FIRSTHDR is not NULL for them.
+        unsafe {
+            msg.msg_controllen = libc::CMSG_SPACE(data.len() as u32) as usize;
+            let h = libc::CMSG_FIRSTHDR(&msg);
+            (*h).cmsg_level = level;
+            (*h).cmsg_type = ty;
+            (*h).cmsg_len = libc::CMSG_LEN(data.len() as u32) as usize;
+            std::ptr::copy_nonoverlapping(data.as_ptr(), libc::CMSG_DATA(h), data.len());
+        }
+        if let Some(len) = controllen {
+            msg.msg_controllen = len;
+        }
+        // SAFETY: `msg` describes live buffers.
+        let r = unsafe { libc::sendmsg(a.as_raw_fd(), &msg, 0) };
+        if r < 0 {
+            Err(ename(errno()))
+        } else {
+            Ok(r)
+        }
+    };
+    let fd0 = 0i32.to_ne_bytes();
+    check_eq!(
+        send_cmsg(libc::SOL_SOCKET, libc::SCM_RIGHTS, &fd0, None),
+        Err(ename(libc::EINVAL)),
+        "sendmsg with SCM_RIGHTS"
+    );
+    // SAFETY: plain getters.
+    let cred = unsafe { [libc::getpid() as u32, libc::getuid(), libc::getgid()] };
+    let cred: Vec<u8> = cred.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    check_eq!(
+        send_cmsg(libc::SOL_SOCKET, libc::SCM_CREDENTIALS, &cred, None),
+        Err(ename(libc::EINVAL)),
+        "sendmsg with SCM_CREDENTIALS"
+    );
+    check_eq!(
+        send_cmsg(libc::SOL_SOCKET, libc::SO_MARK, &7u32.to_ne_bytes(), None),
+        Err(ename(libc::EINVAL)),
+        "sendmsg with SO_MARK"
+    );
+    check_eq!(
+        recvmsg(&b, &mut [0u8; 8], libc::MSG_DONTWAIT)
+            .map(|r| r.n)
+            .map_err(ename),
+        Err(ename(libc::EAGAIN)),
+        "receiver after the refused sends"
+    );
+    // Shorter than a cmsghdr: no control message at all (CMSG_FIRSTHDR is NULL).
+    check_eq!(
+        send_cmsg(libc::SOL_SOCKET, libc::SCM_RIGHTS, &fd0, Some(8)),
+        Ok(4),
+        "sendmsg with an 8-byte control buffer"
+    );
+    check_eq!(
+        recvmsg(&b, &mut [0u8; 8], libc::MSG_DONTWAIT)
+            .map(|r| r.n)
+            .map_err(ename),
+        Ok(4),
+        "the datagram without control messages"
+    );
+    Ok(())
+}
+
+/// `connect(AF_UNSPEC)` gives back a port bound automatically (or by bind() to 0) and keeps one
+/// bind() chose, as UDP (`SOCK_BINDPORT_LOCK`).
+fn connect_unspec_releases_auto_port() -> TestResult {
+    ensure_loaded()?;
+    let (_b, pb) = bound_socket(0)?;
+    let unspec = (libc::AF_UNSPEC as u16).to_ne_bytes();
+    let name = |fd: &OwnedFd| getsockname(fd).map(|a| a.0.port).map_err(ename);
+    // Bound by connect().
+    let a = demo_socket().map_err(e("socket"))?;
+    connect(&a, pb).map_err(e("connect"))?;
+    let pa = name(&a)?;
+    check!(pa != 0, "connect did not bind");
+    connect_raw(&a, &unspec).map_err(e("connect AF_UNSPEC"))?;
+    check_eq!(name(&a), Ok(0), "port after AF_UNSPEC (bound by connect)");
+    let c = demo_socket().map_err(e("socket"))?;
+    check_eq!(
+        bind(&c, pa).map_err(ename),
+        Ok(()),
+        "another socket binds the port given back"
+    );
+    // Bound by bind(0).
+    let (z, pz) = bound_socket(0)?;
+    connect(&z, pb).map_err(e("connect"))?;
+    connect_raw(&z, &unspec).map_err(e("connect AF_UNSPEC"))?;
+    check_eq!(
+        name(&z),
+        Ok(0),
+        format!("port {pz} after AF_UNSPEC (bind(0))")
+    );
+    // Bound by bind() to a chosen port: kept.
+    let (x, _) = bound_socket(7100)?;
+    connect(&x, pb).map_err(e("connect"))?;
+    connect_raw(&x, &unspec).map_err(e("connect AF_UNSPEC"))?;
+    check_eq!(name(&x), Ok(7100), "port after AF_UNSPEC (bind(7100))");
+    // The released socket binds again when it sends.
+    check_eq!(
+        sendto(&a, b"x", Some(pb), 0).map_err(ename),
+        Ok(1),
+        "sendto after AF_UNSPEC"
+    );
+    check!(name(&a)? != 0, "sendto did not bind again");
+    Ok(())
+}
+
+/// `CLOCK_REALTIME` now.
+fn realtime() -> Duration {
+    // SAFETY: an all-zero timespec is valid; `ts` is valid for writes.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: see above.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// `SIOCGSTAMP` (`SIOCGSTAMP_OLD` on 64-bit): the socket's last receive time stamp.
+fn siocgstamp(fd: &OwnedFd) -> Result<Duration, i32> {
+    // SAFETY: an all-zero timeval is valid.
+    let mut tv: libc::timeval = unsafe { std::mem::zeroed() };
+    // SAFETY: SIOCGSTAMP writes one timeval to the pointer, which is valid.
+    cvt_errno(unsafe { libc::ioctl(fd.as_raw_fd(), 0x8906, &mut tv) })?;
+    Ok(Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000))
+}
+
+fn cvt_errno(r: i32) -> Result<i32, i32> {
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Receive time stamps are the time the datagram was queued, as for UDP and AF_UNIX: with
+/// SO_TIMESTAMPNS the SCM_TIMESTAMPNS of a datagram read 700 ms after it was sent, and
+/// SIOCGSTAMP after reading it, are the send time, not the time of recvmsg() or the ioctl.
+fn rx_timestamp_is_enqueue_time() -> TestResult {
+    // Wide margins: a TCG guest on a loaded host can stall for a while between two lines.
+    const LATE: Duration = Duration::from_millis(700);
+    const SLACK: Duration = Duration::from_millis(350);
+    ensure_loaded()?;
+    let (a, _) = bound_socket(0)?;
+    let (b, pb) = bound_socket(0)?;
+    setsockopt_int(&b, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1).map_err(e("SO_TIMESTAMPNS"))?;
+    let sent = realtime();
+    sendto(&a, b"stamp", Some(pb), 0).map_err(e("sendto"))?;
+    std::thread::sleep(LATE);
+    let mut data = [0u8; 16];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut control = [0u64; 16];
+    // SAFETY: an all-zero msghdr is valid; the pointers set are live for the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: `msg` describes live buffers.
+    let n = unsafe { libc::recvmsg(b.as_raw_fd(), &mut msg, 0) };
+    check_eq!(n, 5, "recvmsg");
+    let mut stamp = None;
+    // SAFETY: the kernel filled `msg_controllen` bytes of `control` with cmsgs; the CMSG_*
+    // walk stays within them.
+    unsafe {
+        let mut h = libc::CMSG_FIRSTHDR(&msg);
+        while !h.is_null() {
+            if (*h).cmsg_level == libc::SOL_SOCKET && (*h).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts = std::ptr::read_unaligned(libc::CMSG_DATA(h).cast::<libc::timespec>());
+                stamp = Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+            }
+            h = libc::CMSG_NXTHDR(&msg, h);
+        }
+    }
+    let stamp = stamp.ok_or("no SCM_TIMESTAMPNS control message".to_string())?;
+    check!(
+        stamp + SLACK >= sent && stamp < sent + SLACK,
+        "SCM_TIMESTAMPNS is {:?} after the send (read {LATE:?} after it): expected the send time",
+        stamp.saturating_sub(sent)
+    );
+    // SIOCGSTAMP on a socket without SO_TIMESTAMP*: the first call enables stamping (ENOENT:
+    // nothing received yet), then the datagram's stamp is what it reports after a receive.
+    let (c, pc) = bound_socket(0)?;
+    check_eq!(
+        siocgstamp(&c).map_err(ename),
+        Err(ename(libc::ENOENT)),
+        "SIOCGSTAMP before any datagram"
+    );
+    let sent = realtime();
+    sendto(&a, b"stamp", Some(pc), 0).map_err(e("sendto"))?;
+    std::thread::sleep(LATE);
+    recvmsg(&c, &mut [0u8; 8], 0).map_err(e("recvmsg"))?;
+    std::thread::sleep(LATE);
+    let stamp = siocgstamp(&c).map_err(e("SIOCGSTAMP"))?;
+    check!(
+        stamp + SLACK >= sent && stamp < sent + SLACK,
+        "SIOCGSTAMP is {:?} after the send (received {LATE:?} after it, asked {LATE:?} later): \
+         expected the send time",
+        stamp.saturating_sub(sent)
+    );
+    Ok(())
+}
+
 fn send_to_nobody_econnrefused() -> TestResult {
     ensure_loaded()?;
     let a = demo_socket().map_err(e("socket"))?;
@@ -515,13 +852,40 @@ fn blocked_reader(
     (h, tid)
 }
 
+/// Joins a [`blocked_reader`] that `what` should wake, with a deadline: its socket's
+/// `SO_RCVTIMEO` watchdog ([`WATCHDOG_MS`], set by [`bound_socket`]) makes a lost wake-up return
+/// `EAGAIN`, reported as such; a reader still blocked past the watchdog (a socket without one)
+/// is reported too and left behind, so the test fails within seconds either way.
+fn join_reader(
+    h: std::thread::JoinHandle<Result<Received, i32>>,
+    what: &str,
+) -> Result<Result<usize, String>, String> {
+    let deadline = Instant::now() + Duration::from_millis(WATCHDOG_MS as u64 + 3000);
+    while !h.is_finished() {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "watchdog: the reader still blocks in recv() {} ms after {what}: lost wake-up",
+                WATCHDOG_MS + 3000
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    match h.join().map_err(|_| "the reader panicked".to_string())? {
+        Err(libc::EAGAIN) => Err(format!(
+            "watchdog: the reader's recv() timed out (SO_RCVTIMEO {WATCHDOG_MS} ms) waiting for \
+             {what}: lost wake-up"
+        )),
+        r => Ok(r.map(|r| r.n).map_err(ename)),
+    }
+}
+
 fn blocked_recv_woken_by_data() -> TestResult {
     ensure_loaded()?;
     let (a, _) = bound_socket(0)?;
     let (b, pb) = bound_socket(0)?;
     let (h, _) = blocked_reader(&b);
     sendto(&a, b"wake", Some(pb), 0).map_err(e("sendto"))?;
-    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    let r = join_reader(h, "a datagram")?;
     check_eq!(r, Ok(4), "blocked reader's result");
     Ok(())
 }
@@ -540,7 +904,7 @@ fn blocked_recv_eintr_on_signal() -> TestResult {
     let (h, tid) = blocked_reader(&b);
     // SAFETY: `tid` is a live thread of ours (joined below).
     unsafe { libc::pthread_kill(tid, libc::SIGUSR1) };
-    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    let r = join_reader(h, "SIGUSR1")?;
     check_eq!(r, Err(ename(libc::EINTR)), "blocked reader after a signal");
     Ok(())
 }
@@ -556,13 +920,16 @@ fn blocked_recv_restarts_with_sa_restart() -> TestResult {
         sa.sa_flags = libc::SA_RESTART;
         libc::sigaction(libc::SIGUSR2, &sa, std::ptr::null_mut());
     }
+    // A receive timeout turns the restart into EINTR (`sock_intr_errno()`): this reader has
+    // none, and `join_reader`'s deadline is its watchdog.
+    set_rcvtimeo(&b, 0)?;
     let (h, tid) = blocked_reader(&b);
     // SAFETY: `tid` is a live thread of ours (joined below).
     unsafe { libc::pthread_kill(tid, libc::SIGUSR2) };
     std::thread::sleep(Duration::from_millis(200));
     let still_blocked = !h.is_finished();
     sendto(&a, b"after", Some(pb), 0).map_err(e("sendto"))?;
-    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    let r = join_reader(h, "SIGUSR2 (restarted), then a datagram")?;
     check!(
         still_blocked,
         "the reader returned after the signal instead of restarting"
@@ -607,7 +974,7 @@ fn shutdown_wakes_blocked_reader() -> TestResult {
     let (b, _) = bound_socket(0)?;
     let (h, _) = blocked_reader(&b);
     shutdown(&b, libc::SHUT_RD).map_err(e("shutdown"))?;
-    let r = h.join().unwrap().map(|r| r.n).map_err(ename);
+    let r = join_reader(h, "shutdown(SHUT_RD)")?;
     check_eq!(r, Ok(0), "blocked reader after shutdown(SHUT_RD)");
     check_eq!(
         recvmsg(&b, &mut [0u8; 8], 0).map(|r| r.n).map_err(ename),
@@ -924,6 +1291,85 @@ fn proc_net_lists_sockets_and_counters() -> TestResult {
     check!(
         !socks.iter().any(|s| s.0 == pa || s.0 == pb),
         "closed sockets still listed: {socks:?}"
+    );
+    Ok(())
+}
+
+/// Each namespace has its own port table and its own traffic counters: 10 datagrams sent in a
+/// child namespace show in that namespace's /proc/net/rust_pf_demo (with its sockets), never in
+/// this one's, during the child's life or after its sockets closed.
+fn proc_net_counts_own_namespace() -> TestResult {
+    ensure_loaded()?;
+    let (before, _) = read_proc()?;
+    // Two pipes: child -> parent ("sent"), parent -> child ("looked").
+    let (mut up, mut down) = ([0; 2], [0; 2]);
+    // SAFETY: both arrays are valid for two ints.
+    let r = unsafe { (libc::pipe(up.as_mut_ptr()), libc::pipe(down.as_mut_ptr())) };
+    check_eq!(r, (0, 0), "pipes");
+    let pid = spawn_child(|| {
+        // SAFETY: the parent's ends, closed in the child.
+        unsafe {
+            libc::close(up[0]);
+            libc::close(down[1]);
+        }
+        // SAFETY: plain syscall in the single-threaded child.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return 60;
+        }
+        let (Ok((a, _)), Ok((b, pb))) = (bound_socket(0), bound_socket(0)) else {
+            return 61;
+        };
+        for _ in 0..10 {
+            if sendto(&a, b"ns", Some(pb), 0) != Ok(2) {
+                return 62;
+            }
+        }
+        let code = match read_proc() {
+            Ok((c, socks)) if counter(&c, "datagrams_sent") == 10 && socks.len() == 2 => 0,
+            _ => 63,
+        };
+        // Tell the parent the datagrams are sent, wait for it to have looked (or to be gone:
+        // its write end closes and the read returns 0).
+        // SAFETY: the child's ends of the pipes, inherited.
+        unsafe {
+            libc::write(up[1], b"x".as_ptr().cast(), 1);
+            let mut c = 0u8;
+            libc::read(down[0], (&mut c as *mut u8).cast(), 1);
+        }
+        drop(b);
+        code
+    })?;
+    let mut c = 0u8;
+    // SAFETY: the parent's ends: the child writes one byte, or exits (its write end closes, the
+    // read returns 0), so this read ends either way.
+    unsafe {
+        libc::close(up[1]);
+        libc::close(down[0]);
+        libc::read(up[0], (&mut c as *mut u8).cast(), 1);
+    }
+    let during = read_proc();
+    // SAFETY: lets the child go on (it waits for this byte); the ends are ours to close.
+    unsafe {
+        libc::write(down[1], b"y".as_ptr().cast(), 1);
+        libc::close(down[1]);
+        libc::close(up[0]);
+    }
+    let (during, _) = during?;
+    let code = wait_child(pid)?;
+    let (after, _) = read_proc()?;
+    if code == 60 {
+        return Err(Outcome::Skip("unshare(CLONE_NEWNET) failed".into()));
+    }
+    check_eq!(
+        code,
+        0,
+        "child status (61 setup, 62 send, 63 its own /proc/net: not 10 sent and 2 sockets)"
+    );
+    let sent = |c: &Counters| counter(c, "datagrams_sent") - counter(&before, "datagrams_sent");
+    check_eq!(
+        (sent(&during), sent(&after)),
+        (0, 0),
+        "datagrams_sent here while the child's sockets were open, and after they closed"
     );
     Ok(())
 }

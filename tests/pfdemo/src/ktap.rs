@@ -2,6 +2,9 @@
 
 //! A minimal KTAP producer (Documentation/dev-tools/ktap.rst), exit codes as kselftest.
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 /// What a test concluded, other than passing.
 pub enum Outcome {
     /// The test failed; the message says what was expected and what happened.
@@ -49,6 +52,48 @@ impl From<String> for Outcome {
     }
 }
 
+/// The test running now (its number and when it started), for the watchdog.
+static RUNNING: Mutex<Option<(usize, Instant)>> = Mutex::new(None);
+
+/// The longest a test may run before the program gives up on it: a backstop for a blocking
+/// call without its own watchdog (the tests' sockets have `SO_RCVTIMEO`/`SO_SNDTIMEO`, see
+/// `sys::WATCHDOG_MS`). The long stress mode runs for minutes per test.
+fn test_deadline() -> Duration {
+    if std::env::var("RPD_STRESS").is_ok_and(|v| v == "full") {
+        Duration::from_secs(1800)
+    } else {
+        Duration::from_secs(240)
+    }
+}
+
+/// Starts the thread that ends the program when a test outlives `limit`: the test is reported
+/// `not ok` with the reason, the tests after it `not ok` as not run, and the program exits 1,
+/// so that the rest of the suite runs instead of the VM timing out with no test named.
+fn start_watchdog(names: Vec<&'static str>, limit: Duration) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let Some((n, t0)) = *RUNNING.lock().unwrap_or_else(|p| p.into_inner()) else {
+            continue;
+        };
+        if t0.elapsed() < limit {
+            continue;
+        }
+        let name = names[n - 1];
+        println!(
+            "# {name}: watchdog: still running after {} s (a blocking call never woken?)",
+            limit.as_secs()
+        );
+        println!("not ok {n} {name}");
+        for (i, other) in names.iter().enumerate().skip(n) {
+            println!(
+                "not ok {} {other} # not run: the watchdog stopped the program",
+                i + 1
+            );
+        }
+        std::process::exit(1);
+    });
+}
+
 /// Runs the tests whose name contains `filter`, printing KTAP; returns the kselftest exit code.
 pub fn run(tests: &[&Test], filter: Option<&str>) -> i32 {
     let selected: Vec<&Test> = tests
@@ -58,10 +103,14 @@ pub fn run(tests: &[&Test], filter: Option<&str>) -> i32 {
         .collect();
     println!("TAP version 13");
     println!("1..{}", selected.len());
+    start_watchdog(selected.iter().map(|t| t.name).collect(), test_deadline());
     let (mut pass, mut fail, mut skip) = (0, 0, 0);
     for (i, t) in selected.iter().enumerate() {
         let n = i + 1;
-        match (t.run)() {
+        *RUNNING.lock().unwrap_or_else(|p| p.into_inner()) = Some((n, Instant::now()));
+        let result = (t.run)();
+        *RUNNING.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        match result {
             Ok(()) => {
                 pass += 1;
                 println!("ok {n} {}", t.name);

@@ -131,6 +131,10 @@ pub const TESTS: &[Test] = &[
         run: sock_register_conflict_eexist,
     },
     Test {
+        name: "held_sock_usable_after_close",
+        run: held_sock_usable_after_close,
+    },
+    Test {
         name: "kern_socket_holds_module_refs",
         run: kern_socket_holds_module_refs,
     },
@@ -1037,6 +1041,99 @@ fn generic_fstat_and_proc_fd_link() -> TestResult {
     );
     drop(s);
     check_eq!(refcnt(), Some(0), "refcnt after close");
+    Ok(())
+}
+
+/// `ioctl(fd, cmd)` of rust_pf_demo_dup's held-sock probe: the int it returns.
+fn dup_probe(fd: &OwnedFd, cmd: libc::c_ulong) -> Result<i32, i32> {
+    let mut v: libc::c_int = -1;
+    // SAFETY: the probe commands write one int to the pointer, which is valid.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), cmd, &mut v) } < 0 {
+        Err(errno())
+    } else {
+        Ok(v)
+    }
+}
+
+/// A sock kept by reference (`HeldSock`, in rust_pf_demo_dup's table) after its socket was
+/// closed: it still counts as a socket and pins the module, reads as shut in both directions,
+/// orphaned (no inode) and in its namespace, keeps its family data, and takes a datagram; the
+/// last reference frees it and the module references. (pf/ offers nothing else on a held sock:
+/// tests/compile_fail/ checks that waiting on one does not build.)
+fn held_sock_usable_after_close() -> TestResult {
+    const HELD_RX_QUEUED: libc::c_ulong = 0x5f01;
+    const HELD_STATE: libc::c_ulong = 0x5f02;
+    const HELD_ID: libc::c_ulong = 0x5f03;
+    const OWN_ID: libc::c_ulong = 0x5f04;
+    const HELD_DROP: libc::c_ulong = 0x5f05;
+    cleanup_test_modules();
+    ensure_unloaded()?;
+    check_eq!(
+        insmod(DUP).map_err(ename),
+        Ok(()),
+        "finit_module(rust_pf_demo_dup)"
+    );
+    let base = sockets_used()?;
+    let run = || -> Result<Vec<(&str, String)>, String> {
+        let a = socket(PF_DEMO, libc::SOCK_DGRAM, 0).map_err(e("socket a"))?;
+        let b = socket(PF_DEMO, libc::SOCK_DGRAM, 0).map_err(e("socket b"))?;
+        let id_a = dup_probe(&a, OWN_ID).map_err(e("OWN_ID"))?;
+        bind(&a, 1).map_err(e("bind a (the module keeps its sock)"))?;
+        drop(a);
+        let mut seen = vec![
+            // b open, a closed but held.
+            (
+                "sockets: used with a closed but held sock",
+                format!("{}", sockets_used()? - base),
+            ),
+            ("module refcnt", format!("{:?}", module_refcnt(DUP))),
+        ];
+        let state = dup_probe(&b, HELD_STATE).map_err(ename);
+        seen.push(("held sock state", format!("{:x?}", state)));
+        seen.push((
+            "held sock data",
+            format!("{:?}", dup_probe(&b, HELD_ID).map(|id| id == id_a)),
+        ));
+        seen.push((
+            "send to it",
+            format!("{:?}", sendto(&b, &[9; 100], None, 0)),
+        ));
+        let queued = dup_probe(&b, HELD_RX_QUEUED).map_err(ename);
+        seen.push(("queued on it", format!("{:?}", queued.map(|q| q >= 100))));
+        dup_probe(&b, HELD_DROP).map_err(e("HELD_DROP"))?;
+        seen.push((
+            "sockets: used once dropped",
+            format!("{}", sockets_used()? - base),
+        ));
+        seen.push((
+            "module refcnt once dropped",
+            format!("{:?}", module_refcnt(DUP)),
+        ));
+        drop(b);
+        Ok(seen)
+    };
+    let seen = run();
+    // A held sock pins the module: drop it on every path before unloading.
+    let unload = rmmod_named(DUP).map_err(ename);
+    cleanup_test_modules();
+    let seen = seen?;
+    let expected = [
+        "2".to_string(),
+        format!("{:?}", Some(REFS_PER_SOCKET + 1)),
+        // SHUTDOWN_MASK (set by pf/'s release), same namespace, orphaned.
+        format!("{:x?}", Ok::<i32, String>(0x303)),
+        format!("{:?}", Ok::<bool, i32>(true)),
+        format!("{:?}", Ok::<usize, i32>(100)),
+        format!("{:?}", Ok::<bool, i32>(true)),
+        "1".to_string(),
+        format!("{:?}", Some(REFS_PER_SOCKET)),
+    ];
+    for ((what, got), want) in seen.iter().zip(expected.iter()) {
+        check_eq!(got, want, what);
+    }
+    check_eq!(module_refcnt(DUP), None, "rust_pf_demo_dup still loaded");
+    check_eq!(unload, Ok(()), "rmmod rust_pf_demo_dup after its sockets");
+    check_eq!(sockets_used()?, base, "sockets: used at the end");
     Ok(())
 }
 

@@ -215,9 +215,16 @@ pub fn getpeername(fd: &OwnedFd) -> Result<(SockaddrPfdemo, usize), i32> {
     name_of(fd, libc::getpeername)
 }
 
-/// A socket of the family bound to `port` (0: a free one); returns it with its port.
+/// The watchdog on every blocking call of a test socket: `SO_RCVTIMEO` and `SO_SNDTIMEO` of
+/// this many milliseconds, so that a wake-up that never comes fails the test (`EAGAIN`) within
+/// seconds instead of hanging the VM run.
+pub const WATCHDOG_MS: i64 = 5000;
+
+/// A socket of the family bound to `port` (0: a free one); returns it with its port. Its
+/// blocking calls give up after [`WATCHDOG_MS`].
 pub fn bound_socket(port: u32) -> Result<(OwnedFd, u32), String> {
     let fd = demo_socket().map_err(|e| format!("socket: {}", ename(e)))?;
+    set_watchdog(&fd)?;
     bind(&fd, port).map_err(|e| format!("bind({port}): {}", ename(e)))?;
     let (addr, _) = getsockname(&fd).map_err(|e| format!("getsockname: {}", ename(e)))?;
     Ok((fd, addr.port))
@@ -387,8 +394,19 @@ pub fn kernel_log() -> Result<String, String> {
     Ok(String::from_utf8_lossy(&buf[..n as usize]).into_owned())
 }
 
+/// [`WATCHDOG_MS`] as `SO_RCVTIMEO` and `SO_SNDTIMEO`.
+pub fn set_watchdog(fd: &OwnedFd) -> Result<(), String> {
+    set_rcvtimeo(fd, WATCHDOG_MS)?;
+    set_timeo(fd, libc::SO_SNDTIMEO, WATCHDOG_MS)
+}
+
 /// `SO_RCVTIMEO` of `ms` milliseconds.
 pub fn set_rcvtimeo(fd: &OwnedFd, ms: i64) -> Result<(), String> {
+    set_timeo(fd, libc::SO_RCVTIMEO, ms)
+}
+
+/// `SO_RCVTIMEO` or `SO_SNDTIMEO` (`opt`) of `ms` milliseconds.
+fn set_timeo(fd: &OwnedFd, opt: i32, ms: i64) -> Result<(), String> {
     let tv = libc::timeval {
         tv_sec: ms / 1000,
         tv_usec: (ms % 1000) * 1000,
@@ -398,13 +416,13 @@ pub fn set_rcvtimeo(fd: &OwnedFd, ms: i64) -> Result<(), String> {
         libc::setsockopt(
             fd.as_raw_fd(),
             libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
+            opt,
             (&tv as *const libc::timeval).cast(),
             std::mem::size_of::<libc::timeval>() as u32,
         )
     };
     if r < 0 {
-        Err(format!("SO_RCVTIMEO: {}", ename(errno())))
+        Err(format!("setsockopt({opt}, {ms} ms): {}", ename(errno())))
     } else {
         Ok(())
     }

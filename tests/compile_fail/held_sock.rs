@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Compile-fail cases of the `pf/` layer, built by `run.sh` (from `make lint`).
+//!
+//! Built as it is, this family compiles: it keeps a counted reference to a sock
+//! ([`HeldSock`]) and uses what is valid on a sock whose socket may be closed. Each
+//! `rpd_cf_*` cfg adds one use the layer must refuse at build time; `run.sh` builds the file
+//! once per cfg and expects that build to fail with the error named there.
+
+use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
+
+#[path = "../../pf/mod.rs"]
+pub mod pf;
+
+use pf::code::ESOCKTNOSUPPORT;
+use pf::{Family, HeldSock, Msg, Sock, SockType};
+
+/// A family that keeps the last socket that sent.
+struct CompileFailFamily;
+
+/// The family-wide state: the last sock that sent.
+#[pin_data]
+struct Shared {
+    #[pin]
+    last: Mutex<Option<ARef<HeldSock<CompileFailFamily>>>>,
+}
+
+/// The per-socket data; over-aligned in the `rpd_cf_align` case.
+#[pin_data]
+#[cfg_attr(rpd_cf_align, repr(align(64)))]
+struct Data {
+    sent: u8,
+}
+
+#[vtable]
+impl Family for CompileFailFamily {
+    const FAMILY: u16 = 18;
+    const NAME: &'static CStr = c_str!("RUST_PF_DEMO_CF");
+    type Shared = Shared;
+    type Data = Data;
+    type NetData = ();
+
+    fn shared() -> impl PinInit<Shared, Error> {
+        try_pin_init!(Shared {
+            last <- new_mutex!(None, "compile_fail::last"),
+        })
+    }
+
+    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {}
+
+    fn new_data(_shared: &Shared) -> impl PinInit<Data, Error> {
+        try_pin_init!(Data { sent: 0 })
+    }
+
+    fn check_create(sock_type: SockType, _protocol: i32, _kern: bool) -> Result {
+        if sock_type != SockType::DGRAM {
+            return Err(ESOCKTNOSUPPORT);
+        }
+        Ok(())
+    }
+
+    fn sendmsg(sock: &Sock<Self>, _msg: &mut Msg) -> Result<usize> {
+        let held: ARef<HeldSock<Self>> = sock.hold();
+        // What is valid on an orphaned sock.
+        let _ = (
+            held.data().sent,
+            held.net(),
+            held.shutdown_mask(),
+            held.rx_queued(),
+        );
+        let skb = sock.alloc_send(0, true)?;
+        held.queue_rcv(skb)?;
+        // A blocking receive sleeps on the socket's wait queue: not on a held sock.
+        #[cfg(rpd_cf_recv)]
+        let _ = held.recv_datagram(0);
+        // A full send buffer marks the socket: not on a held sock.
+        #[cfg(rpd_cf_alloc)]
+        let _ = held.alloc_send(0, false);
+        // Only the layer makes a `Sock`, for the length of an operation: it cannot be kept.
+        #[cfg(rpd_cf_keep_sock)]
+        let _kept: ARef<Sock<Self>> = ARef::from(sock);
+        *sock.shared().last.lock() = Some(held);
+        Ok(0)
+    }
+}
+
+module_family! {
+    family: CompileFailFamily,
+    name: "rust_pf_demo_compile_fail",
+    author: "rust_pf_demo developers",
+    description: "Build-time checks of pf/ (never loaded)",
+    license: "GPL",
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Compile-fail checks of pf/ (run by `make lint`, after a module build): builds
+# tests/compile_fail/held_sock.rs with the exact rustc command kbuild built rust_pf_demo with
+# (from .rust_pf_demo_rs.o.cmd), metadata and const evaluation only. As it is, the file must
+# compile; with each rpd_cf_* cfg below it must fail, with the error given there.
+#   tests/compile_fail/run.sh KDIR
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+kdir=${1:?usage: run.sh KDIR}
+cmdfile=$root/.rust_pf_demo_rs.o.cmd
+[ -f "$cmdfile" ] || { echo "compile_fail: no $cmdfile: build the module first (make)" >&2; exit 1; }
+cmd=$(sed -n 's/^savedcmd_[^ ]*rust_pf_demo_rs.o := //p' "$cmdfile" | sed 's/ ; .*//')
+rustc=
+args=()
+for a in $(sed 's/^RUST_MODFILE=[^ ]* //' <<<"$cmd"); do
+	case "$a" in
+	*/rustc) rustc=$a ;;
+	--emit=* | --out-dir | "$root/" | "$root/rust_pf_demo.rs" | --crate-name | rust_pf_demo_rs) ;;
+	"-Zcrate-attr='feature(arbitrary_self_types,lint_reasons,used_with_arg)'") args+=("-Zcrate-attr=feature(arbitrary_self_types,lint_reasons,used_with_arg)") ;;
+	*) args+=("$a") ;;
+	esac
+done
+[ -n "$rustc" ] || { echo "compile_fail: no rustc in $cmdfile" >&2; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+src=$root/tests/compile_fail/held_sock.rs
+build() { # build CFG...: rustc's output in $out/log, its status returned
+	local cfgs=()
+	for c in "$@"; do cfgs+=(--cfg "$c"); done
+	(cd "$kdir" && RUSTC_BOOTSTRAP=1 RUST_MODFILE=$root/tests/compile_fail/held_sock "$rustc" "${args[@]}" \
+		--crate-name rpd_compile_fail "${cfgs[@]}" --emit=metadata="$out/lib.rmeta" -Zwrite-long-types-to-disk=no \
+		-Dwarnings "$src") >"$out/log" 2>&1
+}
+if ! build; then
+	cat "$out/log" >&2
+	echo "compile_fail: FAIL: held_sock.rs does not build without a compile-fail cfg" >&2
+	exit 1
+fi
+echo "compile_fail: ok: held_sock.rs builds as it is"
+fails=0
+# cfg | what must appear in rustc's error | what the case proves
+while IFS='|' read -r cfg pattern what; do
+	if build "$cfg"; then
+		echo "compile_fail: FAIL: $cfg compiled: $what" >&2
+		fails=$((fails + 1))
+	elif ! grep -q -- "$pattern" "$out/log"; then
+		cat "$out/log" >&2
+		echo "compile_fail: FAIL: $cfg failed without '$pattern': $what" >&2
+		fails=$((fails + 1))
+	else
+		echo "compile_fail: ok: $cfg refused ($pattern): $what"
+	fi
+done <<'CASES'
+rpd_cf_recv|no method named `recv_datagram` found|a blocking receive on a held sock (its socket may be closed)
+rpd_cf_alloc|no method named `alloc_send` found|a send-buffer allocation on a held sock
+rpd_cf_keep_sock|AlwaysRefCounted` is not satisfied|a counted reference to the operation's Sock
+rpd_cf_align|larger alignment than the struct sock slab guarantees|a Family::Data aligned beyond ARCH_SLAB_MINALIGN
+CASES
+[ "$fails" = 0 ] || exit 1
