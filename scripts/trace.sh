@@ -56,7 +56,7 @@ IFS=, eval 'arg="${cases[*]}"'
 "$RPD_ROOT/qemu/run-vm.sh" "$RPD_BZIMAGE" "$initrd" "$log" rpd.mode=trace rpd.trace="$arg" \
 	>"$RPD_ROOT/build/vm-trace.console" || vm=$?
 # The graphs (between the guest's markers) and the guest's one-line errors.
-tr -d '\r' <"$log" | awk '/^RPD-TRACE-BEGIN: /{on=1; next} /^RPD-TRACE-END: /{on=0; print ""; next} on || /^trace: /' |
+tr -d '\r' <"$log" | awk '/^\[ *[0-9.]+\] /{next} /^RPD-TRACE-BEGIN: /{on=1; next} /^RPD-TRACE-END: /{on=0; print ""; next} on || /^trace: /' |
 	tee "$RPD_ROOT/build/trace.txt"
 if grep -qE 'WARNING:|BUG|Oops|refcount_t:|KASAN|UBSAN' "$log"; then
 	echo "trace: the guest's kernel log has a warning (full log: $log):" >&2
