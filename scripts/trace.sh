@@ -66,8 +66,10 @@ fi
 [ "$vm" = 0 ] || { echo "trace: the guest failed (verdict $vm); console: $log" >&2; exit 1; }
 if [ $readme = 1 ]; then
 	# The seed (the document's call trace, as annotated) beside the real graph, first case.
-	block=$(awk '/^== first:/{on=1; next} /^== /{on=0} on && /<- /' "$RPD_ROOT/build/trace.txt" |
-		awk -F' <- ' '{ sub(/ +$/, "", $1); printf "%-62s | %s\n", $2, $1 }')
+	block=$(awk '/^== first:/{on=1; next} /^== /{on=0} on && NF' "$RPD_ROOT/build/trace.txt" |
+		awk -F' <- ' '/^  (note|result): /{ notes = notes $0 "\n"; next }
+			{ sub(/ +$/, "", $1); printf "%-62s | %s\n", $2, $1 }
+			END { printf "\n%s", notes }')
 	[ -n "$block" ] || rpd_die "no first-socket graph in build/trace.txt"
 	python3 - "$RPD_ROOT/README.md" "$block" "${RPD_FLAVOUR:-default}" <<'EOF'
 import re, sys

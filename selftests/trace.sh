@@ -229,7 +229,7 @@ explain() {
 			else if (name == "register_pernet_subsys") s = "module init: register_pernet_subsys()"
 			else if (name == "sock_register") s = "module init: sock_register(): net_families[18] set"
 			else if (name == "try_module_get" && parent == "__sock_create")
-				s = created ? "seed: try_module_get(sock->ops->owner)" : "seed: try_module_get(pf->owner)"
+				s = created ? "seed: try_module_get(sock->ops->owner)" : "seed: pf = rcu_dereference(net_families[18]); try_module_get(pf->owner)"
 			else if (name == "try_module_get" && parent == "sk_alloc") s = "sk_alloc pins proto.owner (2nd reference)"
 			else if (name == "sk_alloc") s = "seed (our create): sk_alloc()"
 			else if (name == "sock_init_data") s = "seed (our create): sock_init_data()"
