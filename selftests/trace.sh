@@ -255,8 +255,8 @@ explain() {
 			else if (name == "module_request") s = "trace event module:module_request"
 			else if (name == "module_load") s = "trace event module:module_load"
 		}
-		# Not the seed's: load_module's own module_get/put pairs, and events outside the graph
-		# (the process exiting after the traced call).
+		# Not the seed steps: the module_get/put pairs of load_module itself, and events outside
+		# the graph (the process exiting after the traced call).
 		if (hide[comm]) { if (kind == "ret") hide[comm] = 0; next }
 		if (kind == "call" && parent == "load_module" && (name == "try_module_get" || name == "module_put")) {
 			if (line ~ /\{ *$/) hide[comm] = 1
@@ -446,10 +446,11 @@ show() {
 		esac
 		echo "RPD-TRACE-BEGIN: $c"
 		echo "== $c: $title =="
-		notes
+		[ "$c" = call ] || notes
 		if out=$(run_case $c 2>&1); then
 			echo "  result: $(cat $RAW.$c.out | head -n 3)"
-			annotate <$RAW.$c | explain
+			# Another command: the graph as it is (the annotations are the seed's).
+			if [ "$c" = call ]; then annotate <$RAW.$c | explain | sed 's/ *<- .*//'; else annotate <$RAW.$c | explain; fi
 		else
 			echo "trace: the $c case failed: $out"
 			rc=1
