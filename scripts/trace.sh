@@ -67,16 +67,16 @@ fi
 if [ $readme = 1 ]; then
 	# The seed (the document's call trace, as annotated) beside the real graph, first case.
 	block=$(awk '/^== first:/{on=1; next} /^== /{on=0} on && NF' "$RPD_ROOT/build/trace.txt" |
-		awk -F' <- ' '/^  (note|result): /{ notes = notes $0 "\n"; next }
-			{ sub(/ +$/, "", $1); printf "%-62s | %s\n", $2, $1 }
+		awk -F' <= ' '/^  (note|result): /{ notes = notes $0 "\n"; next }
+			{ sub(/ +$/, "", $1); printf "%-66s | %s\n", $2, $1 }
 			END { printf "\n%s", notes }')
 	[ -n "$block" ] || rpd_die "no first-socket graph in build/trace.txt"
 	python3 - "$RPD_ROOT/README.md" "$block" "${RPD_FLAVOUR:-default}" <<'EOF'
 import re, sys
 path, block, flavour = sys.argv[1], sys.argv[2], sys.argv[3]
-head = "%-62s | %s" % ("the seed's step (the document)", "the running kernel (function_graph, TASK  GRAPH)")
+head = "%-66s | %s" % ("the seed's step (the document)", "the running kernel (function_graph: task, graph)")
 text = ("<!-- trace:begin -->\n<!-- made by `scripts/trace.sh --readme` (%s kernel); do not edit -->\n"
-        "```\n%s\n%s\n%s\n```\n<!-- trace:end -->" % (flavour, head, "-" * 62 + "-+-" + "-" * 60, block))
+        "```\n%s\n%s\n%s\n```\n<!-- trace:end -->" % (flavour, head, "-" * 66 + "-+-" + "-" * 60, block))
 s = open(path).read()
 new, n = re.subn(r"<!-- trace:begin -->.*?<!-- trace:end -->", lambda m: text, s, flags=re.S)
 if n != 1:

@@ -229,7 +229,7 @@ explain() {
 			else if (name == "register_pernet_subsys") s = "module init: register_pernet_subsys()"
 			else if (name == "sock_register") s = "module init: sock_register(): net_families[18] set"
 			else if (name == "try_module_get" && parent == "__sock_create")
-				s = created ? "seed: try_module_get(sock->ops->owner)" : "seed: pf = rcu_dereference(net_families[18]); try_module_get(pf->owner)"
+				s = created ? "seed: try_module_get(sock->ops->owner)" : "seed: pf = net_families[18] (RCU); try_module_get(pf->owner)"
 			else if (name == "try_module_get" && parent == "sk_alloc") s = "sk_alloc pins proto.owner (2nd reference)"
 			else if (name == "sk_alloc") s = "seed (our create): sk_alloc()"
 			else if (name == "sock_init_data") s = "seed (our create): sock_init_data()"
@@ -238,18 +238,18 @@ explain() {
 			else if (name == "module_put" && parent == "sk_free") s = "the sock is freed: module_put(proto.owner)"
 			else if (name == "security_socket_post_create") s = "seed: security_socket_post_create()"
 			else if (name == "sock_map_fd") s = "seed: sock_map_fd()"
-			else if (name == "sock_alloc_file") s = (parent == "sock_map_fd" ? "" : "seed: sock_map_fd() (inlined into __sys_socket): ") "sock_alloc_file(): the file"
-			else if (name == "fd_install") s = (parent == "sock_map_fd" ? "" : "seed: sock_map_fd() (inlined into __sys_socket): ") "fd_install(): the descriptor"
-			else if (name == "sock_release" && parent == "__sock_create") s = "error path: sock_release() (sock->ops = NULL: no family release)"
-			else if (name == "__sock_release" && parent == "__sock_create") s = "error path: sock_release(), inlined into __sock_create: its callee __sock_release (sock->ops = NULL: no family release)"
+			else if (name == "sock_alloc_file") s = (parent == "sock_map_fd" ? "seed: " : "seed: sock_map_fd (inlined): ") "sock_alloc_file(), the file"
+			else if (name == "fd_install") s = (parent == "sock_map_fd" ? "seed: " : "seed: sock_map_fd (inlined): ") "fd_install(), the descriptor"
+			else if (name == "sock_release" && parent == "__sock_create") s = "error path: sock_release(), ops NULL: no family release"
+			else if (name == "__sock_release" && parent == "__sock_create") s = "error path: sock_release (inlined): __sock_release, ops NULL"
 			else if (name == "sock_close") s = "close(): last fput of the file -> sock_close()"
 			else if (name == "__sock_release") s = "__sock_release()"
 			else if (name == "sk_free") s = "our release: sock_put -> sk_free() (last reference)"
 		} else if (kind == "event") {
-			if (name == "rpd_create") { s = "seed: pf->create = our create (pf/callbacks.rs: create_callback::<DemoFamily>)"; created = 1 }
+			if (name == "rpd_create") { s = "seed: pf->create = our create, pf/callbacks.rs: create_callback"; created = 1 }
 			else if (name == "rpd_create_ret") s = "our create returns (0, or -errno)"
-			else if (name == "rpd_release") s = "ops->release = our release (pf/callbacks.rs: release_callback::<DemoFamily>)"
-			else if (name == "rpd_destruct") s = "sk_destruct = our destructor (pf/callbacks.rs: destruct_callback::<DemoFamily>)"
+			else if (name == "rpd_release") s = "ops->release = our release, pf/callbacks.rs: release_callback"
+			else if (name == "rpd_destruct") s = "sk_destruct = our destructor, pf/callbacks.rs: destruct_callback"
 			else if (name == "module_get") s = "refcount +1 (trace event module:module_get)"
 			else if (name == "module_put") s = "refcount -1 (trace event module:module_put)"
 			else if (name == "module_request") s = "trace event module:module_request"
@@ -271,7 +271,7 @@ explain() {
 		}
 		sub(/call_site=return_to_handler/, "call_site=(the caller above)", line)
 		out = sprintf("%-16s %s", comm, line)
-		if (s != "") out = sprintf("%-70s <- %s", out, s)
+		if (s != "") out = sprintf("%-70s <= %s", out, s)
 		print out
 	}'
 }
@@ -450,7 +450,7 @@ show() {
 		if out=$(run_case $c 2>&1); then
 			echo "  result: $(cat $RAW.$c.out | head -n 3)"
 			# Another command: the graph as it is (the annotations are the seed's).
-			if [ "$c" = call ]; then annotate <$RAW.$c | explain | sed 's/ *<- .*//'; else annotate <$RAW.$c | explain; fi
+			if [ "$c" = call ]; then annotate <$RAW.$c | explain | sed 's/ *<= .*//'; else annotate <$RAW.$c | explain; fi
 		else
 			echo "trace: the $c case failed: $out"
 			rc=1
