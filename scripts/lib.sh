@@ -65,6 +65,15 @@ rpd_prepare_vm() {
 	# The module is built as on a distro: against the kernel's external-module tree (headers,
 	# .config, Module.symvers, scripts/, the Rust metadata), not against its sources.
 	RPD_KDIR=$("$RPD_ROOT/scripts/extmod-tree.sh" "$ksrc")
+	# Another kernel than the last module build's (switching flavours: default, trace, debug):
+	# its struct layouts may differ (lockdep, KASAN), and kbuild does not see the new KDIR in
+	# every command line (the bindgen rule's is the same for all kernels), so clean first.
+	if [ -f "$RPD_ROOT/build/module.kdir" ] && [ "$(cat "$RPD_ROOT/build/module.kdir")" != "$RPD_KDIR" ]; then
+		rpd_say "KDIR changed since the last module build ($(cat "$RPD_ROOT/build/module.kdir")): clean"
+		# shellcheck disable=SC2046
+		make -s -C "$RPD_KDIR" M="$RPD_ROOT" $(rpd_make_args) clean >/dev/null 2>&1 || true
+		rm -f "$RPD_ROOT/pf/bindings_generated.rs"
+	fi
 	rpd_say "build rust_pf_demo.ko against $RPD_KDIR"
 	# shellcheck disable=SC2046
 	make -s -C "$RPD_ROOT" KDIR="$RPD_KDIR" RUSTC="$RPD_RUSTC" BINDGEN="$RPD_BINDGEN" \
