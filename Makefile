@@ -15,6 +15,8 @@
 #   make stress          the suite with the long stress and fuzzing mode (rpd.stress=full)
 #   make stress-debug    the same on the debug kernel
 #   make bench           benchmarks against AF_UNIX and UDP in the VM (results/)
+#   make trace           the real call graph of the seed's cases (ftrace, trace flavour kernel);
+#                        CASES="first loaded failing close", or CALL='CMD' [FUNCS='f ...']
 #   make lint            rustfmt --check and clippy on the module
 #   make clean
 
@@ -38,7 +40,7 @@ PREFLIGHT = $(ROOT)/scripts/preflight.sh $(KDIR) $(RUSTC) $(BINDGEN)
 # prefixes it, as for the kernel's modules_install).
 INSTALL_MOD_DIR ?= extra
 
-.PHONY: all modules install uninstall kernel demo check check-debug stress stress-debug bench lint fmt clean
+.PHONY: all modules install uninstall kernel demo check check-debug stress stress-debug bench trace lint fmt clean
 
 all: modules
 
@@ -87,6 +89,10 @@ stress-debug:
 
 bench:
 	$(ROOT)/scripts/bench.sh
+
+# CASES, CALL and FUNCS reach scripts/trace.sh through the environment.
+trace:
+	$(ROOT)/scripts/trace.sh
 
 KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs $(ROOT)/tests/kmod/*.rs \
 	$(ROOT)/tests/compile_fail/*.rs
