@@ -12,6 +12,7 @@
 #   make demo            boot the VM and show socket() loading and using the module
 #   make check           run the whole test suite in the VM
 #   make check-debug     the same on the debug kernel (KASAN, UBSAN, lockdep, kmemleak)
+#   make check-trace     the same on the trace kernel (ftrace, kprobe events): the trace tests run
 #   make stress          the suite with the long stress and fuzzing mode (rpd.stress=full)
 #   make stress-debug    the same on the debug kernel
 #   make bench           benchmarks against AF_UNIX and UDP in the VM (results/)
@@ -40,7 +41,7 @@ PREFLIGHT = $(ROOT)/scripts/preflight.sh $(KDIR) $(RUSTC) $(BINDGEN)
 # prefixes it, as for the kernel's modules_install).
 INSTALL_MOD_DIR ?= extra
 
-.PHONY: all modules install uninstall kernel demo check check-debug stress stress-debug bench trace lint fmt clean
+.PHONY: all modules install uninstall kernel demo check check-debug check-trace stress stress-debug bench trace lint fmt clean
 
 all: modules
 
@@ -80,6 +81,9 @@ check:
 
 check-debug:
 	RPD_FLAVOUR=debug $(ROOT)/scripts/check.sh
+
+check-trace:
+	RPD_FLAVOUR=trace $(ROOT)/scripts/check.sh
 
 stress:
 	RPD_STRESS=full $(ROOT)/scripts/check.sh
