@@ -48,7 +48,8 @@ pub mod uapi;
 
 use pf::code::{EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP};
 use pf::{
-    cap, msg_flags, shutdown, Family, HeldSock, Protocol, Msg, SeqFile, Shutdown, Sock, SockAddr, SockType,
+    cap, msg_flags, shutdown, Family, HeldSock, Msg, Protocol, SeqFile, Shutdown, Sock, SockAddr,
+    SockType,
 };
 use uapi::*;
 

@@ -44,7 +44,9 @@ pub(crate) unsafe extern "C" fn init_callback<T: Protocol + HasVTable>(
 /// # Safety
 ///
 /// Called by `__sock_release()` only, with `sock` valid and its `ops` ours.
-pub(crate) unsafe extern "C" fn release_callback<T: Protocol>(sock: *mut bindings::socket) -> c_int {
+pub(crate) unsafe extern "C" fn release_callback<T: Protocol>(
+    sock: *mut bindings::socket,
+) -> c_int {
     // SAFETY: `sock` is valid for the call (function safety contract).
     let sk = unsafe { (*sock).sk };
     if sk.is_null() {

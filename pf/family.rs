@@ -194,7 +194,7 @@ pub trait HasFamilyTable: Family {
 /// # Invariants
 ///
 /// `family` is fully initialised by [`FamilyTable::new`] with `owner` the declaring module and
-/// `create` [`create_callback`]; `switch` points to the [`FamilyRegistration`]'s pinned switch
+/// `create` `create_callback`; `switch` points to the [`FamilyRegistration`]'s pinned switch
 /// from before `sock_register()` until after `sock_unregister()` and the unregistration of every
 /// protocol, NULL otherwise.
 pub struct FamilyTable<F: Family> {
@@ -277,7 +277,7 @@ impl<F: Family + HasFamilyTable> FamilyRegistration<F> {
         &self.switch
     }
 
-    /// `sock_register()`: `socket(FAMILY, ...)` reaches [`create_callback`] from now on.
+    /// `sock_register()`: `socket(FAMILY, ...)` reaches `create_callback` from now on.
     /// `EEXIST` when another module owns the number.
     ///
     /// # Safety

@@ -26,10 +26,10 @@ mod bindings;
 mod callbacks;
 pub mod code;
 mod family;
-mod protocol;
 mod kernel_socket;
 mod msg;
 mod proc;
+mod protocol;
 mod registration;
 mod skb;
 mod sock;
@@ -39,10 +39,10 @@ pub use family::{
     switch_register, switch_unregister, Family, FamilyRegistration, FamilyTable, HasFamilyTable,
     ProtoSw, Switch,
 };
-pub use protocol::{Protocol, Shutdown, SockType};
 pub use kernel_socket::KernelSocket;
 pub use msg::{Msg, SockAddr};
 pub use proc::SeqFile;
+pub use protocol::{Protocol, Shutdown, SockType};
 pub use registration::{exported_switch, Registration, SwitchOps};
 pub use skb::{Datagram, SkBuff};
 pub use sock::{HeldSock, NetId, Sock};
@@ -134,9 +134,9 @@ macro_rules! module_family {
         impl ::kernel::Module for __FamilyModule {
             fn init(_module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
                 let family = $crate::pf::FamilyRegistration::new(&__FAMILY_TABLE)?;
-                // SAFETY: the registrations live in the module and are dropped in its exit,
-                // when no socket (each holds a module reference) is left.
                 let protocols = ($(
+                    // SAFETY: the registrations live in the module and are dropped in its
+                    // exit, when no socket (each holds a module reference) is left.
                     unsafe {
                         $crate::pf::Registration::register(
                             <$proto as $crate::pf::HasVTable>::vtable(),

@@ -5,7 +5,7 @@
 
 use super::bindings;
 use super::sock::NetObj;
-use super::{Protocol, HasVTable};
+use super::{HasVTable, Protocol};
 use core::ffi::c_void;
 use kernel::{error::from_result, ffi::c_int, init::PinInit};
 
@@ -89,7 +89,9 @@ unsafe fn drop_net_data<T: Protocol + HasVTable>(net: *mut bindings::net) {
 ///
 /// Called by the netns core with a namespace being set up, after `register_pernet_subsys()`
 /// (so the family's shared state is set) and after it allocated the namespace's generic slot.
-pub(crate) unsafe extern "C" fn net_init<T: Protocol + HasVTable>(net: *mut bindings::net) -> c_int {
+pub(crate) unsafe extern "C" fn net_init<T: Protocol + HasVTable>(
+    net: *mut bindings::net,
+) -> c_int {
     // SAFETY: per the function safety contract.
     match unsafe { init_net_data::<T>(net) } {
         Ok(_) => 0,

@@ -35,12 +35,14 @@ pub const fn exported_switch<P: Protocol>() -> SwitchOps {
 /// # Safety
 ///
 /// As [`super::family::switch_register`].
+#[allow(clippy::extra_unused_type_parameters)] // See `exported_switch`.
 unsafe fn exported_insert<P: Protocol>(sw: *mut ProtoSw) -> c_int {
     // SAFETY: the caller's contract; the family module exports this function.
     unsafe { bindings::protosw_register(sw.cast()) }
 }
 
 /// `rust_pf_demo_protosw_unregister()` of the family module.
+#[allow(clippy::extra_unused_type_parameters)] // See `exported_switch`.
 fn exported_remove<P: Protocol>(sw: *mut ProtoSw) {
     // SAFETY: removing is safe for any pointer (it is compared, not dereferenced).
     unsafe { bindings::protosw_unregister(sw.cast()) }

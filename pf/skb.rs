@@ -3,7 +3,7 @@
 //! Socket buffers: [`SkBuff`] (owned, being filled) and [`Datagram`] (received, being read).
 
 use super::bindings;
-use super::{Protocol, Msg, Sock};
+use super::{Msg, Protocol, Sock};
 use core::ptr::NonNull;
 use kernel::{error::to_result, prelude::*};
 

@@ -3,7 +3,7 @@
 //! [`Sock`]: a `struct sock` of a family, with the family's per-socket data beside it.
 
 use super::bindings;
-use super::{skb::Datagram, skb::SkBuff, Protocol, HasVTable};
+use super::{skb::Datagram, skb::SkBuff, HasVTable, Protocol};
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
 use kernel::{
     error::to_result,

@@ -390,8 +390,11 @@ impl Fuzzer {
                 // other protocols (protosw.sh tests them): the fuzzer models the datagram
                 // protocol, so those types are fuzzed as SOCK_DGRAM.
                 let other = [libc::SOCK_RDM, libc::SOCK_RAW];
-                let ty = if other.contains(&ty) { libc::SOCK_DGRAM } else { ty }
-                    | rng.pick(&[0, 0, libc::SOCK_NONBLOCK, libc::SOCK_CLOEXEC]);
+                let ty = if other.contains(&ty) {
+                    libc::SOCK_DGRAM
+                } else {
+                    ty
+                } | rng.pick(&[0, 0, libc::SOCK_NONBLOCK, libc::SOCK_CLOEXEC]);
                 let proto = if rng.chance(20) { rng.next() as i32 } else { 0 };
                 // SAFETY: integer arguments.
                 let fd = unsafe { libc::socket(PF_DEMO, ty, proto) };

@@ -748,9 +748,9 @@ fn create_errors_sockstat_baseline() -> TestResult {
     check_eq!(sockets_used()?, base, "sockets: used after close");
     for _ in 0..50 {
         // SOCK_RDM has a protocol module loaded on demand (rust_pf_demo_rdm), SOCK_RAW the raw
-    // monitor: protosw.sh covers them.
-    let served = [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_RDM];
-    for ty in (0..SOCK_MAX).filter(|t| !served.contains(t)) {
+        // monitor: protosw.sh covers them.
+        let served = [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_RDM];
+        for ty in (0..SOCK_MAX).filter(|t| !served.contains(t)) {
             check!(
                 sock(PF_DEMO, ty, 0).is_err(),
                 "socket(18, {ty}, 0) succeeded"
@@ -1363,10 +1363,7 @@ pub fn sock_cli(args: &[String]) -> i32 {
     // printed after "then".
     let fail_init = args.first().map(String::as_str) == Some("--fail-next-init");
     args = &args[fail_init as usize..];
-    let nums: Vec<Option<i32>> = args
-        .iter()
-        .map(|a| a.parse().ok())
-        .collect();
+    let nums: Vec<Option<i32>> = args.iter().map(|a| a.parse().ok()).collect();
     let [Some(family), Some(ty), Some(proto)] = nums[..] else {
         eprintln!("usage: pfdemo sock [--hold] [--nobody] FAMILY TYPE PROTOCOL");
         return 2;
