@@ -40,6 +40,10 @@ use kernel::{
     ThisModule,
 };
 
+/// Protocol numbers of a family are below this (inet's `IPPROTO_MAX` is 262); `create` answers
+/// `EINVAL` for a number outside `0..PROTOCOL_MAX` before any lookup or module load.
+pub(crate) const PROTOCOL_MAX: i32 = 256;
+
 /// A socket protocol family: its number. Its protocols implement [`super::Protocol`].
 pub trait Family: Sized + Sync + 'static {
     /// The family number (`AF_*`/`PF_*`), below `NPROTO`.
@@ -335,6 +339,11 @@ pub(crate) unsafe extern "C" fn create_callback<F: Family + HasFamilyTable>(
     kern: c_int,
 ) -> c_int {
     from_result(|| {
+        // Step 0: the protocol number's range, as inet's `IPPROTO_MAX` check: a number no
+        // protocol can have is EINVAL at once, without asking modprobe for it.
+        if !(0..PROTOCOL_MAX).contains(&protocol) {
+            return Err(EINVAL);
+        }
         // SAFETY: `sock` is valid and exclusively ours for the call (function safety contract).
         let ty = unsafe { (*sock).type_ };
         let switch = F::table().switch()?;

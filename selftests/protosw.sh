@@ -116,7 +116,7 @@ protosw_wildcard_rules() {
 	# number of a served type is EPROTONOSUPPORT; an unserved type ESOCKTNOSUPPORT.
 	for c in "2 0 ok" "2 17 ok" "2 20 EPROTONOSUPPORT" "2 3 EPROTONOSUPPORT" "3 0 ok" "3 3 ok" \
 		"3 17 EPROTONOSUPPORT" "4 0 ok" "4 20 ok" "4 17 EPROTONOSUPPORT" "1 0 ESOCKTNOSUPPORT" \
-		"5 17 ESOCKTNOSUPPORT"; do
+		"5 17 ESOCKTNOSUPPORT" "2 -1 EINVAL" "2 256 EINVAL" "6 256 EINVAL"; do
 		set -- $c
 		out=$(psock 18 "$1" "$2")
 		out=${out%% *}
