@@ -4,7 +4,7 @@
 //!
 //! `socket(PF_DEMO, SOCK_DGRAM, 0)` goes through the kernel's `__sock_create()`: with the module
 //! not loaded, `request_module("net-pf-18")` loads it through the alias below; then the module
-//! reference for `create`, the family's `create` (the checks in `DemoFamily::check_create`),
+//! reference for `create`, the family's `create` (the checks in `DemoDgram::check_create`),
 //! the module reference held by the socket's `proto_ops` for the socket's life, and the file
 //! descriptor. This file holds only the family's behaviour; the plumbing is in `pf/`.
 //!
@@ -24,7 +24,7 @@
 //!   time stamps are the time of queueing (pf/).
 //! - `shutdown()` wakes blocked readers, which then read 0 bytes (end of file).
 //! - Ports and traffic counts are per network namespace (`NetPorts`, the family's
-//!   `Family::NetData`): nothing is shared between namespaces, and a send's lookup takes one
+//!   `Protocol::NetData`): nothing is shared between namespaces, and a send's lookup takes one
 //!   bucket's spinlock.
 //! - `/proc/net/rust_pf_demo`, in every network namespace: sockets created by the module and
 //!   datagrams sent/delivered/dropped by this namespace's sockets, then one line per bound
@@ -46,12 +46,10 @@ pub mod pf;
 #[path = "uapi/pfdemo.rs"]
 pub mod uapi;
 
-use pf::code::{
-    EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP, EPROTONOSUPPORT,
-    ESOCKTNOSUPPORT,
-};
+use pf::code::{EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP};
 use pf::{
-    cap, msg_flags, shutdown, Family, HeldSock, Msg, SeqFile, Shutdown, Sock, SockAddr, SockType,
+    cap, msg_flags, shutdown, Family, HeldSock, Msg, Protocol, SeqFile, Shutdown, Sock, SockAddr,
+    SockType,
 };
 use uapi::*;
 
@@ -64,14 +62,15 @@ use uapi::*;
 /// families (DECnet, IrDA, ECONET) are avoided: old userspace may still guess at them.
 const _: () = assert!(PF_DEMO == 18 && (PF_DEMO as u32) < pf::AF_MAX);
 
-/// The demo family: connectionless datagrams, one protocol (0).
-struct DemoFamily;
+/// The datagram protocol: connectionless datagrams between ports (SOCK_DGRAM, protocol
+/// [`PFDEMO_PROTO_DGRAM`], the type's default).
+struct DemoDgram;
 
 /// The buckets of a namespace's port table (a power of two).
 const BUCKETS: usize = 128;
 
 /// One bucket of a port table: the bound sockets whose port hashes to it, by port.
-type Bucket = SpinLock<RBTree<u32, ARef<HeldSock<DemoFamily>>>>;
+type Bucket = SpinLock<RBTree<u32, ARef<HeldSock<DemoDgram>>>>;
 
 /// A network namespace's bound sockets and the traffic of its closed ones.
 ///
@@ -93,7 +92,7 @@ impl NetPorts {
     }
 
     /// The socket bound to `port`.
-    fn get(&self, port: u32) -> Option<ARef<HeldSock<DemoFamily>>> {
+    fn get(&self, port: u32) -> Option<ARef<HeldSock<DemoDgram>>> {
         self.bucket(port).lock().get(&port).cloned()
     }
 
@@ -101,9 +100,9 @@ impl NetPorts {
     fn insert_if_free(
         &self,
         port: u32,
-        sock: &Sock<DemoFamily>,
-        node: RBTreeNodeReservation<u32, ARef<HeldSock<DemoFamily>>>,
-    ) -> core::result::Result<(), RBTreeNodeReservation<u32, ARef<HeldSock<DemoFamily>>>> {
+        sock: &Sock<DemoDgram>,
+        node: RBTreeNodeReservation<u32, ARef<HeldSock<DemoDgram>>>,
+    ) -> core::result::Result<(), RBTreeNodeReservation<u32, ARef<HeldSock<DemoDgram>>>> {
         let mut bucket = self.bucket(port).lock();
         if bucket.get(&port).is_some() {
             return Err(node);
@@ -113,7 +112,7 @@ impl NetPorts {
     }
 
     /// Unbinds `port`; the table's reference is returned, to be dropped outside the lock.
-    fn remove(&self, port: u32) -> Option<ARef<HeldSock<DemoFamily>>> {
+    fn remove(&self, port: u32) -> Option<ARef<HeldSock<DemoDgram>>> {
         self.bucket(port).lock().remove(&port)
     }
 }
@@ -172,20 +171,20 @@ struct DemoSock {
     /// The socket last found bound to `peer`: connected sends skip the port map while it is
     /// still bound there (as UDP caches its route, AF_UNIX its peer). Cleared on release.
     #[pin]
-    peer_sock: SpinLock<Option<ARef<HeldSock<DemoFamily>>>>,
+    peer_sock: SpinLock<Option<ARef<HeldSock<DemoDgram>>>>,
     /// What this socket sent (only counted while it is bound, which sending implies).
     traffic: Traffic,
 }
 
 /// The socket bound to `port` in `sock`'s namespace.
-fn lookup(sock: &Sock<DemoFamily>, port: u32) -> Result<ARef<HeldSock<DemoFamily>>> {
+fn lookup(sock: &Sock<DemoDgram>, port: u32) -> Result<ARef<HeldSock<DemoDgram>>> {
     sock.net_data().get(port).ok_or(ECONNREFUSED)
 }
 
 /// The socket a connected `sock` sends to: the cached one if still bound to `peer`. A failed
 /// lookup empties the cache, so that a closed peer's sock (and the module reference it holds) is
 /// not kept until the next connect or close.
-fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<HeldSock<DemoFamily>>> {
+fn peer_target(sock: &Sock<DemoDgram>, peer: u32) -> Result<ARef<HeldSock<DemoDgram>>> {
     let cached = sock.data().peer_sock.lock().clone();
     if let Some(target) = cached {
         if target.data().port.load(Relaxed) == peer {
@@ -199,7 +198,7 @@ fn peer_target(sock: &Sock<DemoFamily>, peer: u32) -> Result<ARef<HeldSock<DemoF
 
 /// Replaces the cached peer sock; the old one is dropped outside the lock, as it may be the
 /// last reference.
-fn set_peer_sock(sock: &Sock<DemoFamily>, new: Option<ARef<HeldSock<DemoFamily>>>) {
+fn set_peer_sock(sock: &Sock<DemoDgram>, new: Option<ARef<HeldSock<DemoDgram>>>) {
     let old = core::mem::replace(&mut *sock.data().peer_sock.lock(), new);
     drop(old);
 }
@@ -232,7 +231,7 @@ enum BindBy {
 
 /// Binds the unbound `sock` to `port` (0: a free ephemeral one, from a random start) in its
 /// namespace; returns the port. The caller holds `bind_lock`.
-fn bind_locked(sock: &Sock<DemoFamily>, port: u32, by: BindBy) -> Result<u32> {
+fn bind_locked(sock: &Sock<DemoDgram>, port: u32, by: BindBy) -> Result<u32> {
     if sock.data().port.load(Relaxed) != 0 {
         return Err(EINVAL);
     }
@@ -275,7 +274,7 @@ fn bind_locked(sock: &Sock<DemoFamily>, port: u32, by: BindBy) -> Result<u32> {
 
 /// Gives up `sock`'s port (its traffic counts go to its namespace's); the table's reference is
 /// returned, to be dropped by the caller. The caller holds `bind_lock`.
-fn unbind_locked(sock: &Sock<DemoFamily>) -> Option<ARef<HeldSock<DemoFamily>>> {
+fn unbind_locked(sock: &Sock<DemoDgram>) -> Option<ARef<HeldSock<DemoDgram>>> {
     let port = sock.data().port.load(Relaxed);
     if port == 0 {
         return None;
@@ -289,7 +288,7 @@ fn unbind_locked(sock: &Sock<DemoFamily>) -> Option<ARef<HeldSock<DemoFamily>>> 
 }
 
 /// The socket's port, binding it to a free one first if it has none.
-fn autobind(sock: &Sock<DemoFamily>) -> Result<u32> {
+fn autobind(sock: &Sock<DemoDgram>) -> Result<u32> {
     match sock.data().port.load(Relaxed) {
         0 => {
             let _guard = sock.data().bind_lock.lock();
@@ -303,8 +302,10 @@ fn autobind(sock: &Sock<DemoFamily>) -> Result<u32> {
 }
 
 #[vtable]
-impl Family for DemoFamily {
+impl Protocol for DemoDgram {
     const FAMILY: u16 = PF_DEMO;
+    const TYPE: SockType = SockType::DGRAM;
+    const PROTOCOL: i32 = PFDEMO_PROTO_DGRAM;
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO");
     const PROC_NET: Option<&'static CStr> = Some(c_str!("rust_pf_demo"));
     type Shared = Shared;
@@ -324,16 +325,6 @@ impl Family for DemoFamily {
             }),
             retired: Traffic::default(),
         })
-    }
-
-    fn check_create(sock_type: SockType, protocol: i32, _kern: bool) -> Result {
-        if sock_type != SockType::DGRAM {
-            return Err(ESOCKTNOSUPPORT);
-        }
-        if protocol != 0 {
-            return Err(EPROTONOSUPPORT);
-        }
-        Ok(())
     }
 
     fn new_data(shared: &Shared) -> impl PinInit<DemoSock, Error> {
@@ -540,8 +531,37 @@ impl Family for DemoFamily {
     }
 }
 
+/// The raw monitor: `SOCK_RAW`, protocol [`PFDEMO_PROTO_RAW`]; the family's `create` asks for
+/// `CAP_NET_RAW` in the socket's network namespace (`EPERM`). It sends nothing (`EOPNOTSUPP`).
+struct RawMonitor;
+
+#[vtable]
+impl Protocol for RawMonitor {
+    const FAMILY: u16 = PF_DEMO;
+    const TYPE: SockType = SockType::RAW;
+    const PROTOCOL: i32 = PFDEMO_PROTO_RAW;
+    const NAME: &'static CStr = c_str!("RUST_PF_DEMO_RAW");
+    type Shared = ();
+    type Data = ();
+    type NetData = ();
+
+    fn shared() -> impl PinInit<(), Error> {}
+
+    fn new_net(_shared: &()) -> impl PinInit<(), Error> {}
+
+    fn new_data(_shared: &()) -> impl PinInit<(), Error> {}
+}
+
+/// The family: number 18, its switch holds the protocols below and those of protocol modules.
+struct DemoFamily;
+
+impl Family for DemoFamily {
+    const FAMILY: u16 = PF_DEMO;
+}
+
 module_family! {
     family: DemoFamily,
+    protocols: [DemoDgram, RawMonitor],
     name: "rust_pf_demo",
     author: "rust_pf_demo developers",
     description: "A socket protocol family (PF 18) written in Rust",

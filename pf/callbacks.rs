@@ -4,7 +4,7 @@
 //! Each turns its raw arguments into the safe types of this layer and calls the family.
 
 use super::bindings;
-use super::family::{Family, Shutdown, SockType};
+use super::protocol::{Protocol, Shutdown};
 use super::{msg::SOCKADDR_STORAGE, sock::SockObj, HasVTable, Msg, Sock};
 use core::ptr;
 use kernel::{
@@ -15,60 +15,26 @@ use kernel::{
     uaccess::UserSlice,
 };
 
-/// `net_proto_family::create`: called by `__sock_create()` with a reference held on the module.
+/// `struct proto::init`: called by the family's `create` after `sock_init_data()` (as
+/// `inet_create()` calls `sk->sk_prot->init`): initialises the protocol's data in place and only
+/// then installs the destructor that drops it.
 ///
 /// # Safety
 ///
-/// Called by the socket core only: `net` is a live network namespace and `sock` a freshly
-/// allocated `struct socket` with `type` set and `ops` and `sk` NULL, owned by this call.
-pub(crate) unsafe extern "C" fn create_callback<T: Family + HasVTable>(
-    net: *mut bindings::net,
-    sock: *mut bindings::socket,
-    protocol: c_int,
-    kern: c_int,
+/// Called by the family's `create` only, on a sock just allocated with this protocol's `struct
+/// proto` and attached to its socket by `sock_init_data()`; its data slot is uninitialised.
+pub(crate) unsafe extern "C" fn init_callback<T: Protocol + HasVTable>(
+    sk: *mut bindings::sock,
 ) -> c_int {
     from_result(|| {
-        // SAFETY: `sock` is valid and exclusively ours for the call (function safety contract).
-        let sock_type = SockType::from_raw(unsafe { (*sock).type_ });
-        T::check_create(sock_type, protocol, kern != 0)?;
-
         let vtable = T::vtable();
-        // SAFETY: `net` is live for the call; `proto` is registered, since `sock_register()`
-        // (which published this callback) runs after `proto_register()` and is undone before
-        // `proto_unregister()`. On success the sock holds a reference on `proto.owner`.
-        let sk = unsafe {
-            bindings::sk_alloc(
-                net,
-                T::FAMILY.into(),
-                bindings::GFP_KERNEL,
-                vtable.proto.get(),
-                kern,
-            )
-        };
-        if sk.is_null() {
-            return Err(ENOMEM);
-        }
         // SAFETY: `sk` was just allocated for our proto, so it is a `SockObj<T>` whose data
         // slot is uninitialised and never moves (slab memory, freed with the sock).
-        let init =
-            unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk)) };
-        if let Err(e) = init {
-            // SAFETY: `sk` is ours alone, not attached to `sock`, and has no destructor yet:
-            // `sk_free` gives back the sock and what `sk_alloc` took (module and net refs).
-            unsafe { bindings::sk_free(sk) };
-            return Err(e);
-        }
-        // SAFETY: `sock` is ours (see above) and `sk` is a `SockObj<T>` with initialised data;
-        // `sock_init_data` links the two (`sock->sk = sk`, `sk->sk_socket = sock`) and sets the
-        // defaults, and our destructor replaces its empty `sock_def_destruct`.
-        unsafe {
-            (*sock).state = bindings::socket_state_SS_UNCONNECTED;
-            (*sock).ops = vtable.ops.get();
-            bindings::sock_init_data(sock, sk);
-            (*sk).sk_destruct = Some(destruct_callback::<T>);
-        }
-        // Nothing below can fail; a failure from here on would have to clear `sock->sk` and
-        // free `sk` itself, since `__sock_create()` clears `sock->ops` and never calls `release`.
+        unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk))? };
+        // SAFETY: the data is initialised; our destructor (which drops it) replaces
+        // `sock_init_data`'s empty `sock_def_destruct`. On error the family frees the sock
+        // with that empty destructor still in place.
+        unsafe { (*sk).sk_destruct = Some(destruct_callback::<T>) };
         Ok(0)
     })
 }
@@ -78,7 +44,9 @@ pub(crate) unsafe extern "C" fn create_callback<T: Family + HasVTable>(
 /// # Safety
 ///
 /// Called by `__sock_release()` only, with `sock` valid and its `ops` ours.
-pub(crate) unsafe extern "C" fn release_callback<T: Family>(sock: *mut bindings::socket) -> c_int {
+pub(crate) unsafe extern "C" fn release_callback<T: Protocol>(
+    sock: *mut bindings::socket,
+) -> c_int {
     // SAFETY: `sock` is valid for the call (function safety contract).
     let sk = unsafe { (*sock).sk };
     if sk.is_null() {
@@ -115,7 +83,7 @@ pub(crate) unsafe extern "C" fn release_callback<T: Family>(sock: *mut bindings:
 /// # Safety
 ///
 /// Called by `__sk_destruct()` only, on a sock of this family that nobody references any more.
-pub(crate) unsafe extern "C" fn destruct_callback<T: Family>(sk: *mut bindings::sock) {
+pub(crate) unsafe extern "C" fn destruct_callback<T: Protocol>(sk: *mut bindings::sock) {
     // SAFETY: unreferenced sock of ours (function safety contract): free what is still queued
     // (with the charges it holds on this sock) and drop the family's data, once.
     unsafe {
@@ -131,7 +99,7 @@ pub(crate) unsafe extern "C" fn destruct_callback<T: Family>(sk: *mut bindings::
 /// `sock` is a live socket of family `T` in a `proto_ops` callback: its `sk` was attached by
 /// `create_callback` and is only detached by `release_callback`, which the socket core never
 /// runs concurrently with another operation on the same socket.
-unsafe fn sock_of<'a, T: Family>(sock: *mut bindings::socket) -> &'a Sock<T> {
+unsafe fn sock_of<'a, T: Protocol>(sock: *mut bindings::socket) -> &'a Sock<T> {
     // SAFETY: see the function safety contract.
     unsafe { Sock::from_raw((*sock).sk) }
 }
@@ -155,7 +123,7 @@ unsafe fn addr_bytes<'a>(addr: *const bindings::sockaddr, len: c_int) -> Result<
 /// # Safety
 ///
 /// Called by the socket core on a live socket of this family with a kernel copy of the address.
-pub(crate) unsafe extern "C" fn bind_callback<T: Family>(
+pub(crate) unsafe extern "C" fn bind_callback<T: Protocol>(
     sock: *mut bindings::socket,
     addr: *mut bindings::sockaddr,
     len: c_int,
@@ -173,7 +141,7 @@ pub(crate) unsafe extern "C" fn bind_callback<T: Family>(
 /// # Safety
 ///
 /// As [`bind_callback`].
-pub(crate) unsafe extern "C" fn connect_callback<T: Family>(
+pub(crate) unsafe extern "C" fn connect_callback<T: Protocol>(
     sock: *mut bindings::socket,
     addr: *mut bindings::sockaddr,
     len: c_int,
@@ -198,7 +166,7 @@ pub(crate) unsafe extern "C" fn connect_callback<T: Family>(
 ///
 /// Called by the socket core on a live socket of this family; `addr` is a kernel
 /// `struct sockaddr_storage`, valid for writes.
-pub(crate) unsafe extern "C" fn getname_callback<T: Family>(
+pub(crate) unsafe extern "C" fn getname_callback<T: Protocol>(
     sock: *mut bindings::socket,
     addr: *mut bindings::sockaddr,
     peer: c_int,
@@ -220,7 +188,7 @@ pub(crate) unsafe extern "C" fn getname_callback<T: Family>(
 /// # Safety
 ///
 /// Called by the socket core on a live socket of this family with the call's msghdr.
-pub(crate) unsafe extern "C" fn sendmsg_callback<T: Family>(
+pub(crate) unsafe extern "C" fn sendmsg_callback<T: Protocol>(
     sock: *mut bindings::socket,
     msg: *mut bindings::msghdr,
     _len: usize,
@@ -238,7 +206,7 @@ pub(crate) unsafe extern "C" fn sendmsg_callback<T: Family>(
 /// # Safety
 ///
 /// As [`sendmsg_callback`].
-pub(crate) unsafe extern "C" fn recvmsg_callback<T: Family>(
+pub(crate) unsafe extern "C" fn recvmsg_callback<T: Protocol>(
     sock: *mut bindings::socket,
     msg: *mut bindings::msghdr,
     len: usize,
@@ -257,7 +225,7 @@ pub(crate) unsafe extern "C" fn recvmsg_callback<T: Family>(
 /// # Safety
 ///
 /// Called by the socket core on a live socket of this family.
-pub(crate) unsafe extern "C" fn shutdown_callback<T: Family>(
+pub(crate) unsafe extern "C" fn shutdown_callback<T: Protocol>(
     sock: *mut bindings::socket,
     how: c_int,
 ) -> c_int {
@@ -279,7 +247,7 @@ pub(crate) unsafe extern "C" fn shutdown_callback<T: Family>(
 /// # Safety
 ///
 /// Called by the socket core on a live socket of this family; `arg` is the user's argument.
-pub(crate) unsafe extern "C" fn ioctl_callback<T: Family>(
+pub(crate) unsafe extern "C" fn ioctl_callback<T: Protocol>(
     sock: *mut bindings::socket,
     cmd: c_uint,
     arg: c_ulong,

@@ -15,7 +15,7 @@
 //! descriptor; its owner releases it with `sock_release()`.
 
 use super::bindings;
-use super::family::SockType;
+use super::protocol::SockType;
 use core::ptr::{self, NonNull};
 use kernel::{error::to_result, prelude::*};
 

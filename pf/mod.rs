@@ -5,18 +5,20 @@
 //! C headers: [`include/linux/net.h`](srctree/include/linux/net.h),
 //! [`include/net/sock.h`](srctree/include/net/sock.h).
 //!
-//! A family implements [`Family`]: which `socket()` arguments it accepts and, through the
-//! `#[vtable]`, the socket operations it supports. [`crate::module_family!`] turns that into the three
-//! tables the socket layer wants, all owned by the calling module:
+//! Two levels, as in the kernel. The family ([`Family`]) owns the `struct net_proto_family`
+//! registered with `sock_register()` and a protocol switch ([`Switch`], inet's `inetsw`); its
+//! `create` looks `(type, protocol)` up in the switch as `inet_create()` does (loading protocol
+//! modules on demand). Each protocol ([`Protocol`], `#[vtable]`) owns its tables:
 //!
-//! - `struct proto`, registered with `proto_register()`: the `struct sock` slab and allocator;
-//! - `struct proto_ops`, installed on every socket the family creates: each operation the family
-//!   does not implement gets the kernel's `sock_no_*` (or `datagram_poll`) behaviour;
-//! - `struct net_proto_family`, registered with `sock_register()`: its `create` callback is what
-//!   `__sock_create()` calls after it has taken a reference on the family's module.
+//! - `struct proto`, registered with `proto_register()`: its `struct sock` slab and allocator,
+//!   its line in `/proc/net/protocols`, and `init` (its per-socket data);
+//! - `struct proto_ops`, installed on every socket of the protocol: each operation it does not
+//!   implement gets the kernel's `sock_no_*` (or `datagram_poll`) behaviour;
+//! - its per-namespace state and `/proc/net` file (`pernet_operations`), and its switch entry.
 //!
-//! It also declares the module itself with `module!`, whose `init` registers (`proto_register`
-//! then `sock_register`) and whose `Drop` unregisters in reverse. All FFI and all `unsafe` of the
+//! [`crate::module_family!`] declares the family's module with its built-in protocols;
+//! [`crate::module_protocol!`] a module that adds one protocol through the family module's
+//! exported switch API. All FFI and all `unsafe` of the
 //! project live in this directory; the family's behaviour lives in the crate root, without
 //! `unsafe`.
 
@@ -27,31 +29,44 @@ mod family;
 mod kernel_socket;
 mod msg;
 mod proc;
+mod protocol;
 mod registration;
 mod skb;
 mod sock;
 mod vtable;
 
-pub use family::{Family, Shutdown, SockType};
+pub use family::{
+    switch_register, switch_unregister, Family, FamilyRegistration, FamilyTable, HasFamilyTable,
+    ProtoSw, Switch,
+};
 pub use kernel_socket::KernelSocket;
 pub use msg::{Msg, SockAddr};
 pub use proc::SeqFile;
-pub use registration::Registration;
+pub use protocol::{Protocol, Shutdown, SockType};
+pub use registration::{exported_switch, Registration, SwitchOps};
 pub use skb::{Datagram, SkBuff};
 pub use sock::{HeldSock, NetId, Sock};
 pub use vtable::{HasVTable, VTable};
 
-/// Declares a kernel module whose only job is to register a socket protocol family.
+/// Declares the kernel module of a socket protocol family: the family (its number, its
+/// `struct net_proto_family`, its protocol switch) and its built-in protocols.
 ///
-/// The family type must implement [`Family`]. Every other field is passed to `module!` as is
-/// (`name`, `author`, `description`, `license`, `alias`, ...); give it `alias: ["net-pf-N"]`, N
-/// being [`Family::FAMILY`], so that `socket(N, ...)` loads the module on demand.
+/// `family` implements [`Family`]; each of `protocols` implements [`Protocol`] and gets its own
+/// `struct proto` (slab, line in `/proc/net/protocols`), `proto_ops` and switch entry. Other
+/// modules add protocols with [`crate::module_protocol!`]. Every other field is passed to
+/// `module!` as is (`name`, `author`, `description`, `license`, `alias`, ...); give it
+/// `alias: ["net-pf-N"]`, N being [`Family::FAMILY`], so that `socket(N, ...)` loads the module
+/// on demand.
+///
+/// Init registers the protocols (`proto_register`, pernet, switch) and then the family
+/// (`sock_register`); exit undoes it in reverse.
 ///
 /// # Examples
 ///
 /// ```ignore
 /// module_family! {
 ///     family: MyFamily,
+///     protocols: [MyDgram, MyRaw],
 ///     name: "my_family",
 ///     author: "Me",
 ///     description: "An example",
@@ -61,33 +76,125 @@ pub use vtable::{HasVTable, VTable};
 /// ```
 #[macro_export]
 macro_rules! module_family {
-    (family: $family:ty, $($rest:tt)*) => {
-        /// The family's tables: `struct proto`, `struct proto_ops` and `struct net_proto_family`.
-        static __FAMILY_VTABLE: $crate::pf::VTable<$family> =
-            $crate::pf::VTable::<$family>::new(&THIS_MODULE);
+    (family: $family:ty, protocols: [$($proto:ty),* $(,)?], $($rest:tt)*) => {
+        /// The family's `struct net_proto_family` and its switch.
+        static __FAMILY_TABLE: $crate::pf::FamilyTable<$family> =
+            $crate::pf::FamilyTable::<$family>::new(&THIS_MODULE);
 
-        impl $crate::pf::HasVTable for $family {
-            fn vtable() -> &'static $crate::pf::VTable<Self> {
-                &__FAMILY_VTABLE
+        impl $crate::pf::HasFamilyTable for $family {
+            fn table() -> &'static $crate::pf::FamilyTable<Self> {
+                &__FAMILY_TABLE
             }
         }
 
-        /// The module: holds the family's registration for as long as it is loaded.
+        $(
+            impl $crate::pf::HasVTable for $proto {
+                fn vtable() -> &'static $crate::pf::VTable<Self> {
+                    /// The protocol's tables.
+                    static VTABLE: $crate::pf::VTable<$proto> =
+                        $crate::pf::VTable::<$proto>::new(&THIS_MODULE);
+                    &VTABLE
+                }
+            }
+        )*
+
+        /// The family's switch, for the protocols built into this module.
+        const __LOCAL_SWITCH: $crate::pf::SwitchOps = $crate::pf::SwitchOps {
+            insert: $crate::pf::switch_register::<$family>,
+            remove: $crate::pf::switch_unregister::<$family>,
+        };
+
+        /// The family module's switch API for protocol modules (exported by pf/shim.c as
+        /// `rust_pf_demo_protosw_register` in the module built with `RUST_PF_DEMO_EXPORTS`).
+        ///
+        /// # Safety
+        ///
+        /// As [`pf::switch_register`].
+        #[no_mangle]
+        pub unsafe extern "C" fn rust_pf_demo_rs_protosw_register(
+            sw: *mut $crate::pf::ProtoSw,
+        ) -> ::kernel::ffi::c_int {
+            // SAFETY: the caller's contract.
+            unsafe { $crate::pf::switch_register::<$family>(sw) }
+        }
+
+        /// Removes a protocol module's entry (`rust_pf_demo_protosw_unregister`).
+        #[no_mangle]
+        pub extern "C" fn rust_pf_demo_rs_protosw_unregister(sw: *mut $crate::pf::ProtoSw) {
+            $crate::pf::switch_unregister::<$family>(sw)
+        }
+
+        /// The module: the family's registration, then its protocols' (dropped in that order:
+        /// the family is unregistered first, so no `create` runs while protocols go).
         struct __FamilyModule {
-            _registration: $crate::pf::Registration<$family>,
+            _family: ::core::pin::Pin<::kernel::alloc::KBox<$crate::pf::FamilyRegistration<$family>>>,
+            _protocols: ($($crate::pf::Registration<$proto>,)*),
         }
 
         impl ::kernel::Module for __FamilyModule {
             fn init(_module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
-                // SAFETY: the registration lives in the module and is dropped in its exit,
-                // when no socket (each holds a module reference) is left.
-                let registration = unsafe { $crate::pf::Registration::register(&__FAMILY_VTABLE)? };
-                Ok(Self { _registration: registration })
+                let family = $crate::pf::FamilyRegistration::new(&__FAMILY_TABLE)?;
+                let protocols = ($(
+                    // SAFETY: the registrations live in the module and are dropped in its
+                    // exit, when no socket (each holds a module reference) is left.
+                    unsafe {
+                        $crate::pf::Registration::register(
+                            <$proto as $crate::pf::HasVTable>::vtable(),
+                            __LOCAL_SWITCH,
+                        )?
+                    },
+                )*);
+                // SAFETY: called once; `family` is dropped in the module's exit.
+                unsafe { family.register()? };
+                Ok(Self { _family: family, _protocols: protocols })
             }
         }
 
         ::kernel::prelude::module! {
             type: __FamilyModule,
+            $($rest)*
+        }
+    };
+}
+
+/// Declares a kernel module that adds one protocol to a family whose module exports the switch
+/// API (rust_pf_demo): its `init` registers the protocol's `struct proto` and pernet state and
+/// calls `rust_pf_demo_protosw_register()`, so the module depends on the family's module.
+/// Give it the aliases the family's `create` asks for: `net-pf-F-proto-P-type-T` (and
+/// `net-pf-F-proto-0-type-T` if it is the type's default).
+#[macro_export]
+macro_rules! module_protocol {
+    (protocol: $proto:ty, $($rest:tt)*) => {
+        impl $crate::pf::HasVTable for $proto {
+            fn vtable() -> &'static $crate::pf::VTable<Self> {
+                /// The protocol's tables.
+                static VTABLE: $crate::pf::VTable<$proto> =
+                    $crate::pf::VTable::<$proto>::new(&THIS_MODULE);
+                &VTABLE
+            }
+        }
+
+        /// The module: holds the protocol's registration for as long as it is loaded.
+        struct __ProtocolModule {
+            _registration: $crate::pf::Registration<$proto>,
+        }
+
+        impl ::kernel::Module for __ProtocolModule {
+            fn init(_module: &'static ::kernel::ThisModule) -> ::kernel::error::Result<Self> {
+                // SAFETY: the registration lives in the module and is dropped in its exit,
+                // when no socket (each holds a module reference) is left.
+                let registration = unsafe {
+                    $crate::pf::Registration::register(
+                        <$proto as $crate::pf::HasVTable>::vtable(),
+                        $crate::pf::exported_switch::<$proto>(),
+                    )?
+                };
+                Ok(Self { _registration: registration })
+            }
+        }
+
+        ::kernel::prelude::module! {
+            type: __ProtocolModule,
             $($rest)*
         }
     };
@@ -115,7 +222,7 @@ pub mod cap {
 }
 
 /// The `MSG_*` flags of `sendmsg()`/`recvmsg()` (`<linux/socket.h>`), as [`Msg::flags`] and the
-/// `flags` argument of [`Family::recvmsg`] carry them.
+/// `flags` argument of [`Protocol::recvmsg`] carry them.
 pub mod msg_flags {
     use super::bindings;
 

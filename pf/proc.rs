@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A family's per-namespace state ([`Family::NetData`]) and its file in every network
+//! A family's per-namespace state ([`Protocol::NetData`]) and its file in every network
 //! namespace's `/proc/net`.
 
 use super::bindings;
 use super::sock::NetObj;
-use super::{Family, HasVTable};
+use super::{HasVTable, Protocol};
 use core::ffi::c_void;
 use kernel::{error::from_result, ffi::c_int, init::PinInit};
 
@@ -31,7 +31,7 @@ impl core::fmt::Write for SeqFile {
 /// # Safety
 ///
 /// Called by seq_file on a file created by [`net_init`], so the family is registered.
-pub(crate) unsafe extern "C" fn show_callback<T: Family + HasVTable>(
+pub(crate) unsafe extern "C" fn show_callback<T: Protocol + HasVTable>(
     seq: *mut bindings::seq_file,
     _v: *mut c_void,
 ) -> c_int {
@@ -46,12 +46,12 @@ pub(crate) unsafe extern "C" fn show_callback<T: Family + HasVTable>(
     })
 }
 
-/// Initialises `net`'s [`Family::NetData`] in its generic slot; returns the slot.
+/// Initialises `net`'s [`Protocol::NetData`] in its generic slot; returns the slot.
 ///
 /// # Safety
 ///
 /// As [`net_init`].
-unsafe fn init_net_data<T: Family + HasVTable>(
+unsafe fn init_net_data<T: Protocol + HasVTable>(
     net: *mut bindings::net,
 ) -> Result<*mut T::NetData, c_int> {
     let vtable = T::vtable();
@@ -67,12 +67,12 @@ unsafe fn init_net_data<T: Family + HasVTable>(
     }
 }
 
-/// Drops `net`'s [`Family::NetData`].
+/// Drops `net`'s [`Protocol::NetData`].
 ///
 /// # Safety
 ///
 /// As [`net_exit`].
-unsafe fn drop_net_data<T: Family + HasVTable>(net: *mut bindings::net) {
+unsafe fn drop_net_data<T: Protocol + HasVTable>(net: *mut bindings::net) {
     // SAFETY: `net_id` is set; the slot holds the `NetData` the `init` callback initialised,
     // unused now (function safety contract), dropped once; the netns core frees the memory
     // afterwards.
@@ -83,13 +83,15 @@ unsafe fn drop_net_data<T: Family + HasVTable>(net: *mut bindings::net) {
 }
 
 /// `pernet_operations::init` of a family without a `/proc/net` file: initialises the
-/// namespace's [`Family::NetData`] in its generic slot.
+/// namespace's [`Protocol::NetData`] in its generic slot.
 ///
 /// # Safety
 ///
 /// Called by the netns core with a namespace being set up, after `register_pernet_subsys()`
 /// (so the family's shared state is set) and after it allocated the namespace's generic slot.
-pub(crate) unsafe extern "C" fn net_init<T: Family + HasVTable>(net: *mut bindings::net) -> c_int {
+pub(crate) unsafe extern "C" fn net_init<T: Protocol + HasVTable>(
+    net: *mut bindings::net,
+) -> c_int {
     // SAFETY: per the function safety contract.
     match unsafe { init_net_data::<T>(net) } {
         Ok(_) => 0,
@@ -102,7 +104,7 @@ pub(crate) unsafe extern "C" fn net_init<T: Family + HasVTable>(net: *mut bindin
 /// # Safety
 ///
 /// As [`net_init`].
-pub(crate) unsafe extern "C" fn net_init_proc<T: Family + HasVTable>(
+pub(crate) unsafe extern "C" fn net_init_proc<T: Protocol + HasVTable>(
     net: *mut bindings::net,
 ) -> c_int {
     // SAFETY: per the function safety contract.
@@ -135,7 +137,7 @@ pub(crate) unsafe extern "C" fn net_init_proc<T: Family + HasVTable>(
 }
 
 /// `pernet_operations::exit` of a family without a `/proc/net` file: drops the namespace's
-/// [`Family::NetData`] (a namespace going away, or every namespace when the family is
+/// [`Protocol::NetData`] (a namespace going away, or every namespace when the family is
 /// unregistered).
 ///
 /// # Safety
@@ -143,7 +145,7 @@ pub(crate) unsafe extern "C" fn net_init_proc<T: Family + HasVTable>(
 /// Called by the netns core after a successful `init` on `net`, once: no socket of the family
 /// is left in `net` (each holds the namespace, or is a kernel socket its owner released in its
 /// own, earlier, `exit`), so nothing uses the `NetData` any more.
-pub(crate) unsafe extern "C" fn net_exit<T: Family + HasVTable>(net: *mut bindings::net) {
+pub(crate) unsafe extern "C" fn net_exit<T: Protocol + HasVTable>(net: *mut bindings::net) {
     // SAFETY: per the function safety contract.
     unsafe { drop_net_data::<T>(net) };
 }
@@ -154,7 +156,7 @@ pub(crate) unsafe extern "C" fn net_exit<T: Family + HasVTable>(net: *mut bindin
 /// # Safety
 ///
 /// As [`net_exit`], after [`net_init_proc`].
-pub(crate) unsafe extern "C" fn net_exit_proc<T: Family + HasVTable>(net: *mut bindings::net) {
+pub(crate) unsafe extern "C" fn net_exit_proc<T: Protocol + HasVTable>(net: *mut bindings::net) {
     if let Some(name) = T::PROC_NET {
         // SAFETY: `net` is live; `remove_proc_entry` waits for readers of the file to finish.
         unsafe { bindings::remove_proc_entry(name.as_char_ptr(), (*net).proc_net) };

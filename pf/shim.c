@@ -2,11 +2,12 @@
 /*
  * rust_pf_demo's C shim: the socket layer's static inline functions that pf/ needs, out of
  * line, so that Rust can call them on any Rust-enabled kernel without patching its
- * rust/helpers. One thin wrapper per inline and nothing else; linked into each module that
- * uses pf/ (not exported). Inlines that only forward to an exported function are called from
+ * rust/helpers. One thin wrapper per inline; linked into each module that uses pf/ (not
+ * exported). The family module (RUST_PF_DEMO_EXPORTS) also exports its protocol switch API. Inlines that only forward to an exported function are called from
  * Rust instead (pf/bindings.rs).
  */
 
+#include <linux/module.h>
 #include <linux/seq_file_net.h>
 #include <linux/socket.h>
 #include <net/netns/generic.h>
@@ -68,3 +69,26 @@ struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq)
 {
 	return seq_file_single_net(seq);
 }
+
+bool rust_pf_demo_try_module_get(struct module *module)
+{
+	return try_module_get(module);
+}
+
+#ifdef RUST_PF_DEMO_EXPORTS
+/* Defined by module_family! (pf/mod.rs) in the family's Rust crate. */
+int rust_pf_demo_rs_protosw_register(struct rust_pf_demo_protosw *sw);
+void rust_pf_demo_rs_protosw_unregister(struct rust_pf_demo_protosw *sw);
+
+int rust_pf_demo_protosw_register(struct rust_pf_demo_protosw *sw)
+{
+	return rust_pf_demo_rs_protosw_register(sw);
+}
+EXPORT_SYMBOL_GPL(rust_pf_demo_protosw_register);
+
+void rust_pf_demo_protosw_unregister(struct rust_pf_demo_protosw *sw)
+{
+	rust_pf_demo_rs_protosw_unregister(sw);
+}
+EXPORT_SYMBOL_GPL(rust_pf_demo_protosw_unregister);
+#endif

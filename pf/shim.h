@@ -14,6 +14,8 @@ struct net;
 struct seq_file;
 struct sk_buff;
 struct sock;
+struct module;
+struct rust_pf_demo_protosw;
 
 void rust_pf_demo_sock_hold(struct sock *sk);
 void rust_pf_demo_sock_put(struct sock *sk);
@@ -26,5 +28,14 @@ int rust_pf_demo_sk_rmem_alloc_get(const struct sock *sk);
 void rust_pf_demo_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);
 size_t rust_pf_demo_msg_data_left(struct msghdr *msg);
 struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq);
+bool rust_pf_demo_try_module_get(struct module *module);
+
+/*
+ * The family module's protocol switch API (exported by rust_pf_demo.ko only, built with
+ * RUST_PF_DEMO_EXPORTS): a protocol module adds its entry (pf/family.rs, struct ProtoSw) at init
+ * and removes it at exit. Calling them makes modpost record the dependency on rust_pf_demo.
+ */
+int rust_pf_demo_protosw_register(struct rust_pf_demo_protosw *sw);
+void rust_pf_demo_protosw_unregister(struct rust_pf_demo_protosw *sw);
 
 #endif

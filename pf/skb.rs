@@ -3,7 +3,7 @@
 //! Socket buffers: [`SkBuff`] (owned, being filled) and [`Datagram`] (received, being read).
 
 use super::bindings;
-use super::{Family, Msg, Sock};
+use super::{Msg, Protocol, Sock};
 use core::ptr::NonNull;
 use kernel::{error::to_result, prelude::*};
 
@@ -109,12 +109,12 @@ impl Drop for SkBuff {
 /// `skb` is a buffer returned by `skb_recv_datagram()` on `sock`, with the reference that call
 /// gave us, released by `skb_free_datagram()` on drop. Its data is not modified while we
 /// hold it.
-pub struct Datagram<'a, T: Family> {
+pub struct Datagram<'a, T: Protocol> {
     sock: &'a Sock<T>,
     skb: NonNull<bindings::sk_buff>,
 }
 
-impl<'a, T: Family> Datagram<'a, T> {
+impl<'a, T: Protocol> Datagram<'a, T> {
     /// # Safety
     ///
     /// `skb` was just returned by `skb_recv_datagram()` on `sock`.
@@ -157,7 +157,7 @@ impl<'a, T: Family> Datagram<'a, T> {
     }
 }
 
-impl<T: Family> Drop for Datagram<'_, T> {
+impl<T: Protocol> Drop for Datagram<'_, T> {
     fn drop(&mut self) {
         // SAFETY: the reference from `skb_recv_datagram` on this sock (type invariants).
         unsafe { bindings::skb_free_datagram(self.sock.as_raw(), self.skb.as_ptr()) };

@@ -3,7 +3,7 @@
 //! [`Sock`]: a `struct sock` of a family, with the family's per-socket data beside it.
 
 use super::bindings;
-use super::{skb::Datagram, skb::SkBuff, Family, HasVTable};
+use super::{skb::Datagram, skb::SkBuff, HasVTable, Protocol};
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
 use kernel::{
     error::to_result,
@@ -14,23 +14,23 @@ use kernel::{
 /// What the family's `struct proto` allocates: the `struct sock` first (the socket core only
 /// knows that part), the family's data after it.
 #[repr(C)]
-pub(crate) struct SockObj<T: Family> {
+pub(crate) struct SockObj<T: Protocol> {
     sk: Opaque<bindings::sock>,
     data: ManuallyDrop<T::Data>,
 }
 
-impl<T: Family> SockObj<T> {
+impl<T: Protocol> SockObj<T> {
     /// The object size `struct proto` is registered with.
     ///
     /// `proto_register()` gives `struct proto` no alignment (it creates the slab with align 0
     /// and `SLAB_HWCACHE_ALIGN`), so what every such slab guarantees is `ARCH_SLAB_MINALIGN`
-    /// (cache-line alignment depends on the CPU found at boot). A [`Family::Data`] that needs
+    /// (cache-line alignment depends on the CPU found at boot). A [`Protocol::Data`] that needs
     /// more would be misaligned: that is a build error here (evaluated by [`super::VTable::new`],
     /// a `static` initialiser).
     pub(crate) const SIZE: usize = {
         assert!(
             core::mem::align_of::<Self>() <= bindings::ARCH_SLAB_MINALIGN,
-            "Family::Data needs a larger alignment than the struct sock slab guarantees"
+            "Protocol::Data needs a larger alignment than the struct sock slab guarantees"
         );
         core::mem::size_of::<Self>()
     };
@@ -61,11 +61,11 @@ impl<T: Family> SockObj<T> {
     }
 }
 
-/// The `net_generic` storage of a namespace's [`Family::NetData`]: allocated by the netns core
+/// The `net_generic` storage of a namespace's [`Protocol::NetData`]: allocated by the netns core
 /// (`kzalloc` of `pernet_operations.size` bytes), initialised by the family's pernet `init`.
-pub(crate) struct NetObj<T: Family>(core::marker::PhantomData<T>);
+pub(crate) struct NetObj<T: Protocol>(core::marker::PhantomData<T>);
 
-impl<T: Family> NetObj<T> {
+impl<T: Protocol> NetObj<T> {
     /// The size the family's `pernet_operations` asks for (at least 1: the netns core allocates
     /// nothing for 0, and a zero-sized `NetData` needs no storage but a non-NULL slot).
     ///
@@ -74,7 +74,7 @@ impl<T: Family> NetObj<T> {
     pub(crate) const SIZE: usize = {
         assert!(
             core::mem::align_of::<T::NetData>() <= bindings::ARCH_SLAB_MINALIGN,
-            "Family::NetData needs a larger alignment than kmalloc guarantees"
+            "Protocol::NetData needs a larger alignment than kmalloc guarantees"
         );
         let size = core::mem::size_of::<T::NetData>();
         if size == 0 {
@@ -95,7 +95,7 @@ impl<T: Family> NetObj<T> {
 ///
 /// The socket such a sock belonged to may have been closed already: `release` orphaned the
 /// sock (`sk_socket` and `sk_wq` are NULL) and the sock lives on for as long as references
-/// are held. So only what is valid on an orphaned sock is offered here: its [`Family::Data`],
+/// are held. So only what is valid on an orphaned sock is offered here: its [`Protocol::Data`],
 /// its namespace, its counters, its shutdown state, and queueing a datagram to it. What needs
 /// the socket (waiting for data or send-buffer room, changing state, capability checks) is on
 /// [`Sock`], which only an operation on the live socket gets.
@@ -103,22 +103,22 @@ impl<T: Family> NetObj<T> {
 /// # Invariants
 ///
 /// A `&HeldSock<T>` is a pointer to the `struct sock` at the start of a live `SockObj<T>`: the
-/// sock was allocated by the family's `create` callback and its [`Family::Data`] is
+/// sock was allocated by the family's `create` callback and its [`Protocol::Data`] is
 /// initialised; it stays valid while the reference lives (the caller holds the socket, or a
 /// reference counted by `sock_hold()`, see [`AlwaysRefCounted`]). Its `sk_socket` and `sk_wq`
 /// may be NULL at any time (after `sock_orphan()`): no method dereferences them.
 #[repr(transparent)]
-pub struct HeldSock<T: Family>(Opaque<bindings::sock>, core::marker::PhantomData<T>);
+pub struct HeldSock<T: Protocol>(Opaque<bindings::sock>, core::marker::PhantomData<T>);
 
 // SAFETY: `struct sock` is made for concurrent use from any thread (its fields are protected by
 // the sock lock, the queue locks or atomics, which the methods below use); `T::Data` is `Sync`
-// and `Send`, as `Family` requires.
-unsafe impl<T: Family> Sync for HeldSock<T> {}
+// and `Send`, as `Protocol` requires.
+unsafe impl<T: Protocol> Sync for HeldSock<T> {}
 // SAFETY: see above; a reference can be dropped from any thread (`sock_put` is thread-safe).
-unsafe impl<T: Family> Send for HeldSock<T> {}
+unsafe impl<T: Protocol> Send for HeldSock<T> {}
 
 // SAFETY: `sock_hold`/`sock_put` manage `sk_refcnt`; the sock is freed only when it drops to 0.
-unsafe impl<T: Family> AlwaysRefCounted for HeldSock<T> {
+unsafe impl<T: Protocol> AlwaysRefCounted for HeldSock<T> {
     fn inc_ref(&self) {
         // SAFETY: the sock is live (type invariants), so its refcount is non-zero.
         unsafe { bindings::sock_hold(self.0.get()) };
@@ -130,7 +130,7 @@ unsafe impl<T: Family> AlwaysRefCounted for HeldSock<T> {
     }
 }
 
-impl<T: Family> HeldSock<T> {
+impl<T: Protocol> HeldSock<T> {
     /// The raw `struct sock`.
     pub(crate) fn as_raw(&self) -> *mut bindings::sock {
         self.0.get()
@@ -248,9 +248,9 @@ impl<T: Family> HeldSock<T> {
 /// layer's callbacks for the duration of an operation on that socket (up to and including
 /// `release`, before it orphans the sock).
 #[repr(transparent)]
-pub struct Sock<T: Family>(HeldSock<T>);
+pub struct Sock<T: Protocol>(HeldSock<T>);
 
-impl<T: Family> core::ops::Deref for Sock<T> {
+impl<T: Protocol> core::ops::Deref for Sock<T> {
     type Target = HeldSock<T>;
 
     fn deref(&self) -> &HeldSock<T> {
@@ -258,7 +258,7 @@ impl<T: Family> core::ops::Deref for Sock<T> {
     }
 }
 
-impl<T: Family> Sock<T> {
+impl<T: Protocol> Sock<T> {
     /// Creates a reference from a raw sock pointer.
     ///
     /// # Safety

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The C tables of a family and their registration with the socket layer.
+//! The C tables of a protocol: `struct proto`, `struct proto_ops`, `struct pernet_operations`
+//! and its protocol switch entry ([`ProtoSw`]).
 
 use super::bindings;
 use super::callbacks::*;
-use super::family::Family;
+use super::family::ProtoSw;
+use super::protocol::Protocol;
 use super::sock::{NetObj, SockObj};
 use core::{
     marker::PhantomData,
@@ -18,39 +20,42 @@ use kernel::{
     ThisModule,
 };
 
-/// Gives the socket layer's callbacks the tables of family `T`.
+/// Gives the socket layer's callbacks the tables of protocol `T`.
 ///
-/// Implemented by [`crate::module_family!`] for the family it declares.
-pub trait HasVTable: Family {
+/// Implemented by [`crate::module_family!`] and [`crate::module_protocol!`] for the protocols
+/// they declare.
+pub trait HasVTable: Protocol {
     /// The one static [`VTable`] of this family, the one its module registers.
     fn vtable() -> &'static VTable<Self>;
 }
 
-/// The `struct proto`, `struct proto_ops`, `struct net_proto_family` and `struct
-/// pernet_operations` of family `T`.
+/// The `struct proto`, `struct proto_ops`, `struct pernet_operations` and switch entry of
+/// protocol `T`.
 ///
 /// # Invariants
 ///
-/// - All three C structs are fully initialised by [`VTable::new`], with `owner` set to the module
-///   that declares the static and every callback pointing at the adapters in `callbacks.rs` or at the kernel's
-///   `sock_no_*` functions.
+/// - The C structs are fully initialised by [`VTable::new`], with `owner` set to the module
+///   that declares the static (the protocol's module) and every callback pointing at the
+///   adapters in `callbacks.rs` or at the kernel's `sock_no_*` functions.
 /// - `registered` is true exactly while `proto` is registered with `proto_register()` (and then
-///   `family` with `sock_register()`); a table is registered at most once at a time.
-/// - `shared` points to the family's pinned [`Family::Shared`], owned by the [`super::Registration`],
-///   from before `sock_register()` until after `sock_unregister()` and the last socket is gone;
-///   NULL otherwise. Every callback below runs in that window.
+///   `protosw` is in the family's switch); a table is registered at most once at a time.
+/// - `protosw`'s `prot` and `ops` are written by [`super::Registration`] only while the table
+///   is not registered (they point to `proto` and `ops`).
+/// - `shared` points to the protocol's pinned [`Protocol::Shared`], owned by the
+///   [`super::Registration`], from before the entry is in the switch until after it is removed
+///   and the last socket is gone; NULL otherwise. Every callback below runs in that window.
 /// - After registration only the kernel writes to `proto` (its list node, slab, counters); Rust
 ///   code never reads or writes the C structs after [`VTable::new`] other than through their
 ///   raw pointers, handed to C; the one exception is `pernet.id`, set to `net_id` by
 ///   [`super::Registration`] while the table is not registered.
 /// - `net_id` is written by `register_pernet_subsys()` only, before any namespace's `init`
 ///   runs, and read only by callbacks and socks of the registered family: it is the
-///   `net_generic` slot holding each namespace's [`Family::NetData`], initialised by the pernet
+///   `net_generic` slot holding each namespace's [`Protocol::NetData`], initialised by the pernet
 ///   `init` and dropped by its `exit`.
-pub struct VTable<T: Family> {
+pub struct VTable<T: Protocol> {
     pub(super) proto: Opaque<bindings::proto>,
     pub(super) ops: Opaque<bindings::proto_ops>,
-    pub(super) family: Opaque<bindings::net_proto_family>,
+    pub(super) protosw: Opaque<ProtoSw>,
     pub(super) pernet: Opaque<bindings::pernet_operations>,
     /// The `net_generic` id of the family's per-namespace state, written by
     /// `register_pernet_subsys()` (through `pernet.id`) before any namespace's `init` runs.
@@ -63,14 +68,14 @@ pub struct VTable<T: Family> {
 // SAFETY: Rust code does not access the C structs through `&VTable` except to take their raw
 // pointers (see the type invariants); the kernel serialises its own accesses (proto_list_mutex,
 // net_family_lock, RCU). `registered` is atomic.
-unsafe impl<T: Family> Sync for VTable<T> {}
+unsafe impl<T: Protocol> Sync for VTable<T> {}
 
 /// Copies `name` (nul included) into a fixed `char[N]`, at compile time.
 const fn c_name<const N: usize>(name: &CStr) -> [c_char; N] {
     let bytes = name.as_bytes_with_nul();
     assert!(
         bytes.len() <= N,
-        "Family::NAME is too long for struct proto"
+        "Protocol::NAME is too long for struct proto"
     );
     let mut out = [0 as c_char; N];
     let mut i = 0;
@@ -83,7 +88,7 @@ const fn c_name<const N: usize>(name: &CStr) -> [c_char; N] {
 
 use kernel::ffi::c_char;
 
-impl<T: Family + HasVTable> VTable<T> {
+impl<T: Protocol + HasVTable> VTable<T> {
     /// Builds the tables of family `T`, owned by `module`.
     ///
     /// Meant for a `static` initialiser (see [`crate::module_family!`]): it is evaluated at compile
@@ -92,7 +97,7 @@ impl<T: Family + HasVTable> VTable<T> {
         let owner = module.as_ptr();
         assert!(
             (T::FAMILY as u32) < bindings::NPROTO,
-            "Family::FAMILY must be below NPROTO"
+            "Protocol::FAMILY must be below NPROTO"
         );
         Self {
             // INVARIANT: every field the socket core reads is set; the rest is zero, as in a C
@@ -101,6 +106,8 @@ impl<T: Family + HasVTable> VTable<T> {
                 name: c_name(T::NAME),
                 owner,
                 obj_size: SockObj::<T>::SIZE as u32,
+                // The per-socket data, called by the family's `create` (inet: `sk_prot->init`).
+                init: Some(init_callback::<T>),
                 // SAFETY: `struct proto` is valid when zeroed (all pointers NULL, counters 0).
                 ..unsafe { core::mem::MaybeUninit::<bindings::proto>::zeroed().assume_init() }
             }),
@@ -156,13 +163,16 @@ impl<T: Family + HasVTable> VTable<T> {
                 // SAFETY: `struct proto_ops` is valid when zeroed (NULL optional callbacks).
                 ..unsafe { core::mem::MaybeUninit::<bindings::proto_ops>::zeroed().assume_init() }
             }),
-            family: Opaque::new(bindings::net_proto_family {
-                family: T::FAMILY as c_int,
-                create: Some(create_callback::<T>),
+            protosw: Opaque::new(ProtoSw {
+                sock_type: T::TYPE.as_raw(),
+                protocol: T::PROTOCOL,
+                // Set by `Registration` (pointers into this very static).
+                prot: ptr::null_mut(),
+                ops: ptr::null(),
                 owner,
             }),
             pernet: Opaque::new(bindings::pernet_operations {
-                // The namespace's `Family::NetData` (in the `size` bytes the netns core
+                // The namespace's `Protocol::NetData` (in the `size` bytes the netns core
                 // allocates for it) and `/proc/net` file. `id` is set by `Registration`, which
                 // knows the static's address.
                 init: if T::HAS_PROC_SHOW {
@@ -190,7 +200,7 @@ impl<T: Family + HasVTable> VTable<T> {
     }
 }
 
-impl<T: Family> VTable<T> {
+impl<T: Protocol> VTable<T> {
     /// The per-namespace state of `net`.
     ///
     /// # Safety

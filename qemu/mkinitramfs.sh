@@ -25,7 +25,8 @@ cp "$RPD_ROOT/qemu/init" "$root/init"
 chmod 755 "$root/init"
 cp "$pfdemo" "$root/bin/pfdemo"
 cp "$ko" "$root/lib/modules/$release/extra/"
-# The selftests (selftests/run_tests.sh) and their test modules (tests/kmod, no aliases).
+# The selftests (selftests/run_tests.sh) and their test modules (tests/kmod; only
+# rust_pf_demo_rdm has aliases: net-pf-18-proto-*-type-4, the family's on-demand protocol).
 for t in "$(dirname "$ko")"/tests/kmod/*.ko; do
 	[ ! -e "$t" ] || cp "$t" "$root/lib/modules/$release/extra/"
 done
@@ -34,8 +35,8 @@ done
 : >"$root/lib/modules/$release/modules.builtin.modinfo"
 : >"$root/lib/modules/$release/modules.order"
 depmod -b "$root" "$release"
-grep -q "net_pf_18\|net-pf-18" "$root/lib/modules/$release/modules.alias" ||
+grep -q "^alias net[-_]pf[-_]18 " "$root/lib/modules/$release/modules.alias" ||
 	rpd_die "depmod wrote no net-pf-18 alias for $(basename "$ko")"
-[ "$(grep -c "net_pf_18\|net-pf-18" "$root/lib/modules/$release/modules.alias")" = 1 ] ||
+[ "$(grep -c "^alias net[-_]pf[-_]18 " "$root/lib/modules/$release/modules.alias")" = 1 ] ||
 	rpd_die "more than one module has a net-pf-18 alias (only $(basename "$ko") may)"
 (cd "$root" && find . -print0 | cpio --quiet -o -0 -H newc -R 0:0) >"$out"

@@ -51,7 +51,7 @@ autoload_alias_missing() {
 	ensure_unloaded
 	grep -Ev "^alias net[-_]pf[-_]18 " "$ALIASES" >/tmp/modules.alias.noalias
 	mount --bind /tmp/modules.alias.noalias "$ALIASES" || ktap_fail_test "bind mount over $ALIASES"
-	if grep -Eq "net[-_]pf[-_]18" "$ALIASES"; then
+	if grep -Eq "^alias net[-_]pf[-_]18 " "$ALIASES"; then
 		umount "$ALIASES"
 		ktap_fail_test "the bind mount did not hide the alias"
 	fi

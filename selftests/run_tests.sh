@@ -27,7 +27,7 @@ run() {
 run pfdemo "$PFDEMO" test $filter
 run sock_create "$PFDEMO" selftest $filter
 run stress "$PFDEMO" stress $filter
-for t in autoload lifecycle lsm trace; do
+for t in autoload lifecycle lsm protosw trace; do
 	run "$t" sh "./$t.sh" $filter
 done
 exit $rc

@@ -6,6 +6,19 @@
 /// The protocol family number (`AF_ASH` in `<linux/socket.h>`, never registered by Linux).
 pub const PF_DEMO: u16 = 18;
 
+/// The datagram protocol's number (`socket(18, SOCK_DGRAM, 0)` picks it: it is the type's only
+/// entry in the family's switch).
+pub const PFDEMO_PROTO_DGRAM: i32 = 17;
+
+/// The SOCK_RDM test protocol's number (tests/kmod/rust_pf_demo_rdm.rs, loaded on demand).
+pub const PFDEMO_PROTO_RDM: i32 = 20;
+
+/// The raw monitor's number (`SOCK_RAW`, needs `CAP_NET_RAW`).
+pub const PFDEMO_PROTO_RAW: i32 = 3;
+
+/// `ioctl` of the SOCK_RDM test protocol: the next socket's `init` fails (`ENOBUFS`).
+pub const PFDEMO_RDM_FAIL_NEXT_INIT: u32 = 0x5f10;
+
 /// The largest datagram `sendmsg()` accepts; one byte more is `EMSGSIZE` (UDP's IPv4 limit).
 pub const PFDEMO_MAX_DGRAM: usize = 65507;
 

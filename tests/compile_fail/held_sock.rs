@@ -12,8 +12,7 @@ use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 #[path = "../../pf/mod.rs"]
 pub mod pf;
 
-use pf::code::ESOCKTNOSUPPORT;
-use pf::{Family, HeldSock, Msg, Sock, SockType};
+use pf::{Family, HeldSock, Msg, Protocol, Sock, SockType};
 
 /// A family that keeps the last socket that sent.
 struct CompileFailFamily;
@@ -33,8 +32,10 @@ struct Data {
 }
 
 #[vtable]
-impl Family for CompileFailFamily {
+impl Protocol for CompileFailFamily {
     const FAMILY: u16 = 18;
+    const TYPE: SockType = SockType::DGRAM;
+    const PROTOCOL: i32 = 0;
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO_CF");
     type Shared = Shared;
     type Data = Data;
@@ -50,13 +51,6 @@ impl Family for CompileFailFamily {
 
     fn new_data(_shared: &Shared) -> impl PinInit<Data, Error> {
         try_pin_init!(Data { sent: 0 })
-    }
-
-    fn check_create(sock_type: SockType, _protocol: i32, _kern: bool) -> Result {
-        if sock_type != SockType::DGRAM {
-            return Err(ESOCKTNOSUPPORT);
-        }
-        Ok(())
     }
 
     fn sendmsg(sock: &Sock<Self>, _msg: &mut Msg) -> Result<usize> {
@@ -84,8 +78,16 @@ impl Family for CompileFailFamily {
     }
 }
 
+/// Its family.
+struct CompileFailPf;
+
+impl Family for CompileFailPf {
+    const FAMILY: u16 = 18;
+}
+
 module_family! {
-    family: CompileFailFamily,
+    family: CompileFailPf,
+    protocols: [CompileFailFamily],
     name: "rust_pf_demo_compile_fail",
     author: "rust_pf_demo developers",
     description: "Build-time checks of pf/ (never loaded)",

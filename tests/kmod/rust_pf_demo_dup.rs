@@ -21,8 +21,8 @@ use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 #[path = "../../pf/mod.rs"]
 pub mod pf;
 
-use pf::code::{ENOTCONN, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
-use pf::{Family, HeldSock, Msg, Sock, SockType};
+use pf::code::ENOTCONN;
+use pf::{Family, HeldSock, Msg, Protocol, Sock, SockType};
 
 /// `ioctl`: bytes queued on the held sock.
 const HELD_RX_QUEUED: u32 = 0x5f01;
@@ -56,8 +56,10 @@ const PF_DEMO: u16 = 18;
 struct DupFamily;
 
 #[vtable]
-impl Family for DupFamily {
+impl Protocol for DupFamily {
     const FAMILY: u16 = PF_DEMO;
+    const TYPE: SockType = SockType::DGRAM;
+    const PROTOCOL: i32 = 17;
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO_DUP");
     type Shared = Shared;
     type Data = u32;
@@ -74,16 +76,6 @@ impl Family for DupFamily {
 
     fn new_data(shared: &Shared) -> impl PinInit<u32, Error> {
         shared.next_id.fetch_add(1, Relaxed)
-    }
-
-    fn check_create(sock_type: SockType, protocol: i32, _kern: bool) -> Result {
-        if sock_type != SockType::DGRAM {
-            return Err(ESOCKTNOSUPPORT);
-        }
-        if protocol != 0 {
-            return Err(EPROTONOSUPPORT);
-        }
-        Ok(())
     }
 
     fn bind(sock: &Sock<Self>, _addr: &[u8]) -> Result {
@@ -123,8 +115,16 @@ impl Family for DupFamily {
     }
 }
 
+/// Family 18 again, whose switch holds [`DupFamily`].
+struct DupPf;
+
+impl Family for DupPf {
+    const FAMILY: u16 = PF_DEMO;
+}
+
 module_family! {
-    family: DupFamily,
+    family: DupPf,
+    protocols: [DupFamily],
     name: "rust_pf_demo_dup",
     author: "rust_pf_demo developers",
     description: "Test module: a second registration of socket family 18",

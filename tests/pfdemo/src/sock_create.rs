@@ -422,7 +422,8 @@ fn pf_owner_failed_create_socket_open() -> TestResult {
     let held = open_demo()?;
     for (ty, proto, e) in [
         (libc::SOCK_STREAM, 0, libc::ESOCKTNOSUPPORT),
-        (libc::SOCK_RAW, 0, libc::ESOCKTNOSUPPORT),
+        (libc::SOCK_SEQPACKET, 0, libc::ESOCKTNOSUPPORT),
+        (libc::SOCK_RAW, 1, libc::EPROTONOSUPPORT),
         (libc::SOCK_DGRAM, 1, libc::EPROTONOSUPPORT),
     ] {
         check_eq!(
@@ -700,7 +701,10 @@ fn create_every_other_type() -> TestResult {
     // Types 0 and 7..9 are not in `enum sock_type` but are below SOCK_MAX: __sock_create() only
     // range-checks the type (the SOCK_PACKET special case is for PF_INET only), so every one of
     // them reaches the family's create, which refuses it.
-    for ty in (0..SOCK_MAX).filter(|&t| t != libc::SOCK_DGRAM) {
+    // SOCK_RDM has a protocol module loaded on demand (rust_pf_demo_rdm), SOCK_RAW the raw
+    // monitor: protosw.sh covers them.
+    let served = [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_RDM];
+    for ty in (0..SOCK_MAX).filter(|t| !served.contains(t)) {
         let r = sock(PF_DEMO, ty, 0);
         check_eq!(
             r,
@@ -718,11 +722,21 @@ fn create_every_other_type() -> TestResult {
 
 fn create_bad_protocol() -> TestResult {
     ensure_loaded()?;
-    for proto in [1, 255, -1, i32::MAX, i32::MIN] {
+    // A number in the family's range that no SOCK_DGRAM protocol has: EPROTONOSUPPORT (after
+    // the two request_module tries); outside 0..256: EINVAL, as inet outside 0..IPPROTO_MAX.
+    let cases = [
+        (1, libc::EPROTONOSUPPORT),
+        (255, libc::EPROTONOSUPPORT),
+        (256, libc::EINVAL),
+        (-1, libc::EINVAL),
+        (i32::MAX, libc::EINVAL),
+        (i32::MIN, libc::EINVAL),
+    ];
+    for (proto, want) in cases {
         let r = sock(PF_DEMO, libc::SOCK_DGRAM, proto);
         check_eq!(
             r,
-            Err(ename(libc::EPROTONOSUPPORT)),
+            Err(ename(want)),
             format!("socket(18, SOCK_DGRAM, {proto})")
         );
         check_eq!(refcnt(), Some(0), format!("refcnt after protocol {proto}"));
@@ -743,7 +757,10 @@ fn create_errors_sockstat_baseline() -> TestResult {
     drop(s);
     check_eq!(sockets_used()?, base, "sockets: used after close");
     for _ in 0..50 {
-        for ty in (0..SOCK_MAX).filter(|&t| t != libc::SOCK_DGRAM) {
+        // SOCK_RDM has a protocol module loaded on demand (rust_pf_demo_rdm), SOCK_RAW the raw
+        // monitor: protosw.sh covers them.
+        let served = [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_RDM];
+        for ty in (0..SOCK_MAX).filter(|t| !served.contains(t)) {
             check!(
                 sock(PF_DEMO, ty, 0).is_err(),
                 "socket(18, {ty}, 0) succeeded"
@@ -970,7 +987,12 @@ fn generic_sol_socket_options() -> TestResult {
     let set = |name, v| setsockopt_int(&s, libc::SOL_SOCKET, name, v).map_err(ename);
     check_eq!(get(libc::SO_TYPE), Ok(libc::SOCK_DGRAM), "SO_TYPE");
     check_eq!(get(libc::SO_DOMAIN), Ok(PF_DEMO), "SO_DOMAIN");
-    check_eq!(get(libc::SO_PROTOCOL), Ok(0), "SO_PROTOCOL");
+    // As inet: protocol 0 picks the type's default entry, whose number the sock gets.
+    check_eq!(
+        get(libc::SO_PROTOCOL),
+        Ok(crate::uapi::PFDEMO_PROTO_DGRAM),
+        "SO_PROTOCOL"
+    );
     check_eq!(get(libc::SO_ACCEPTCONN), Ok(0), "SO_ACCEPTCONN");
     for (name, what, v) in [
         (libc::SO_PRIORITY, "SO_PRIORITY", 5),
@@ -1335,13 +1357,25 @@ fn kern_socket_exchanges_datagrams() -> TestResult {
 /// with `--hold`, keeps the socket open until standard input reaches end of file. Exit status 0
 /// when the socket was created, 1 when socket() failed, 2 on a usage error.
 pub fn sock_cli(args: &[String]) -> i32 {
+    let mut args = args;
     let hold = args.first().map(String::as_str) == Some("--hold");
-    let nums: Vec<Option<i32>> = args[hold as usize..]
-        .iter()
-        .map(|a| a.parse().ok())
-        .collect();
+    args = &args[hold as usize..];
+    // --nobody: as uid/gid 65534 (no capabilities), for CAP_NET_RAW.
+    let nobody = args.first().map(String::as_str) == Some("--nobody");
+    args = &args[nobody as usize..];
+    // SAFETY: plain syscalls in this single-threaded helper.
+    if nobody && (unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0) {
+        println!("setuid failed");
+        return 2;
+    }
+    // --fail-next-init: after the socket is made, its ioctl PFDEMO_RDM_FAIL_NEXT_INIT (the
+    // SOCK_RDM test protocol) and a second socket() with the same arguments, whose result is
+    // printed after "then".
+    let fail_init = args.first().map(String::as_str) == Some("--fail-next-init");
+    args = &args[fail_init as usize..];
+    let nums: Vec<Option<i32>> = args.iter().map(|a| a.parse().ok()).collect();
     let [Some(family), Some(ty), Some(proto)] = nums[..] else {
-        eprintln!("usage: pfdemo sock [--hold] FAMILY TYPE PROTOCOL");
+        eprintln!("usage: pfdemo sock [--hold] [--nobody] FAMILY TYPE PROTOCOL");
         return 2;
     };
     match socket(family, ty, proto) {
@@ -1349,7 +1383,23 @@ pub fn sock_cli(args: &[String]) -> i32 {
             let ns = std::fs::read_link("/proc/self/ns/net")
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            println!("ok {ns}");
+            if fail_init {
+                let cmd = crate::uapi::PFDEMO_RDM_FAIL_NEXT_INIT as libc::c_ulong;
+                let mut v = 0i32;
+                // SAFETY: `v` is valid for writes of an int.
+                let r = unsafe { libc::ioctl(fd.as_raw_fd(), cmd, &mut v) };
+                let second = if r != 0 {
+                    format!("ioctl {}", ename(errno()))
+                } else {
+                    match socket(family, ty, proto) {
+                        Ok(_) => "ok".to_string(),
+                        Err(e) => ename(e).split(' ').next().unwrap_or("?").to_string(),
+                    }
+                };
+                println!("ok {ns} then {second}");
+            } else {
+                println!("ok {ns}");
+            }
             if hold {
                 let mut sink = Vec::new();
                 let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);

@@ -56,6 +56,7 @@ pub fn ename(e: i32) -> String {
         libc::ESOCKTNOSUPPORT => "ESOCKTNOSUPPORT",
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::ENOBUFS => "ENOBUFS",
         _ => "errno",
     };
     format!("{name} ({e})")
@@ -87,8 +88,17 @@ pub fn rmmod_named(name: &CStr) -> Result<(), i32> {
     }
 }
 
-/// Unloads the module if it is loaded; an error says why it could not be.
+/// The on-demand SOCK_RDM protocol module (tests/kmod/rust_pf_demo_rdm), which depends on
+/// rust_pf_demo.
+pub const RDM_MODULE: &CStr = c"rust_pf_demo_rdm";
+
+/// Unloads the module (after the protocol module that depends on it, if loaded); an error
+/// says why it could not be.
 pub fn ensure_unloaded() -> Result<(), String> {
+    if std::path::Path::new("/sys/module/rust_pf_demo_rdm").exists() {
+        rmmod_named(RDM_MODULE)
+            .map_err(|e| format!("rmmod rust_pf_demo_rdm failed: {}", ename(e)))?;
+    }
     if module_loaded() {
         rmmod().map_err(|e| format!("rmmod rust_pf_demo failed: {}", ename(e)))?;
     }

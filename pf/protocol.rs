@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The [`Protocol`] trait: what a protocol of a family implements (inet's `struct inet_protosw`
+//! entry: type, protocol number, `struct proto`, `proto_ops`, per-socket data).
+
+use super::bindings;
+use super::{Msg, SeqFile, Sock, SockAddr};
+use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
+
+/// A socket type, the `type` argument of `socket()` with the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
+/// flags already removed by the syscall (`enum sock_type` in C).
+///
+/// The socket layer has checked `0 <= type < SOCK_MAX` before a family sees it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SockType(i16);
+
+impl SockType {
+    /// `SOCK_STREAM`: a connection-oriented byte stream.
+    pub const STREAM: Self = Self(bindings::sock_type_SOCK_STREAM as i16);
+    /// `SOCK_DGRAM`: connectionless datagrams.
+    pub const DGRAM: Self = Self(bindings::sock_type_SOCK_DGRAM as i16);
+    /// `SOCK_RAW`.
+    pub const RAW: Self = Self(bindings::sock_type_SOCK_RAW as i16);
+    /// `SOCK_SEQPACKET`.
+    pub const SEQPACKET: Self = Self(bindings::sock_type_SOCK_SEQPACKET as i16);
+    /// `SOCK_RDM`: reliably delivered messages.
+    pub const RDM: Self = Self(bindings::sock_type_SOCK_RDM as i16);
+
+    pub(crate) fn from_raw(raw: i16) -> Self {
+        Self(raw)
+    }
+
+    /// The C value.
+    pub const fn as_raw(self) -> i16 {
+        self.0
+    }
+}
+
+/// Which directions `shutdown()` closes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Shutdown {
+    /// `SHUT_RD`: no more receiving.
+    Read,
+    /// `SHUT_WR`: no more sending.
+    Write,
+    /// `SHUT_RDWR`: both.
+    Both,
+}
+
+/// A socket protocol family.
+///
+/// Implement it with `#[vtable]` and declare the module with [`crate::module_family!`]. Every
+/// socket operation the implementation leaves out gets the kernel's default for a family that
+/// does not support it (`sock_no_bind()` and friends: `EOPNOTSUPP`).
+///
+/// Operations run in process context and may sleep; they get the socket through [`Sock`], which
+/// also gives the family-wide [`Protocol::Shared`] state and the socket's own [`Protocol::Data`].
+/// Addresses arrive as the bytes the socket layer copied from userspace (at most
+/// `sizeof(struct sockaddr_storage)`), for the family to parse.
+#[vtable]
+pub trait Protocol: Sized + Sync + 'static {
+    /// The number of the family the protocol belongs to (`AF_*`/`PF_*`), below `NPROTO`.
+    const FAMILY: u16;
+
+    /// The socket type the protocol serves (the switch's first key).
+    const TYPE: SockType;
+
+    /// The protocol number (the switch's second key). 0 is inet's wildcard (`IPPROTO_IP`): the
+    /// entry then serves every non-zero protocol number of its type; a non-zero number is served
+    /// by an exact match, and by `socket(FAMILY, TYPE, 0)` when the entry is the type's first.
+    const PROTOCOL: i32;
+
+    /// The protocol's name: `/proc/net/protocols` and the name of the `struct sock` slab.
+    /// At most 31 bytes.
+    const NAME: &'static CStr;
+
+    /// State shared by every socket of the family (port tables, counters), created when the
+    /// family is registered and dropped after it is unregistered.
+    type Shared: Send + Sync;
+
+    /// Each socket's own state, kept beside its `struct sock` and dropped with it.
+    type Data: Send + Sync;
+
+    /// Each network namespace's state (a port table, say), created with the namespace (or,
+    /// for the namespaces that exist already, when the family is registered) and dropped when
+    /// it goes away (or when the family is unregistered). Kept by the kernel's `net_generic`
+    /// storage of the family's `pernet_operations`; reached with [`super::HeldSock::net_data`].
+    type NetData: Send + Sync;
+
+    /// The name of the family's file in every network namespace's `/proc/net`, if it has one;
+    /// [`Protocol::proc_show`] writes its content.
+    const PROC_NET: Option<&'static CStr> = None;
+
+    /// Initialises [`Protocol::Shared`].
+    fn shared() -> impl PinInit<Self::Shared, Error>;
+
+    /// Initialises the [`Protocol::NetData`] of a new network namespace in place (in process
+    /// context, may sleep; an error fails the namespace's creation, or the registration).
+    fn new_net(shared: &Self::Shared) -> impl PinInit<Self::NetData, Error>;
+
+    /// Initialises the [`Protocol::Data`] of a new socket in place, beside its `struct sock`
+    /// (by the protocol's `struct proto` `init`, which the family's `create` calls after
+    /// `sock_init_data`, as `inet_create` calls `sk->sk_prot->init`; the data may hold pinned
+    /// locks; an error fails the `socket()` call and frees the sock).
+    fn new_data(shared: &Self::Shared) -> impl PinInit<Self::Data, Error>;
+
+    /// The socket is being closed: undo what binding or connecting published (its sock stays
+    /// alive for as long as others hold references to it).
+    fn release(_sock: &Sock<Self>) {}
+
+    /// `bind()`.
+    fn bind(_sock: &Sock<Self>, _addr: &[u8]) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `connect()`; `flags` are the file's flags (`O_NONBLOCK`).
+    fn connect(_sock: &Sock<Self>, _addr: &[u8], _flags: i32) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `getsockname()` (`peer` false) or `getpeername()` (`peer` true): the address, which the
+    /// layer copies out (and nothing beyond it).
+    fn getname(_sock: &Sock<Self>, _peer: bool) -> Result<SockAddr> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `sendmsg()` and friends: returns the number of bytes sent.
+    fn sendmsg(_sock: &Sock<Self>, _msg: &mut Msg) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `recvmsg()` and friends, `len` bytes at most: returns the number of bytes received
+    /// (or, with `MSG_TRUNC` in `flags`, the datagram's real length).
+    fn recvmsg(_sock: &Sock<Self>, _msg: &mut Msg, _len: usize, _flags: i32) -> Result<usize> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `shutdown()`.
+    fn shutdown(_sock: &Sock<Self>, _how: Shutdown) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `ioctl()` on the socket for `cmd`: `Some(value)` is stored as an `int` at the user's
+    /// `arg`; `None` means the family does not know `cmd` (the core then tries its own).
+    fn ioctl(_sock: &Sock<Self>, _cmd: u32) -> Result<Option<i32>> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Writes the content of `/proc/net/`[`Protocol::PROC_NET`] of the namespace whose state is
+    /// `net`.
+    fn proc_show(_shared: &Self::Shared, _net: &Self::NetData, _out: &mut SeqFile) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
