@@ -34,8 +34,10 @@ sock_alloc_file fd_install sock_release sock_close __sock_release sk_free"
 ROOTS_SOCKET="__sys_socket __x64_sys_init_module __x64_sys_finit_module"
 ROOTS_CLOSE="sock_close"
 # The module's Rust functions, as kprobe events (v0-mangled monomorphised callbacks).
-PROBES="create:9callbacks15create_callbackNt release:9callbacks16release_callbackNt
-destruct:9callbacks17destruct_callbackNt"
+# create is the family's (pf/family.rs, for DemoFamily), release and the destructor the datagram
+# protocol's (pf/callbacks.rs, for DemoDgram).
+PROBES="create:6family15create_callbackNt release:9callbacks16release_callbackNtB[0-9A-Za-z]*_9DemoDgram
+destruct:9callbacks17destruct_callbackNtB[0-9A-Za-z]*_9DemoDgram"
 
 # tracing_available: 0 when tracefs with function_graph and kprobe events is there.
 tracing_why=
@@ -216,7 +218,7 @@ explain() {
 		if (kind == "call") {
 			if (name == "__sys_socket") s = "socket(2) -> __sys_socket()"
 			else if (name == "__sys_socket_create") s = "flag check, type masking"
-			else if (name == "__sock_create") { s = "seed: sock_create -> __sock_create()"; created = 0 }
+			else if (name == "__sock_create") { s = "seed: sock_create -> __sock_create()"; created = 0; increate = 0 }
 			else if (name == "security_socket_create") s = "seed: security_socket_create()"
 			else if (name == "sock_alloc") s = "seed: sock_alloc()"
 			else if (name == "__request_module") s = "seed: request_module(\"net-pf-18\"): net_families[18] is NULL"
@@ -228,6 +230,12 @@ explain() {
 			else if (name == "proto_register") s = "module init: proto_register()"
 			else if (name == "register_pernet_subsys") s = "module init: register_pernet_subsys()"
 			else if (name == "sock_register") s = "module init: sock_register(): net_families[18] set"
+			# Our create (Rust, no fentry) does not show as a function: what it calls appears
+			# under __sock_create, between its rpd_create and rpd_create_ret events.
+			else if (name == "try_module_get" && parent == "__sock_create" && increate)
+				s = "our create: the switch lookup pins the protocol module"
+			else if (name == "module_put" && parent == "__sock_create" && increate)
+				s = "our create: drops the lookup reference on the protocol module"
 			else if (name == "try_module_get" && parent == "__sock_create")
 				s = created ? "seed: try_module_get(sock->ops->owner)" : "seed: pf = net_families[18] (RCU); try_module_get(pf->owner)"
 			else if (name == "try_module_get" && parent == "sk_alloc") s = "sk_alloc pins proto.owner (2nd reference)"
@@ -246,8 +254,8 @@ explain() {
 			else if (name == "__sock_release") s = "__sock_release()"
 			else if (name == "sk_free") s = "our release: sock_put -> sk_free() (last reference)"
 		} else if (kind == "event") {
-			if (name == "rpd_create") { s = "seed: pf->create = our create, pf/callbacks.rs: create_callback"; created = 1 }
-			else if (name == "rpd_create_ret") s = "our create returns (0, or -errno)"
+			if (name == "rpd_create") { s = "seed: pf->create = our create, pf/family.rs: create_callback"; created = 1; increate = 1 }
+			else if (name == "rpd_create_ret") { s = "our create returns (0, or -errno)"; increate = 0 }
 			else if (name == "rpd_release") s = "ops->release = our release, pf/callbacks.rs: release_callback"
 			else if (name == "rpd_destruct") s = "sk_destruct = our destructor, pf/callbacks.rs: destruct_callback"
 			else if (name == "module_get") s = "refcount +1 (trace event module:module_get)"
@@ -264,10 +272,14 @@ explain() {
 			next
 		}
 		if (kind == "event" && parent == "") next
-		# The v0-mangled callback names, shortened: pf::callbacks::NAME::<DemoFamily>.
-		if (match(line, /_R[A-Za-z0-9_]*9callbacks[0-9]+[a-z_]+NtB[0-9A-Za-z]*_10DemoFamilyEB[0-9A-Za-z]*_/)) {
-			m = substr(line, RSTART, RLENGTH); f = m; sub(/.*9callbacks[0-9]+/, "", f); sub(/NtB.*/, "", f)
-			line = substr(line, 1, RSTART - 1) "pf::callbacks::" f "::<DemoFamily>" substr(line, RSTART + RLENGTH)
+		# The v0-mangled callback names, shortened: pf::callbacks::NAME::<DemoDgram>,
+		# pf::family::create_callback::<DemoFamily>.
+		if (match(line, /_R[A-Za-z0-9_]*(9callbacks|6family)[0-9]+[a-z_]+NtB[0-9A-Za-z]*_[0-9]+[A-Za-z]+EB[0-9A-Za-z]*_/)) {
+			m = substr(line, RSTART, RLENGTH)
+			mod = (m ~ /9callbacks/) ? "callbacks" : "family"
+			f = m; sub(/.*(9callbacks|6family)[0-9]+/, "", f); sub(/NtB.*/, "", f)
+			ty = m; sub(/.*NtB[0-9A-Za-z]*_[0-9]+/, "", ty); sub(/EB.*/, "", ty)
+			line = substr(line, 1, RSTART - 1) "pf::" mod "::" f "::<" ty ">" substr(line, RSTART + RLENGTH)
 		}
 		sub(/call_site=return_to_handler/, "call_site=(the caller above)", line)
 		out = sprintf("%-16s %s", comm, line)
