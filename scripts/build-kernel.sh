@@ -3,7 +3,8 @@
 # Builds the Rust-enabled test kernel and prints its directory (KDIR) on the last line.
 #
 #   scripts/build-kernel.sh                     # build or reuse the default kernel
-#   RPD_FLAVOUR=debug scripts/build-kernel.sh   # a flavour adds kernel/flavours/debug.config
+#   RPD_FLAVOUR=debug scripts/build-kernel.sh   # a flavour adds kernel/flavours/ fragments
+#                                               # (debug: trace.config, then debug.config)
 #
 # The tree lives in $RUST_PF_DEMO_CACHE (default ~/.cache/rust_pf_demo)/kernel-<flavour>/linux
 # with the key it was built for (source package and toolchain versions, config fragments,
@@ -59,7 +60,8 @@ fi
 # shellcheck disable=SC2046
 mk() { make -C "$ksrc" $(rpd_make_args) "$@" >>"$log" 2>&1; }
 frags=("$RPD_ROOT"/kernel/*.config)
-[ -z "${RPD_FLAVOUR:-}" ] || frags+=("$RPD_ROOT/kernel/flavours/$RPD_FLAVOUR.config")
+# shellcheck disable=SC2207
+frags+=($(rpd_flavour_frags))
 rpd_say "configure: tinyconfig + ${frags[*]##*/}" >&2
 mk tinyconfig || fail tinyconfig
 (cd "$ksrc" && ./scripts/kconfig/merge_config.sh -m .config "${frags[@]}") >>"$log" 2>&1 || fail merge_config

@@ -40,9 +40,21 @@ rpd_kernel_key() {
 		"clang$RPD_LLVM" --version | head -n1
 		"$RPD_BINDGEN" --version 2>/dev/null
 		cat "$RPD_ROOT"/kernel/*.config
-		[ -z "${RPD_FLAVOUR:-}" ] || cat "$RPD_ROOT/kernel/flavours/$RPD_FLAVOUR.config"
+		# shellcheck disable=SC2046
+		[ -z "${RPD_FLAVOUR:-}" ] || cat $(rpd_flavour_frags)
 		echo "recipe=$RPD_KERNEL_RECIPE"
 	} | sha256sum | cut -c1-16
+}
+
+# The config fragments a flavour adds after kernel/*.config, in merge order. The debug kernel
+# has the trace flavour's tracing too, so that the trace order tests also run under KASAN,
+# lockdep and kmemleak (make check-debug); its speed is not measured.
+rpd_flavour_frags() {
+	case "${RPD_FLAVOUR:-}" in
+	"") ;;
+	debug) echo "$RPD_ROOT/kernel/flavours/trace.config $RPD_ROOT/kernel/flavours/debug.config" ;;
+	*) echo "$RPD_ROOT/kernel/flavours/$RPD_FLAVOUR.config" ;;
+	esac
 }
 
 # One kernel tree per flavour, rebuilt in place (incrementally) when the key changes.
