@@ -31,3 +31,22 @@ proto_listed() {
 	done </proc/net/protocols
 	return 1
 }
+
+# hold_socket FIFO OUT CMD...: runs CMD (a `pfdemo sock --hold ...`, which holds its socket until
+# its stdin reaches end of file) in the background with stdin on the fifo FIFO and stdout in OUT,
+# keeps the fifo open as fd 3 (`exec 3>&-` lets the socket go) and waits up to 5 s for CMD's
+# first line. Sets $pid; returns 1 if the fifo cannot be made.
+hold_socket() {
+	fifo=$1 outf=$2
+	shift 2
+	rm -f "$fifo" "$outf"
+	mkfifo "$fifo" || return 1
+	"$@" <"$fifo" >"$outf" &
+	pid=$!
+	exec 3>"$fifo"
+	n=0
+	while ! grep -q . "$outf" 2>/dev/null && [ $n -lt 100 ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+}

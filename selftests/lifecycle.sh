@@ -35,18 +35,10 @@ insmod_rmmod_100_cycles() {
 
 rmmod_refused_socket_in_other_netns() {
 	ensure_unloaded
-	rm -f /tmp/netns.fifo /tmp/netns.out
-	mkfifo /tmp/netns.fifo || ktap_fail_test "mkfifo"
 	# The child creates its socket in a new network namespace and holds it until its stdin
 	# (the fifo) reaches end of file.
-	unshare -n "$PFDEMO" sock --hold 18 2 0 </tmp/netns.fifo >/tmp/netns.out &
-	pid=$!
-	exec 3>/tmp/netns.fifo
-	n=0
-	while ! grep -q . /tmp/netns.out 2>/dev/null && [ $n -lt 100 ]; do
-		sleep 0.05
-		n=$((n + 1))
-	done
+	hold_socket /tmp/netns.fifo /tmp/netns.out unshare -n "$PFDEMO" sock --hold 18 2 0 ||
+		ktap_fail_test "mkfifo"
 	out=$(cat /tmp/netns.out)
 	mine=$(readlink /proc/self/ns/net)
 	case "$out" in

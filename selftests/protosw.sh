@@ -40,16 +40,8 @@ protocols_line() { grep "^$1 " /proc/net/protocols; }
 
 protosw_rdm_autoload_refcnt() {
 	unload_all
-	rm -f /tmp/rdm.fifo /tmp/rdm.out
-	mkfifo /tmp/rdm.fifo || ktap_fail_test "mkfifo"
-	timeout $T "$PFDEMO" sock --hold 18 4 0 </tmp/rdm.fifo >/tmp/rdm.out &
-	pid=$!
-	exec 3>/tmp/rdm.fifo
-	n=0
-	while ! grep -q . /tmp/rdm.out 2>/dev/null && [ $n -lt 100 ]; do
-		sleep 0.05
-		n=$((n + 1))
-	done
+	hold_socket /tmp/rdm.fifo /tmp/rdm.out timeout $T "$PFDEMO" sock --hold 18 4 0 ||
+		ktap_fail_test "mkfifo"
 	out=$(cat /tmp/rdm.out)
 	rdm_refs=$(rdm_refcnt)
 	fam_refs=$(mod_refcnt)

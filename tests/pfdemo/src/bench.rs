@@ -362,6 +362,18 @@ fn sendto_under_foreign_load(kind: Kind, foreign: Foreign) -> f64 {
                     ..sin(0)
                 };
                 let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+                // A free port for one socket of the child's flood (the result does not matter).
+                let bind_any = |fd: &OwnedFd| match kind {
+                    Kind::Demo => drop(bind(fd, 0)),
+                    // SAFETY: `any` is a valid sockaddr_in of `len` bytes.
+                    _ => drop(unsafe {
+                        libc::bind(
+                            fd.as_raw_fd(),
+                            (&any as *const libc::sockaddr_in).cast(),
+                            len,
+                        )
+                    }),
+                };
                 if foreign == Foreign::ProcRead {
                     let lim = libc::rlimit {
                         rlim_cur: 6000,
@@ -372,17 +384,7 @@ fn sendto_under_foreign_load(kind: Kind, foreign: Foreign) -> f64 {
                     let mut held = Vec::new();
                     for _ in 0..5000 {
                         let fd = kind.socket();
-                        match kind {
-                            Kind::Demo => drop(bind(&fd, 0)),
-                            // SAFETY: `any` is a valid sockaddr_in of `len` bytes.
-                            _ => drop(unsafe {
-                                libc::bind(
-                                    fd.as_raw_fd(),
-                                    (&any as *const libc::sockaddr_in).cast(),
-                                    len,
-                                )
-                            }),
-                        }
+                        bind_any(&fd);
                         held.push(fd);
                     }
                     let path = match kind {
@@ -397,17 +399,7 @@ fn sendto_under_foreign_load(kind: Kind, foreign: Foreign) -> f64 {
                 started();
                 loop {
                     let fd = kind.socket();
-                    match kind {
-                        Kind::Demo => drop(bind(&fd, 0)),
-                        // SAFETY: `any` is a valid sockaddr_in of `len` bytes.
-                        _ => drop(unsafe {
-                            libc::bind(
-                                fd.as_raw_fd(),
-                                (&any as *const libc::sockaddr_in).cast(),
-                                len,
-                            )
-                        }),
-                    }
+                    bind_any(&fd);
                 }
             }
             pid => Some(pid),
