@@ -122,6 +122,14 @@ stop() {
 	trace_reset
 }
 
+# trace_socket CASE TYPE: socket(18, TYPE, 0) by pfdemo under the socket() roots, the raw trace
+# in $RAW.CASE.
+trace_socket() {
+	start $ROOTS_SOCKET || return 1
+	"$PFDEMO" sock 18 "$2" 0 >$RAW.$1.out
+	stop $RAW.$1
+}
+
 # run_case CASE: runs the case under the tracer; the raw trace in $RAW.CASE, and the refcnt
 # before/after in $RAW.CASE.refcnt.
 run_case() {
@@ -129,35 +137,25 @@ run_case() {
 	first)
 		ensure_unloaded_quiet || return 1
 		setup_probes || return 1
-		start $ROOTS_SOCKET || return 1
-		"$PFDEMO" sock 18 2 0 >$RAW.$1.out
-		stop $RAW.$1
+		trace_socket $1 2
 		;;
 	loaded)
 		mod_loaded || modprobe $MOD || return 1
 		setup_probes || return 1
-		start $ROOTS_SOCKET || return 1
-		"$PFDEMO" sock 18 2 0 >$RAW.$1.out
-		stop $RAW.$1
+		trace_socket $1 2
 		;;
 	failing)
 		mod_loaded || modprobe $MOD || return 1
 		setup_probes || return 1
 		before=$(mod_refcnt)
-		start $ROOTS_SOCKET || return 1
-		"$PFDEMO" sock 18 1 0 >$RAW.$1.out
-		stop $RAW.$1
+		trace_socket $1 1 || return 1
 		echo "$before $(mod_refcnt)" >$RAW.$1.refcnt
 		;;
 	close)
 		mod_loaded || modprobe $MOD || return 1
 		setup_probes || return 1
-		rm -f /tmp/rpd-trace.fifo
-		mkfifo /tmp/rpd-trace.fifo
-		"$PFDEMO" sock --hold 18 2 0 </tmp/rpd-trace.fifo >$RAW.$1.out &
-		pid=$!
-		exec 3>/tmp/rpd-trace.fifo
-		while ! grep -q . $RAW.$1.out 2>/dev/null; do sleep 0.1; done
+		hold_socket /tmp/rpd-trace.fifo $RAW.$1.out "$PFDEMO" sock --hold 18 2 0 || return 1
+		grep -q . $RAW.$1.out || { exec 3>&-; wait $pid; return 1; }
 		before=$(mod_refcnt)
 		start $ROOTS_CLOSE || { exec 3>&-; wait $pid; return 1; }
 		exec 3>&-
