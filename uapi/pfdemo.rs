@@ -16,6 +16,13 @@ pub const PFDEMO_PROTO_RDM: i32 = 20;
 /// The raw monitor's number (`SOCK_RAW`, needs `CAP_NET_RAW`).
 pub const PFDEMO_PROTO_RAW: i32 = 3;
 
+/// The SOCK_SEQPACKET protocol's number (rust_pf_demo_seqpacket.ko, loaded on demand through
+/// `net-pf-18-proto-0-type-5` or `net-pf-18-proto-5-type-5`).
+pub const PFDEMO_PROTO_SEQPACKET: i32 = 5;
+
+/// The largest SOCK_SEQPACKET message `sendmsg()` accepts; one byte more is `EMSGSIZE`.
+pub const PFDEMO_MAX_SEQPACKET: usize = 65507;
+
 /// `ioctl` of the SOCK_RDM test protocol: the next socket's `init` fails (`ENOBUFS`).
 pub const PFDEMO_RDM_FAIL_NEXT_INIT: u32 = 0x5f10;
 
