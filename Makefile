@@ -100,7 +100,7 @@ bench:
 trace:
 	$(ROOT)/scripts/trace.sh
 
-KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs $(ROOT)/tests/kmod/*.rs \
+KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/rust_pf_demo_seqpacket.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs $(ROOT)/tests/kmod/*.rs \
 	$(ROOT)/tests/compile_fail/*.rs
 # Debian's cargo-web, rustfmt and clippy, not rustup's shadows in PATH.
 TESTS_CARGO = cd $(ROOT)/tests/pfdemo && PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc /usr/bin/cargo

@@ -335,11 +335,7 @@ impl Protocol for SeqPacket {
             let was = inner.state;
             inner.state = State::Closed;
             inner.pending_len = 0;
-            (
-                was,
-                inner.peer.take(),
-                core::mem::replace(&mut inner.pending, RBTree::new()),
-            )
+            (was, inner.peer.take(), core::mem::take(&mut inner.pending))
         };
         sock.set_state(SockState::Close);
         sock.set_ack_backlog(0);
@@ -477,9 +473,7 @@ impl Protocol for SeqPacket {
         let child = {
             let mut inner = data.inner.lock();
             loop {
-                if inner.state != State::Listening
-                    || sock.shutdown_mask() & shutdown::RCV != 0
-                {
+                if inner.state != State::Listening || sock.shutdown_mask() & shutdown::RCV != 0 {
                     return Err(EINVAL);
                 }
                 if let Some(front) = inner.pending.cursor_front() {

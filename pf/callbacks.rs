@@ -58,9 +58,11 @@ pub(crate) unsafe extern "C" fn release_callback<T: Protocol>(
     // sender still holding the sock (a table lookup that raced this close) sees it shut and
     // drops instead of queueing to a sock nobody will read. No waiter can be left to wake: the
     // socket's last file reference is gone.
-    // SAFETY: the sock is live; `sk_shutdown` is a byte that readers read with `READ_ONCE`, and
-    // no other operation on this socket can run any more.
-    unsafe { ptr::write_volatile(ptr::addr_of_mut!((*sk).sk_shutdown), super::shutdown::BOTH) };
+    // SAFETY: the sock is live; `sk_shutdown` is a byte that readers read with `READ_ONCE` and
+    // that pf/ only changes atomically (a peer may shut this sock concurrently, see
+    // `HeldSock::shut`). `AtomicU8` has the layout of `u8`.
+    unsafe { core::sync::atomic::AtomicU8::from_ptr(ptr::addr_of_mut!((*sk).sk_shutdown)) }
+        .fetch_or(super::shutdown::BOTH, core::sync::atomic::Ordering::AcqRel);
     T::release(family_sock);
     // SAFETY: `sk` is the live sock `create_callback` attached, and `sock` holds the reference
     // that `sock_put` drops here: after it, neither is touched. `sock_orphan` detaches the sock

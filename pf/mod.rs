@@ -36,11 +36,11 @@ mod skb;
 mod sock;
 mod vtable;
 
+pub use conn::{epipe, poll, wait, ChildSock, SockState, Timeout};
 pub use family::{
     switch_register, switch_unregister, Family, FamilyRegistration, FamilyTable, HasFamilyTable,
     ProtoSw, Switch,
 };
-pub use conn::{epipe, poll, wait, ChildSock, SockState, Timeout};
 pub use kernel_socket::KernelSocket;
 pub use msg::{Msg, SockAddr};
 pub use proc::SeqFile;

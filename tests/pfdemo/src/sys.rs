@@ -57,6 +57,14 @@ pub fn ename(e: i32) -> String {
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EAFNOSUPPORT => "EAFNOSUPPORT",
         libc::ENOBUFS => "ENOBUFS",
+        libc::EPIPE => "EPIPE",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::EADDRINUSE => "EADDRINUSE",
+        libc::ECONNRESET => "ECONNRESET",
+        libc::EISCONN => "EISCONN",
+        libc::ENOTCONN => "ENOTCONN",
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::EALREADY => "EALREADY",
         _ => "errno",
     };
     format!("{name} ({e})")
