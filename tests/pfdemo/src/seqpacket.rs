@@ -1374,10 +1374,12 @@ fn seqpacket_listener_close_resets_pending() -> TestResult {
     drop((c1, c2, a));
     check_refs(Some(0), Some(1), "all closed")?;
     check_eq!(sockets_used()?, base, "sockets used");
+    // 4 MB of slack as the stress tests (`stress::Baseline`), plus KASAN's quarantine.
+    let slack = 4096 + if crate::stress::kasan() { mem_total_kb()? / 32 } else { 0 };
     let slab1 = slab_kb()?;
     check!(
-        slab1 < slab0 + 4096,
-        "Slab grew from {slab0} kB to {slab1} kB"
+        slab1 <= slab0 + slack,
+        "Slab grew from {slab0} kB to {slab1} kB (slack {slack} kB)"
     );
     // Many pending connections, each with queued data, reset at once.
     let (l, port) = listener(0, 200)?;
