@@ -1375,7 +1375,12 @@ fn seqpacket_listener_close_resets_pending() -> TestResult {
     check_refs(Some(0), Some(1), "all closed")?;
     check_eq!(sockets_used()?, base, "sockets used");
     // 4 MB of slack as the stress tests (`stress::Baseline`), plus KASAN's quarantine.
-    let slack = 4096 + if crate::stress::kasan() { mem_total_kb()? / 32 } else { 0 };
+    let slack = 4096
+        + if crate::stress::kasan() {
+            mem_total_kb()? / 32
+        } else {
+            0
+        };
     let slab1 = slab_kb()?;
     check!(
         slab1 <= slab0 + slack,
