@@ -241,8 +241,8 @@ fn raw_monitor_copies_datagrams_with_ports() -> TestResult {
     Ok(())
 }
 
-/// A monitor sends nothing: `send`, `sendto` are `EOPNOTSUPP`, as are `bind` and `connect`;
-/// another monitor sees nothing of it.
+/// A monitor sends nothing: `send`, `sendto` are `EOPNOTSUPP`, as are `bind`, `connect` and
+/// `shutdown`; another monitor sees nothing of it.
 fn raw_monitor_send_eopnotsupp() -> TestResult {
     ensure_loaded()?;
     let m = monitor()?;
@@ -267,6 +267,11 @@ fn raw_monitor_send_eopnotsupp() -> TestResult {
         connect(&m, pb).map_err(ename),
         Err(ename(libc::EOPNOTSUPP)),
         "connect on a monitor"
+    );
+    check_eq!(
+        shutdown(&m, libc::SHUT_RD).map_err(ename),
+        Err(ename(libc::EOPNOTSUPP)),
+        "shutdown on a monitor (as AF_PACKET)"
     );
     expect_no_copy(&other, "after a monitor's sends")?;
     Ok(())
