@@ -19,6 +19,7 @@ mod dgram;
 mod fuzz;
 mod hostile;
 mod ktap;
+mod monitor;
 mod seed;
 mod sock_create;
 mod stress;
@@ -33,7 +34,7 @@ fn main() {
         Some("demo") => demo::run(),
         Some("bench") => bench::run(),
         Some("test") => {
-            let all = seed::TESTS.iter().chain(dgram::TESTS);
+            let all = seed::TESTS.iter().chain(dgram::TESTS).chain(monitor::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
