@@ -29,9 +29,14 @@
 //! - `/proc/net/rust_pf_demo`, in every network namespace: sockets created by the module and
 //!   datagrams sent/delivered/dropped by this namespace's sockets, then one line per bound
 //!   socket of that namespace (port, peer, bytes queued, drops, inode).
+//!
+//! The raw monitor (`SOCK_RAW`, `CAP_NET_RAW`, `RawMonitor`): a copy of every datagram
+//! delivered in its network namespace, as a [`PfdemoMonitorHdr`] (source and destination port,
+//! length) and the payload; `send` is `EOPNOTSUPP`; `/proc/net/rust_pf_demo_raw` lists the
+//! namespace's monitors (inode, bytes queued, copies, drops).
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use kernel::{
     c_str,
     init::pin_init_array_from_fn,
@@ -49,7 +54,7 @@ pub mod uapi;
 use pf::code::{EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP};
 use pf::{
     Capability, ConnectTarget, Family, HeldSock, Msg, MsgFlags, NoAddress, Protocol, SeqFile,
-    Shutdown, ShutdownSet, Sock, SockType,
+    Shutdown, ShutdownSet, SkBuff, Sock, SockType,
 };
 use uapi::*;
 
@@ -427,15 +432,15 @@ impl Protocol for DemoDgram {
         if len > PFDEMO_MAX_DGRAM {
             return Err(EMSGSIZE);
         }
-        let target = match msg.dest()? {
+        let (target, dst) = match msg.dest()? {
             Some(dest) => {
                 autobind(sock)?;
-                lookup(sock, dest.port)?
+                (lookup(sock, dest.port)?, dest.port)
             }
             None => match sock.data().peer.load(Relaxed) {
                 0 => return Err(EDESTADDRREQ),
                 // A connected socket is bound already.
-                peer => peer_target(sock, peer)?,
+                peer => (peer_target(sock, peer)?, peer),
             },
         };
         let src = sock.data().port.load(Relaxed);
@@ -443,10 +448,18 @@ impl Protocol for DemoDgram {
         let mut skb = sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?;
         skb.fill_from_msg(msg)?;
         skb.cb_mut().src_port = src;
+        // The namespace's raw monitors get a copy of what is delivered; with none open this is
+        // one atomic load. The copy is taken before queueing (the receiver may free the
+        // datagram as soon as it is queued) and handed out once it was.
+        let monitors = sock.sibling_net_data::<RawMonitor>();
+        let copy = monitors.copy_of(&skb, src, dst);
         let traffic = &sock.data().traffic;
         let shut = target.shutdown_mask().contains(ShutdownSet::RCV);
         if !shut && target.queue_rcv(skb).is_ok() {
             traffic.delivered.fetch_add(1, Relaxed);
+            if let Some(copy) = copy {
+                monitors.deliver(copy);
+            }
         } else {
             // A full or closed receiver loses the datagram, as with UDP.
             traffic.dropped.fetch_add(1, Relaxed);
@@ -542,8 +555,82 @@ impl Protocol for DemoDgram {
 }
 
 /// The raw monitor: `SOCK_RAW`, protocol [`PFDEMO_PROTO_RAW`]; the family's `create` asks for
-/// `CAP_NET_RAW` in the socket's network namespace (`EPERM`). It sends nothing (`EOPNOTSUPP`).
+/// `CAP_NET_RAW` in the socket's network namespace (`EPERM`). It receives a copy of every
+/// datagram [`DemoDgram`] delivers in its namespace, as a [`PfdemoMonitorHdr`] (source and
+/// destination port, payload length) followed by the payload. Copies are clones of the
+/// delivered buffer (no copy of the payload), charged to the monitor's receive buffer: a full
+/// monitor loses the copy and counts it, the sender never waits for a monitor. It sends nothing
+/// (`EOPNOTSUPP`). `/proc/net/rust_pf_demo_raw` lists a namespace's monitors.
 struct RawMonitor;
+
+/// What a monitor's copy carries beside the payload: the datagram's ports.
+#[derive(Clone, Copy, Default)]
+struct MonitorCb {
+    src_port: u32,
+    dst_port: u32,
+}
+
+/// The next monitor's id (its key in its namespace's list).
+struct MonitorShared {
+    next_id: AtomicU64,
+}
+
+/// A monitor socket: its key in the list and what it got.
+struct MonitorSock {
+    id: u64,
+    /// Copies queued to it.
+    copies: AtomicU64,
+    /// Copies it lost: receive buffer full, or no memory for the clone.
+    drops: AtomicU64,
+}
+
+/// A network namespace's monitors.
+#[pin_data]
+struct Monitors {
+    /// How many monitors `list` holds: a sender reads it before anything else, so that without
+    /// monitors the datagram path costs one atomic load.
+    count: AtomicUsize,
+    /// The open monitors by id, each held by reference (removed by its `release`).
+    #[pin]
+    list: SpinLock<RBTree<u64, ARef<HeldSock<RawMonitor>>>>,
+}
+
+impl Monitors {
+    /// A copy of the datagram `skb` (sent from port `src_port` to `dst_port`) for the
+    /// monitors: `None` when there are none, `Some(Err)` when the clone failed.
+    fn copy_of(
+        &self,
+        skb: &SkBuff<DemoDgram>,
+        src_port: u32,
+        dst_port: u32,
+    ) -> Option<Result<SkBuff<RawMonitor>>> {
+        if self.count.load(Relaxed) == 0 {
+            return None;
+        }
+        Some(skb.clone_for::<RawMonitor>(MonitorCb { src_port, dst_port }))
+    }
+
+    /// Queues a clone of `copy` to every monitor that still reads; counts what each got or
+    /// lost. Nothing here sleeps (clones are `GFP_ATOMIC`, a full monitor drops).
+    fn deliver(&self, copy: Result<SkBuff<RawMonitor>>) {
+        let list = self.list.lock();
+        for mon in list.values() {
+            if mon.shutdown_mask().contains(ShutdownSet::RCV) {
+                continue;
+            }
+            let queued = copy
+                .as_ref()
+                .map_err(|e| *e)
+                .and_then(|c| c.clone_for::<RawMonitor>(*c.cb()))
+                .and_then(|c| mon.queue_rcv(c));
+            let counter = match queued {
+                Ok(()) => &mon.data().copies,
+                Err(_) => &mon.data().drops,
+            };
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+}
 
 #[vtable]
 impl Protocol for RawMonitor {
@@ -551,17 +638,111 @@ impl Protocol for RawMonitor {
     const TYPE: SockType = SockType::RAW;
     const PROTOCOL: i32 = PFDEMO_PROTO_RAW;
     const NAME: &'static CStr = c_str!("RUST_PF_DEMO_RAW");
-    type Shared = ();
-    type Data = ();
-    type NetData = ();
+    /// [`PFDEMO_RAW_PROC_NET`].
+    const PROC_NET: Option<&'static CStr> = Some(c_str!("rust_pf_demo_raw"));
+    type Shared = MonitorShared;
+    type Data = MonitorSock;
+    type NetData = Monitors;
     type Address = NoAddress;
-    type Cb = ();
+    type Cb = MonitorCb;
 
-    fn shared() -> impl PinInit<(), Error> {}
+    fn shared() -> impl PinInit<MonitorShared, Error> {
+        MonitorShared {
+            next_id: AtomicU64::new(0),
+        }
+    }
 
-    fn new_net(_shared: &()) -> impl PinInit<(), Error> {}
+    fn new_net(_shared: &MonitorShared) -> impl PinInit<Monitors, Error> {
+        try_pin_init!(Monitors {
+            count: AtomicUsize::new(0),
+            list <- new_spinlock!(RBTree::new(), "rust_pf_demo::Monitors::list"),
+        })
+    }
 
-    fn new_data(_shared: &()) -> impl PinInit<(), Error> {}
+    fn new_data(shared: &MonitorShared) -> impl PinInit<MonitorSock, Error> {
+        MonitorSock {
+            id: shared.next_id.fetch_add(1, Relaxed),
+            copies: AtomicU64::new(0),
+            drops: AtomicU64::new(0),
+        }
+    }
+
+    fn init(sock: &Sock<Self>) -> Result {
+        let monitors = sock.net_data();
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let old = monitors
+            .list
+            .lock()
+            .insert(node.into_node(sock.data().id, sock.hold()));
+        monitors.count.fetch_add(1, Relaxed);
+        // Ids are unique: nothing was replaced.
+        drop(old);
+        Ok(())
+    }
+
+    fn release(sock: &Sock<Self>) {
+        // pf/ has marked the sock shut in both directions: a sender that is delivering skips
+        // it; the copies still queued are purged with the sock.
+        let monitors = sock.net_data();
+        let removed = monitors.list.lock().remove(&sock.data().id);
+        if removed.is_some() {
+            monitors.count.fetch_sub(1, Relaxed);
+        }
+        // The list's reference, dropped outside the lock.
+        drop(removed);
+    }
+
+    fn recvmsg(
+        sock: &Sock<Self>,
+        msg: &mut Msg<NoAddress>,
+        len: usize,
+        flags: MsgFlags,
+    ) -> Result<usize> {
+        if flags.intersects(MsgFlags::OOB | MsgFlags::ERRQUEUE) {
+            return Err(EOPNOTSUPP);
+        }
+        let Some(dgram) = sock.recv_datagram(flags)? else {
+            return Ok(0);
+        };
+        let cb = dgram.cb();
+        let header = PfdemoMonitorHdr {
+            src_port: cb.src_port,
+            dst_port: cb.dst_port,
+            len: dgram.len() as u32,
+        }
+        .to_bytes();
+        let total = header.len() + dgram.len();
+        let head = len.min(header.len());
+        msg.write_bytes(&header[..head])?;
+        let body = (len - head).min(dgram.len());
+        dgram.copy_to_msg(msg, body)?;
+        if head + body < total {
+            msg.add_flags(MsgFlags::TRUNC);
+        }
+        dgram.recv_cmsgs(msg);
+        Ok(if flags.contains(MsgFlags::TRUNC) {
+            total
+        } else {
+            head + body
+        })
+    }
+
+    fn proc_show(_shared: &MonitorShared, net: &Monitors, out: &mut SeqFile) -> Result {
+        writeln!(
+            out,
+            "{:>8} {:>8} {:>10} {:>10}",
+            "inode", "rx_queue", "copies", "drops"
+        )
+        .map_err(|_| ENOMEM)?;
+        // `SeqFile` only copies into the seq_file buffer: fine under the spinlock.
+        for mon in net.list.lock().values() {
+            let (inode, rx) = (mon.inode(), mon.rx_queued());
+            let copies = mon.data().copies.load(Relaxed);
+            let drops = mon.data().drops.load(Relaxed);
+            writeln!(out, "{inode:>8} {rx:>8} {copies:>10} {drops:>10}").map_err(|_| ENOMEM)?;
+        }
+        Ok(())
+    }
 }
 
 /// The family: number 18, its switch holds the protocols below and those of protocol modules.

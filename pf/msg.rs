@@ -91,9 +91,8 @@ impl<A: Address> Msg<A> {
     /// they do not all fit or a user buffer is bad. Copy at most what
     /// [`Msg::data_left`] says is left.
     pub fn write_bytes(&mut self, bytes: &[u8]) -> Result {
-        // SAFETY: a live msghdr (type invariants); `bytes` is valid for reads of its length.
-        to_result(unsafe {
-            bindings::memcpy_to_msg(&mut self.0, bytes.as_ptr().cast(), bytes.len() as i32)
-        })
+        let len = i32::try_from(bytes.len()).map_err(|_| EINVAL)?;
+        // SAFETY: a live msghdr (type invariants); `bytes` is valid for reads of `len` bytes.
+        to_result(unsafe { bindings::memcpy_to_msg(&mut self.0, bytes.as_ptr().cast(), len) })
     }
 }

@@ -77,3 +77,47 @@ impl SockaddrPfdemo {
         b
     }
 }
+
+/// The raw monitor's `/proc/net` file, in every network namespace: a header line, then one line
+/// per monitor socket of that namespace: `inode rx_queue copies drops`.
+pub const PFDEMO_RAW_PROC_NET: &str = "rust_pf_demo_raw";
+
+/// What a raw monitor (`socket(PF_DEMO, SOCK_RAW, 0)`, `CAP_NET_RAW`) reads for each datagram
+/// delivered in its network namespace: this header, then the datagram's payload, in one
+/// `recv()`. Native byte order, like the address. A read shorter than header and payload is
+/// truncated (`MSG_TRUNC` in `msg_flags`; with `MSG_TRUNC` in the flags `recv()` returns the
+/// full length), and `len` still tells the payload's real length.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PfdemoMonitorHdr {
+    /// The sender's port.
+    pub src_port: u32,
+    /// The destination port the datagram was delivered to.
+    pub dst_port: u32,
+    /// The payload's length in bytes (what follows the header).
+    pub len: u32,
+}
+
+/// `sizeof(struct pfdemo_monitor_hdr)`: 12 bytes.
+pub const PFDEMO_MONITOR_HDR_LEN: usize = core::mem::size_of::<PfdemoMonitorHdr>();
+
+impl PfdemoMonitorHdr {
+    /// The C layout as bytes.
+    pub fn to_bytes(self) -> [u8; PFDEMO_MONITOR_HDR_LEN] {
+        let mut b = [0; PFDEMO_MONITOR_HDR_LEN];
+        b[..4].copy_from_slice(&self.src_port.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.dst_port.to_ne_bytes());
+        b[8..].copy_from_slice(&self.len.to_ne_bytes());
+        b
+    }
+
+    /// Parses the header at the start of `b`; `None` if `b` is shorter.
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let w = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        (b.len() >= PFDEMO_MONITOR_HDR_LEN).then(|| Self {
+            src_port: w(0),
+            dst_port: w(4),
+            len: w(8),
+        })
+    }
+}

@@ -19,6 +19,7 @@ mod dgram;
 mod fuzz;
 mod hostile;
 mod ktap;
+mod monitor;
 mod seed;
 mod seqpacket;
 mod sock_create;
@@ -37,6 +38,7 @@ fn main() {
             let all = seed::TESTS
                 .iter()
                 .chain(dgram::TESTS)
+                .chain(monitor::TESTS)
                 .chain(seqpacket::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
