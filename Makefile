@@ -60,8 +60,9 @@ modules: $(KDIR_DEP)
 	@mkdir -p $(ROOT)/build && echo $(abspath $(KDIR)) >$(ROOT)/build/module.kdir
 
 # The kernel's modules_install (signing and compression as the kernel is configured), then the
-# test modules it also copied are taken out again: only rust_pf_demo.ko is installed. depmod
-# puts its net-pf-18 alias into modules.alias: request_module("net-pf-18") then finds it.
+# test modules it also copied are taken out again: rust_pf_demo.ko and its protocol module
+# rust_pf_demo_seqpacket.ko are installed. depmod puts their net-pf-18 and
+# net-pf-18-proto-*-type-5 aliases into modules.alias: request_module() then finds them.
 install: modules
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
 		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) DEPMOD=/bin/true modules_install
@@ -70,7 +71,8 @@ install: modules
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 uninstall:
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko \
+		$(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo_seqpacket.ko
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 demo:
@@ -98,8 +100,11 @@ bench:
 trace:
 	$(ROOT)/scripts/trace.sh
 
-KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/pf/*.rs $(ROOT)/uapi/*.rs $(ROOT)/tests/kmod/*.rs \
-	$(ROOT)/tests/compile_fail/*.rs
+# pf/bindings_generated.rs is bindgen's output (its own line breaks; the Kbuild rule renames the
+# shim's functions after it formatted them): not ours to format.
+KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/rust_pf_demo_seqpacket.rs \
+	$(filter-out %/bindings_generated.rs,$(wildcard $(ROOT)/pf/*.rs)) $(ROOT)/uapi/*.rs \
+	$(ROOT)/tests/kmod/*.rs $(ROOT)/tests/compile_fail/*.rs
 # Debian's cargo-web, rustfmt and clippy, not rustup's shadows in PATH.
 TESTS_CARGO = cd $(ROOT)/tests/pfdemo && PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc /usr/bin/cargo
 TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/cargo

@@ -7,7 +7,10 @@ use super::bindings;
 use super::protocol::{Protocol, Shutdown};
 use super::ShutdownSet;
 use super::{addr, addr::SOCKADDR_STORAGE, sock::SockObj, HasVTable, Msg, MsgFlags, Sock};
-use core::ptr;
+use core::{
+    ptr,
+    sync::atomic::{AtomicU8, Ordering},
+};
 use kernel::{
     error::from_result,
     ffi::{c_int, c_uint, c_ulong},
@@ -28,14 +31,8 @@ pub(crate) unsafe extern "C" fn init_callback<T: Protocol + HasVTable>(
     sk: *mut bindings::sock,
 ) -> c_int {
     from_result(|| {
-        let vtable = T::vtable();
-        // SAFETY: `sk` was just allocated for our proto, so it is a `SockObj<T>` whose data
-        // slot is uninitialised and never moves (slab memory, freed with the sock).
-        unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk))? };
-        // SAFETY: the data is initialised; our destructor (which drops it) replaces
-        // `sock_init_data`'s empty `sock_def_destruct`. If `new_data` failed, the family frees
-        // the sock with that empty destructor still in place.
-        unsafe { (*sk).sk_destruct = Some(destruct_callback::<T>) };
+        // SAFETY: per the function safety contract.
+        unsafe { init_data::<T>(sk)? };
         if T::HAS_INIT {
             // SAFETY: `sk` is a sock of `T` with its data initialised, attached to its live
             // socket by `sock_init_data()` (`sk_socket`, `sk_wq` set), which the family's
@@ -45,6 +42,26 @@ pub(crate) unsafe extern "C" fn init_callback<T: Protocol + HasVTable>(
         }
         Ok(0)
     })
+}
+
+/// Initialises the protocol's data of a new sock in place ([`Protocol::new_data`]) and only
+/// then installs the destructor that drops it. On error nothing is initialised and the sock
+/// keeps `sock_init_data`'s empty destructor.
+///
+/// # Safety
+///
+/// `sk` was just allocated by `sk_alloc` with this protocol's `struct proto` and set up by
+/// `sock_init_data()`; its data slot is uninitialised and nobody else uses the sock yet.
+pub(crate) unsafe fn init_data<T: Protocol + HasVTable>(sk: *mut bindings::sock) -> Result {
+    let vtable = T::vtable();
+    // SAFETY: `sk` was just allocated for our proto, so it is a `SockObj<T>` whose data
+    // slot is uninitialised and never moves (slab memory, freed with the sock).
+    unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk))? };
+    // SAFETY: the data is initialised; our destructor (which drops it) replaces
+    // `sock_init_data`'s empty `sock_def_destruct`. If `new_data` failed, the family frees
+    // the sock with that empty destructor still in place.
+    unsafe { (*sk).sk_destruct = Some(destruct_callback::<T>) };
+    Ok(())
 }
 
 /// `proto_ops::release`: the last close of a socket of this family.
@@ -66,14 +83,11 @@ pub(crate) unsafe extern "C" fn release_callback<T: Protocol>(
     // sender still holding the sock (a table lookup that raced this close) sees it shut and
     // drops instead of queueing to a sock nobody will read. No waiter can be left to wake: the
     // socket's last file reference is gone.
-    // SAFETY: the sock is live; `sk_shutdown` is a byte that readers read with `READ_ONCE`, and
-    // no other operation on this socket can run any more.
-    unsafe {
-        ptr::write_volatile(
-            ptr::addr_of_mut!((*sk).sk_shutdown),
-            ShutdownSet::BOTH.bits(),
-        )
-    };
+    // SAFETY: the sock is live; `sk_shutdown` is a byte that readers read with `READ_ONCE` and
+    // that pf/ only changes atomically (a peer may shut this sock concurrently, see
+    // `HeldSock::shut`). `AtomicU8` has the layout of `u8`.
+    let shutdown = unsafe { AtomicU8::from_ptr(ptr::addr_of_mut!((*sk).sk_shutdown)) };
+    shutdown.fetch_or(ShutdownSet::BOTH.bits(), Ordering::AcqRel);
     T::release(family_sock);
     // SAFETY: `sk` is the live sock `create_callback` attached, and `sock` holds the reference
     // that `sock_put` drops here: after it, neither is touched. `sock_orphan` detaches the sock
@@ -276,4 +290,72 @@ pub(crate) unsafe extern "C" fn ioctl_callback<T: Protocol>(
             None => Err(ENOIOCTLCMD),
         }
     })
+}
+
+/// `proto_ops::listen`: `backlog` as `__sys_listen()` passed it, already at most
+/// `net.core.somaxconn` (a negative one is taken as that).
+///
+/// # Safety
+///
+/// Called by the socket core on a live socket of this family.
+pub(crate) unsafe extern "C" fn listen_callback<T: Protocol>(
+    sock: *mut bindings::socket,
+    backlog: c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: per the function safety contract.
+        T::listen(unsafe { sock_of::<T>(sock) }, backlog.max(0) as u32)?;
+        Ok(0)
+    })
+}
+
+/// `proto_ops::accept`: the protocol's next connection, grafted onto `newsock`, the socket
+/// `do_accept()` allocated (with the listener's `ops` and its own reference on their module).
+///
+/// # Safety
+///
+/// Called by `do_accept()` (or `kernel_accept()`) on a live listening socket of this family,
+/// with `newsock` a new socket with no sock, owned by the caller, and a valid `arg`.
+pub(crate) unsafe extern "C" fn accept_callback<T: Protocol>(
+    sock: *mut bindings::socket,
+    newsock: *mut bindings::socket,
+    arg: *mut bindings::proto_accept_arg,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: `arg` is valid for the call (function safety contract); its `flags` are the
+        // listener's file flags (`O_NONBLOCK`) and accept4's.
+        let nonblock = unsafe { (*arg).flags } & bindings::O_NONBLOCK as c_int != 0;
+        // SAFETY: per the function safety contract.
+        let child = T::accept(unsafe { sock_of::<T>(sock) }, nonblock)?;
+        let sk = child.into_raw();
+        // SAFETY: `sk` is a live sock of this protocol that never had a socket, and its
+        // reference is ours (`ChildSock`'s invariants): it becomes `newsock`'s, which
+        // `release_callback` drops. `newsock` has no sock yet and its `ops` are ours
+        // (`do_accept` copied the listener's), so the sock's operations are this protocol's.
+        // `sock_graft` publishes the socket and its wait queue to the sock under its callback
+        // lock (a peer waking it concurrently sees either no wait queue or this one).
+        unsafe {
+            (*newsock).state = bindings::socket_state_SS_CONNECTED;
+            bindings::sock_graft(sk, newsock);
+        }
+        Ok(0)
+    })
+}
+
+/// `proto_ops::poll`: registers the caller on the socket's wait queue, then asks the protocol
+/// for the events ready now (after registering, so an event between the two is not lost).
+///
+/// # Safety
+///
+/// Called by `sock_poll()` on a live socket of this family with its file and poll table.
+pub(crate) unsafe extern "C" fn poll_callback<T: Protocol>(
+    file: *mut bindings::file,
+    sock: *mut bindings::socket,
+    wait: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: per the function safety contract; `sock_poll_wait` adds the poll table's entry
+    // to the socket's wait queue (and orders it before the reads below).
+    unsafe { bindings::sock_poll_wait(file, sock, wait) };
+    // SAFETY: per the function safety contract.
+    T::poll(unsafe { sock_of::<T>(sock) })
 }

@@ -26,6 +26,7 @@ mod addr;
 mod bindings;
 mod callbacks;
 pub mod code;
+mod conn;
 mod family;
 mod flags;
 mod kernel_socket;
@@ -38,6 +39,7 @@ mod sock;
 mod vtable;
 
 pub use addr::{Address, ConnectTarget, NoAddress};
+pub use conn::{epipe, poll, wait, ChildSock, SockState, Timeout};
 pub use family::{
     switch_register, switch_unregister, Family, FamilyRegistration, FamilyTable, HasFamilyTable,
     ProtoSw, Switch,
