@@ -20,6 +20,7 @@ mod fuzz;
 mod hostile;
 mod ktap;
 mod seed;
+mod seqp;
 mod sock_create;
 mod stress;
 mod sys;
