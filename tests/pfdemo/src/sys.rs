@@ -57,6 +57,15 @@ pub fn ename(e: i32) -> String {
         libc::EOPNOTSUPP => "EOPNOTSUPP",
         libc::EAFNOSUPPORT => "EAFNOSUPPORT",
         libc::ENOBUFS => "ENOBUFS",
+        libc::EFAULT => "EFAULT",
+        libc::EBADF => "EBADF",
+        libc::ENFILE => "ENFILE",
+        libc::EPIPE => "EPIPE",
+        libc::EMSGSIZE => "EMSGSIZE",
+        libc::ENOTCONN => "ENOTCONN",
+        libc::EISCONN => "EISCONN",
+        libc::ECONNRESET => "ECONNRESET",
+        libc::ECONNREFUSED => "ECONNREFUSED",
         _ => "errno",
     };
     format!("{name} ({e})")
