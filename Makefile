@@ -60,8 +60,9 @@ modules: $(KDIR_DEP)
 	@mkdir -p $(ROOT)/build && echo $(abspath $(KDIR)) >$(ROOT)/build/module.kdir
 
 # The kernel's modules_install (signing and compression as the kernel is configured), then the
-# test modules it also copied are taken out again: only rust_pf_demo.ko is installed. depmod
-# puts its net-pf-18 alias into modules.alias: request_module("net-pf-18") then finds it.
+# test modules it also copied are taken out again: rust_pf_demo.ko and its protocol module
+# rust_pf_demo_seqpacket.ko are installed. depmod puts their net-pf-18 and
+# net-pf-18-proto-*-type-5 aliases into modules.alias: request_module() then finds them.
 install: modules
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
 		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) DEPMOD=/bin/true modules_install
@@ -70,7 +71,8 @@ install: modules
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 uninstall:
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko \
+		$(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo_seqpacket.ko
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 demo:

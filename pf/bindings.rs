@@ -53,16 +53,6 @@ pub(crate) use generated::*;
 
 // Static inlines that only forward to an exported function, called as the inline would.
 
-/// `lock_sock()`.
-///
-/// # Safety
-///
-/// `sk` is a live sock.
-pub(crate) unsafe fn lock_sock(sk: *mut sock) {
-    // SAFETY: per the function safety contract; subclass 0 is what the inline passes.
-    unsafe { lock_sock_nested(sk, 0) }
-}
-
 /// `kfree_skb()`.
 ///
 /// # Safety

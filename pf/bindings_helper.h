@@ -5,7 +5,9 @@
  * plus the types those items reach.
  */
 
+#include <linux/fcntl.h>
 #include <linux/net.h>
+#include <linux/poll.h>
 #include <linux/proc_fs.h>
 #include <linux/random.h>
 #include <linux/seq_file.h>
@@ -14,6 +16,7 @@
 #include <linux/uio.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
+#include <net/tcp_states.h>
 
 #include "shim.h"
 
@@ -22,3 +25,19 @@ const gfp_t RUST_PF_DEMO_CONST_GFP_KERNEL = GFP_KERNEL;
 const size_t RUST_PF_DEMO_CONST_PAGE_SIZE = PAGE_SIZE;
 const int RUST_PF_DEMO_CONST_MAX_SKB_FRAGS = MAX_SKB_FRAGS;
 const size_t RUST_PF_DEMO_CONST_ARCH_SLAB_MINALIGN = ARCH_SLAB_MINALIGN;
+const long RUST_PF_DEMO_CONST_MAX_SCHEDULE_TIMEOUT = MAX_SCHEDULE_TIMEOUT;
+const int RUST_PF_DEMO_CONST_O_NONBLOCK = O_NONBLOCK;
+/* sk_state values a connection-oriented protocol uses (<net/tcp_states.h>, an anonymous enum). */
+const unsigned char RUST_PF_DEMO_CONST_TCP_ESTABLISHED = TCP_ESTABLISHED;
+const unsigned char RUST_PF_DEMO_CONST_TCP_LISTEN = TCP_LISTEN;
+const unsigned char RUST_PF_DEMO_CONST_TCP_CLOSE = TCP_CLOSE;
+/* poll() events (<uapi/linux/eventpoll.h>, __poll_t casts). */
+const unsigned int RUST_PF_DEMO_CONST_EPOLLIN = (__force unsigned int)EPOLLIN;
+const unsigned int RUST_PF_DEMO_CONST_EPOLLPRI = (__force unsigned int)EPOLLPRI;
+const unsigned int RUST_PF_DEMO_CONST_EPOLLOUT = (__force unsigned int)EPOLLOUT;
+const unsigned int RUST_PF_DEMO_CONST_EPOLLERR = (__force unsigned int)EPOLLERR;
+const unsigned int RUST_PF_DEMO_CONST_EPOLLHUP = (__force unsigned int)EPOLLHUP;
+const unsigned int RUST_PF_DEMO_CONST_EPOLLRDNORM = (__force unsigned int)EPOLLRDNORM;
+const unsigned int RUST_PF_DEMO_CONST_EPOLLWRNORM = (__force unsigned int)EPOLLWRNORM;
+const unsigned int RUST_PF_DEMO_CONST_EPOLLWRBAND = (__force unsigned int)EPOLLWRBAND;
+const unsigned int RUST_PF_DEMO_CONST_EPOLLRDHUP = (__force unsigned int)EPOLLRDHUP;

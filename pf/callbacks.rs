@@ -264,3 +264,71 @@ pub(crate) unsafe extern "C" fn ioctl_callback<T: Protocol>(
         }
     })
 }
+
+/// `proto_ops::listen`: `backlog` as `__sys_listen()` passed it, already at most
+/// `net.core.somaxconn` (a negative one is taken as that).
+///
+/// # Safety
+///
+/// Called by the socket core on a live socket of this family.
+pub(crate) unsafe extern "C" fn listen_callback<T: Protocol>(
+    sock: *mut bindings::socket,
+    backlog: c_int,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: per the function safety contract.
+        T::listen(unsafe { sock_of::<T>(sock) }, backlog.max(0) as u32)?;
+        Ok(0)
+    })
+}
+
+/// `proto_ops::accept`: the protocol's next connection, grafted onto `newsock`, the socket
+/// `do_accept()` allocated (with the listener's `ops` and its own reference on their module).
+///
+/// # Safety
+///
+/// Called by `do_accept()` (or `kernel_accept()`) on a live listening socket of this family,
+/// with `newsock` a new socket with no sock, owned by the caller, and a valid `arg`.
+pub(crate) unsafe extern "C" fn accept_callback<T: Protocol>(
+    sock: *mut bindings::socket,
+    newsock: *mut bindings::socket,
+    arg: *mut bindings::proto_accept_arg,
+) -> c_int {
+    from_result(|| {
+        // SAFETY: `arg` is valid for the call (function safety contract); its `flags` are the
+        // listener's file flags (`O_NONBLOCK`) and accept4's.
+        let nonblock = unsafe { (*arg).flags } & bindings::O_NONBLOCK != 0;
+        // SAFETY: per the function safety contract.
+        let child = T::accept(unsafe { sock_of::<T>(sock) }, nonblock)?;
+        let sk = child.into_raw();
+        // SAFETY: `sk` is a live sock of this protocol that never had a socket, and its
+        // reference is ours (`ChildSock`'s invariants): it becomes `newsock`'s, which
+        // `release_callback` drops. `newsock` has no sock yet and its `ops` are ours
+        // (`do_accept` copied the listener's), so the sock's operations are this protocol's.
+        // `sock_graft` publishes the socket and its wait queue to the sock under its callback
+        // lock (a peer waking it concurrently sees either no wait queue or this one).
+        unsafe {
+            (*newsock).state = bindings::socket_state_SS_CONNECTED;
+            bindings::sock_graft(sk, newsock);
+        }
+        Ok(0)
+    })
+}
+
+/// `proto_ops::poll`: registers the caller on the socket's wait queue, then asks the protocol
+/// for the events ready now (after registering, so an event between the two is not lost).
+///
+/// # Safety
+///
+/// Called by `sock_poll()` on a live socket of this family with its file and poll table.
+pub(crate) unsafe extern "C" fn poll_callback<T: Protocol>(
+    file: *mut bindings::file,
+    sock: *mut bindings::socket,
+    wait: *mut bindings::poll_table_struct,
+) -> bindings::__poll_t {
+    // SAFETY: per the function safety contract; `sock_poll_wait` adds the poll table's entry
+    // to the socket's wait queue (and orders it before the reads below).
+    unsafe { bindings::sock_poll_wait(file, sock, wait) };
+    // SAFETY: per the function safety contract.
+    T::poll(unsafe { sock_of::<T>(sock) })
+}

@@ -55,4 +55,6 @@ codes! {
     EISCONN: "Transport endpoint is already connected.",
     ENOTCONN: "Transport endpoint is not connected.",
     ECONNREFUSED: "Connection refused.",
+    ECONNRESET: "Connection reset by peer.",
+    EALREADY: "Operation already in progress.",
 }

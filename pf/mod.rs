@@ -25,6 +25,7 @@
 mod bindings;
 mod callbacks;
 pub mod code;
+mod conn;
 mod family;
 mod kernel_socket;
 mod msg;
@@ -39,6 +40,7 @@ pub use family::{
     switch_register, switch_unregister, Family, FamilyRegistration, FamilyTable, HasFamilyTable,
     ProtoSw, Switch,
 };
+pub use conn::{epipe, poll, wait, ChildSock, SockState, Timeout};
 pub use kernel_socket::KernelSocket;
 pub use msg::{Msg, SockAddr};
 pub use proc::SeqFile;
@@ -208,6 +210,9 @@ pub fn random_below(ceil: u32) -> u32 {
 /// `AF_MAX`: family numbers are below it.
 pub const AF_MAX: u32 = bindings::AF_MAX;
 
+/// `O_NONBLOCK`: the file flag `connect()`'s `flags` carry for a non-blocking socket.
+pub const O_NONBLOCK: i32 = bindings::O_NONBLOCK;
+
 /// `AF_UNSPEC`: the address family of a `connect()` that dissolves the association.
 pub const AF_UNSPEC: u16 = bindings::AF_UNSPEC as u16;
 
@@ -236,6 +241,10 @@ pub mod msg_flags {
     pub const DONTWAIT: i32 = bindings::MSG_DONTWAIT as i32;
     /// `MSG_ERRQUEUE`: read the error queue.
     pub const ERRQUEUE: i32 = bindings::MSG_ERRQUEUE as i32;
+    /// `MSG_NOSIGNAL`: no `SIGPIPE` on a shut connection (just `EPIPE`).
+    pub const NOSIGNAL: i32 = bindings::MSG_NOSIGNAL as i32;
+    /// `MSG_EOR`: end of record (a seqpacket message always ends one).
+    pub const EOR: i32 = bindings::MSG_EOR as i32;
 }
 
 /// The bits of [`HeldSock::shutdown_mask`] (`sk->sk_shutdown`).

@@ -4,7 +4,7 @@
 //! entry: type, protocol number, `struct proto`, `proto_ops`, per-socket data).
 
 use super::bindings;
-use super::{Msg, SeqFile, Sock, SockAddr};
+use super::{ChildSock, Msg, SeqFile, Sock, SockAddr};
 use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
 
 /// A socket type, the `type` argument of `socket()` with the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
@@ -115,6 +115,27 @@ pub trait Protocol: Sized + Sync + 'static {
 
     /// `connect()`; `flags` are the file's flags (`O_NONBLOCK`).
     fn connect(_sock: &Sock<Self>, _addr: &[u8], _flags: i32) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `listen()`: `backlog` is at most `net.core.somaxconn` (the socket layer clamps it).
+    fn listen(_sock: &Sock<Self>, _backlog: u32) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `accept()`/`accept4()` on a listening socket: the next connection's sock, made by
+    /// [`Sock::new_child`] when it connected, waiting for one unless `nonblock` (the listener's
+    /// `O_NONBLOCK`). The layer grafts it onto the socket `do_accept()` made, which already
+    /// holds its own reference on the protocol's module (`__module_get(ops->owner)`), so an
+    /// accepted socket holds two like a created one.
+    fn accept(_sock: &Sock<Self>, _nonblock: bool) -> Result<ChildSock<Self>> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// `poll()`/`select()`/`epoll`: the [`super::poll`] events ready now. The layer has already
+    /// put the caller on the socket's wait queue, so a wake-up after this call is not lost.
+    /// Without it the socket gets `datagram_poll()`.
+    fn poll(_sock: &Sock<Self>) -> u32 {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 

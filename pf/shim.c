@@ -8,6 +8,8 @@
  */
 
 #include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file_net.h>
 #include <linux/socket.h>
 #include <net/netns/generic.h>
@@ -73,6 +75,31 @@ struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq)
 bool rust_pf_demo_try_module_get(struct module *module)
 {
 	return try_module_get(module);
+}
+
+void rust_pf_demo_sock_graft(struct sock *sk, struct socket *parent)
+{
+	sock_graft(sk, parent);
+}
+
+void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock, poll_table *p)
+{
+	sock_poll_wait(filp, sock, p);
+}
+
+int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk)
+{
+	return sk_wmem_alloc_get(sk);
+}
+
+bool rust_pf_demo_sock_writeable(const struct sock *sk)
+{
+	return sock_writeable(sk);
+}
+
+void rust_pf_demo_send_sigpipe(void)
+{
+	send_sig(SIGPIPE, current, 0);
 }
 
 #ifdef RUST_PF_DEMO_EXPORTS

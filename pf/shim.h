@@ -16,6 +16,9 @@ struct sk_buff;
 struct sock;
 struct module;
 struct rust_pf_demo_protosw;
+struct socket;
+struct file;
+struct poll_table_struct;
 
 void rust_pf_demo_sock_hold(struct sock *sk);
 void rust_pf_demo_sock_put(struct sock *sk);
@@ -29,6 +32,13 @@ void rust_pf_demo_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk
 size_t rust_pf_demo_msg_data_left(struct msghdr *msg);
 struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq);
 bool rust_pf_demo_try_module_get(struct module *module);
+void rust_pf_demo_sock_graft(struct sock *sk, struct socket *parent);
+void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock,
+				 struct poll_table_struct *p);
+int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk);
+bool rust_pf_demo_sock_writeable(const struct sock *sk);
+/* send_sig(SIGPIPE, current, 0), as a stream protocol's send on a shut connection. */
+void rust_pf_demo_send_sigpipe(void);
 
 /*
  * The family module's protocol switch API (exported by rust_pf_demo.ko only, built with

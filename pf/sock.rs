@@ -3,6 +3,7 @@
 //! [`Sock`]: a `struct sock` of a family, with the family's per-socket data beside it.
 
 use super::bindings;
+use super::conn::{ChildSock, Timeout};
 use super::{skb::Datagram, skb::SkBuff, HasVTable, Protocol};
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
 use kernel::{
@@ -286,18 +287,76 @@ impl<T: Protocol> Sock<T> {
     /// Closes directions (`RCV_SHUTDOWN` = 1, `SEND_SHUTDOWN` = 2) and wakes every waiter, so
     /// that blocked readers return.
     pub fn set_shutdown(&self, mask: u8) {
-        let sk = self.as_raw();
-        // SAFETY: the sock is live (type invariants); `sk_shutdown` is written under the sock
-        // lock, and `sk_state_change` is always set (by `sock_init_data`).
+        self.0.shut(mask);
+    }
+
+    /// How long a receive (or `accept()`) may wait: `SO_RCVTIMEO`, or 0 when `nonblock`.
+    pub fn rcv_timeout(&self, nonblock: bool) -> Timeout {
+        // SAFETY: the sock is live (type invariants); `sk_rcvtimeo` is a `long` written with
+        // `WRITE_ONCE` by `setsockopt`.
+        Timeout::new(nonblock, unsafe {
+            ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_rcvtimeo))
+        })
+    }
+
+    /// How long a send (or a `connect()` waiting for a listener's backlog) may wait:
+    /// `SO_SNDTIMEO`, or 0 when `nonblock`.
+    pub fn snd_timeout(&self, nonblock: bool) -> Timeout {
+        // SAFETY: as `rcv_timeout`.
+        Timeout::new(nonblock, unsafe {
+            ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_sndtimeo))
+        })
+    }
+
+    /// A new sock of this protocol in this socket's namespace, without a socket: the server
+    /// side of a connection, for [`super::Protocol::accept`] to return (`unix_stream_connect()`
+    /// makes its embryo the same way, with `sk_alloc` and `sock_init_data(NULL, sk)`). It has
+    /// this socket's type and protocol number, the protocol's data ([`Protocol::new_data`]),
+    /// state [`super::SockState::Close`], and pins the protocol's module (`proto.owner`) for as long as
+    /// it lives; a user socket's child counts in `/proc/net/sockstat` like a socket.
+    pub fn new_child(&self) -> Result<ChildSock<T>>
+    where
+        T: HasVTable,
+    {
+        let parent = self.as_raw();
+        let vtable = T::vtable();
+        // SAFETY: the parent is live (type invariants): its namespace is, and its family's
+        // `struct proto` is registered (the parent is one of its socks). `kern` as the parent's
+        // (a kernel socket's child holds no namespace reference either).
+        let sk = unsafe {
+            bindings::sk_alloc(
+                bindings::sock_net(parent),
+                T::FAMILY.into(),
+                bindings::GFP_KERNEL,
+                vtable.proto.get(),
+                i32::from((*parent).__sk_common.skc_net_refcnt() == 0),
+            )
+        };
+        let Some(sk) = NonNull::new(sk) else {
+            return Err(ENOMEM);
+        };
+        let sk = sk.as_ptr();
+        // SAFETY: `sk` is new and ours: `sock_init_data(NULL, sk)` sets it up without a socket
+        // (one reference, no wait queue); type and protocol come from the parent, as a socket's
+        // would from `create`.
         unsafe {
-            bindings::lock_sock(sk);
-            let old = ptr::read_volatile(ptr::addr_of!((*sk).sk_shutdown));
-            ptr::write_volatile(ptr::addr_of_mut!((*sk).sk_shutdown), old | mask);
-            bindings::release_sock(sk);
-            if let Some(state_change) = (*sk).sk_state_change {
-                state_change(sk);
-            }
+            bindings::sock_init_data(ptr::null_mut(), sk);
+            (*sk).sk_type = (*parent).sk_type;
+            (*sk).sk_protocol = (*parent).sk_protocol;
         }
+        // SAFETY: `sk` was just allocated with `T`'s proto and set up; its data is not.
+        let err = unsafe { super::callbacks::init_callback::<T>(sk) };
+        if err != 0 {
+            // SAFETY: the data was not initialised and the destructor not installed: the sock
+            // is marked dead and its only reference dropped, as `create`'s error path does.
+            unsafe {
+                bindings::sock_orphan(sk);
+                bindings::sock_put(sk);
+            }
+            return Err(Error::from_errno(err));
+        }
+        // SAFETY: INVARIANT: a live sock of `T` with data, no socket, its one reference ours.
+        Ok(unsafe { ChildSock::from_raw(NonNull::new_unchecked(sk)) })
     }
 
     /// Allocates a buffer for a `len`-byte datagram charged to this socket's send buffer,

@@ -126,20 +126,32 @@ impl<T: Protocol + HasVTable> VTable<T> {
                     Some(bindings::sock_no_connect)
                 },
                 socketpair: Some(bindings::sock_no_socketpair),
-                accept: Some(bindings::sock_no_accept),
+                accept: if T::HAS_ACCEPT {
+                    Some(accept_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_accept)
+                },
                 getname: if T::HAS_GETNAME {
                     Some(getname_callback::<T>)
                 } else {
                     Some(bindings::sock_no_getname)
                 },
-                poll: Some(bindings::datagram_poll),
+                poll: if T::HAS_POLL {
+                    Some(poll_callback::<T>)
+                } else {
+                    Some(bindings::datagram_poll)
+                },
                 ioctl: if T::HAS_IOCTL {
                     Some(ioctl_callback::<T>)
                 } else {
                     Some(bindings::sock_no_ioctl)
                 },
                 gettstamp: Some(bindings::sock_gettstamp),
-                listen: Some(bindings::sock_no_listen),
+                listen: if T::HAS_LISTEN {
+                    Some(listen_callback::<T>)
+                } else {
+                    Some(bindings::sock_no_listen)
+                },
                 shutdown: if T::HAS_SHUTDOWN {
                     Some(shutdown_callback::<T>)
                 } else {

@@ -25,6 +25,10 @@ cp "$RPD_ROOT/qemu/init" "$root/init"
 chmod 755 "$root/init"
 cp "$pfdemo" "$root/bin/pfdemo"
 cp "$ko" "$root/lib/modules/$release/extra/"
+# The family's protocol modules beside it (rust_pf_demo_seqpacket: net-pf-18-proto-*-type-5).
+for m in "$(dirname "$ko")"/rust_pf_demo_*.ko; do
+	[ ! -e "$m" ] || cp "$m" "$root/lib/modules/$release/extra/"
+done
 # The selftests (selftests/run_tests.sh) and their test modules (tests/kmod; only
 # rust_pf_demo_rdm has aliases: net-pf-18-proto-*-type-4, the family's on-demand protocol).
 for t in "$(dirname "$ko")"/tests/kmod/*.ko; do

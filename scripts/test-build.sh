@@ -117,17 +117,21 @@ stage=$tmp/stage
 out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
 	INSTALL_MOD_PATH="$stage" install 2>&1)
 dep=$(modprobe -d "$stage" -S "$release" --show-depends net-pf-18 2>&1)
-extra=$(cd "$stage/lib/modules/$release/extra" 2>/dev/null && find . -name '*.ko*' | tr '\n' ' ')
+extra=$(cd "$stage/lib/modules/$release/extra" 2>/dev/null && find . -name '*.ko*' | sort | tr '\n' ' ')
+dep5=$(modprobe -d "$stage" -S "$release" --show-depends net-pf-18-proto-0-type-5 2>&1)
 if grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo.ko" <<<"$dep" &&
-	[ "$extra" = "./rust_pf_demo.ko " ]; then
+	grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo_seqpacket.ko" <<<"$dep5" &&
+	[ "$extra" = "./rust_pf_demo.ko ./rust_pf_demo_seqpacket.ko " ]; then
 	ok install_staging_resolves_net_pf_18
 else
-	not_ok install_staging_resolves_net_pf_18 "make: $out; modprobe: $dep; extra/: '$extra'"
+	not_ok install_staging_resolves_net_pf_18 "make: $out; modprobe: $dep; $dep5; extra/: '$extra'"
 fi
 out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
 	INSTALL_MOD_PATH="$stage" uninstall 2>&1)
 if ! modprobe -d "$stage" -S "$release" --show-depends net-pf-18 >/dev/null 2>&1 &&
-	[ ! -e "$stage/lib/modules/$release/extra/rust_pf_demo.ko" ]; then
+	! modprobe -d "$stage" -S "$release" --show-depends net-pf-18-proto-0-type-5 >/dev/null 2>&1 &&
+	[ ! -e "$stage/lib/modules/$release/extra/rust_pf_demo.ko" ] &&
+	[ ! -e "$stage/lib/modules/$release/extra/rust_pf_demo_seqpacket.ko" ]; then
 	ok uninstall_staging_removes_alias
 else
 	not_ok uninstall_staging_removes_alias "make: $out; the module or its alias is still there"

@@ -10,6 +10,11 @@ mod_refcnt() { cat /sys/module/$MOD/refcnt 2>/dev/null || echo none; }
 
 # Unloads rust_pf_demo if it is loaded; fails the test if it cannot.
 ensure_unloaded() {
+	# The protocol modules that depend on it first.
+	for m in rust_pf_demo_seqpacket rust_pf_demo_rdm; do
+		[ ! -d /sys/module/$m ] || rmmod $m 2>/dev/null ||
+			ktap_fail_test "setup: rmmod $m failed (refcnt $(cat /sys/module/$m/refcnt))"
+	done
 	if mod_loaded; then
 		rmmod $MOD 2>/dev/null || ktap_fail_test "setup: rmmod $MOD failed (refcnt $(mod_refcnt))"
 	fi

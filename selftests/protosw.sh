@@ -88,14 +88,14 @@ protosw_missing_alias_two_request_modules() {
 	case "$out" in ok*) ;; *) ktap_fail_test "loading $MOD: $out" ;; esac
 	with_logging_modprobe
 	out=$(psock 18 2 99)
-	out2=$(psock 18 5 0)
+	out2=$(psock 18 6 0)
 	restore_modprobe
 	log=$(cat $MPLOG)
 	[ "$out" = EPROTONOSUPPORT ] || ktap_fail_test "socket(18, SOCK_DGRAM, 99): '$out', expected EPROTONOSUPPORT"
-	[ "$out2" = ESOCKTNOSUPPORT ] || ktap_fail_test "socket(18, SOCK_SEQPACKET, 0): '$out2', expected ESOCKTNOSUPPORT"
+	[ "$out2" = ESOCKTNOSUPPORT ] || ktap_fail_test "socket(18, SOCK_DCCP, 0): '$out2', expected ESOCKTNOSUPPORT"
 	want="-q -- net-pf-18-proto-99-type-2
 -q -- net-pf-18-proto-99
--q -- net-pf-18-proto-0-type-5
+-q -- net-pf-18-proto-0-type-6
 -q -- net-pf-18-proto-0"
 	[ "$log" = "$want" ] || ktap_fail_test "request_module calls: '$(echo $log)', expected '$(echo $want)'"
 	expect_refcnt 0 "after the failed creates"
@@ -108,7 +108,8 @@ protosw_wildcard_rules() {
 	# number of a served type is EPROTONOSUPPORT; an unserved type ESOCKTNOSUPPORT.
 	for c in "2 0 ok" "2 17 ok" "2 20 EPROTONOSUPPORT" "2 3 EPROTONOSUPPORT" "3 0 ok" "3 3 ok" \
 		"3 17 EPROTONOSUPPORT" "4 0 ok" "4 20 ok" "4 17 EPROTONOSUPPORT" "1 0 ESOCKTNOSUPPORT" \
-		"5 17 ESOCKTNOSUPPORT" "2 -1 EINVAL" "2 256 EINVAL" "6 256 EINVAL"; do
+		"5 17 ESOCKTNOSUPPORT" "2 -1 EINVAL" "2 256 EINVAL" "6 256 EINVAL" "5 0 ok" "5 5 ok" \
+		"5 17 EPROTONOSUPPORT"; do
 		set -- $c
 		out=$(psock 18 "$1" "$2")
 		out=${out%% *}

@@ -21,6 +21,7 @@ mod hostile;
 mod ktap;
 mod seed;
 mod seqp;
+mod seqpacket;
 mod sock_create;
 mod stress;
 mod sys;
@@ -34,7 +35,10 @@ fn main() {
         Some("demo") => demo::run(),
         Some("bench") => bench::run(),
         Some("test") => {
-            let all = seed::TESTS.iter().chain(dgram::TESTS);
+            let all = seed::TESTS
+                .iter()
+                .chain(dgram::TESTS)
+                .chain(seqpacket::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }

@@ -101,12 +101,18 @@ pub fn rmmod_named(name: &CStr) -> Result<(), i32> {
 /// rust_pf_demo.
 pub const RDM_MODULE: &CStr = c"rust_pf_demo_rdm";
 
+/// The on-demand SOCK_SEQPACKET protocol module (rust_pf_demo_seqpacket.rs), which depends on
+/// rust_pf_demo.
+pub const SEQPACKET_MODULE: &CStr = c"rust_pf_demo_seqpacket";
+
 /// Unloads the module (after the protocol module that depends on it, if loaded); an error
 /// says why it could not be.
 pub fn ensure_unloaded() -> Result<(), String> {
-    if std::path::Path::new("/sys/module/rust_pf_demo_rdm").exists() {
-        rmmod_named(RDM_MODULE)
-            .map_err(|e| format!("rmmod rust_pf_demo_rdm failed: {}", ename(e)))?;
+    for m in [SEQPACKET_MODULE, RDM_MODULE] {
+        let name = m.to_str().unwrap_or_default();
+        if std::path::Path::new(&format!("/sys/module/{name}")).exists() {
+            rmmod_named(m).map_err(|e| format!("rmmod {name} failed: {}", ename(e)))?;
+        }
     }
     if module_loaded() {
         rmmod().map_err(|e| format!("rmmod rust_pf_demo failed: {}", ename(e)))?;
@@ -119,6 +125,11 @@ pub fn ensure_unloaded() -> Result<(), String> {
 
 /// Loads the module (by creating and closing one socket) and checks it holds no reference.
 pub fn ensure_loaded() -> Result<(), String> {
+    // An idle protocol module left loaded by an earlier test holds rust_pf_demo (its dependency).
+    if std::path::Path::new("/sys/module/rust_pf_demo_seqpacket").exists() {
+        rmmod_named(SEQPACKET_MODULE)
+            .map_err(|e| format!("rmmod rust_pf_demo_seqpacket failed: {}", ename(e)))?;
+    }
     if !module_loaded() {
         drop(demo_socket().map_err(|e| format!("autoload socket() failed: {}", ename(e)))?);
     }

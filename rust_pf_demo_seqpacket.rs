@@ -1,0 +1,708 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rust_pf_demo_seqpacket: a connection-oriented `SOCK_SEQPACKET` protocol of family 18, in a
+//! module of its own, loaded on demand.
+//!
+//! `socket(18, SOCK_SEQPACKET, 0)` with nothing loaded loads rust_pf_demo (`net-pf-18`), whose
+//! `create` finds no `SOCK_SEQPACKET` entry in its switch and asks for
+//! `net-pf-18-proto-0-type-5`: this module (also `net-pf-18-proto-5-type-5`, protocol
+//! [`PFDEMO_PROTO_SEQPACKET`]). Reliable, ordered, message-preserving connections between
+//! ports of one network namespace, modelled on AF_UNIX `SOCK_SEQPACKET` (net/unix/af_unix.c):
+//!
+//! - `bind()`: its own port space per namespace (not the datagram protocol's); port 0 picks a
+//!   free one in [`PFDEMO_EPHEMERAL_PORTS`], `EADDRINUSE` for a taken one, `EACCES` below 1024
+//!   without `CAP_NET_BIND_SERVICE`, `EINVAL` for a second bind.
+//! - `listen(backlog)`: only on a bound socket (`EINVAL`); a second `listen` changes the
+//!   backlog. As AF_UNIX and TCP, the queue is full when more than `backlog` connections wait.
+//! - `connect()`: to a listening port of the same namespace (`ECONNREFUSED` otherwise); binds
+//!   the client to a free port first. It makes the server side of the connection at once (a
+//!   child sock, [`pf::Sock::new_child`]) and queues it on the listener; a full backlog blocks
+//!   the client (`SO_SNDTIMEO`), or `EAGAIN` when non-blocking; `EISCONN` when connected.
+//! - `accept()`: the next queued child, waiting unless non-blocking (`EAGAIN`), up to
+//!   `SO_RCVTIMEO`; a signal gives `EINTR` (or restarts); `shutdown()` of the listener wakes it
+//!   with `EINVAL`, as AF_UNIX.
+//! - `send()`: one message of at most [`PFDEMO_MAX_SEQPACKET`] bytes (`EMSGSIZE` above),
+//!   charged to the sender's `SO_SNDBUF` until the peer reads it: a peer that does not read
+//!   blocks the sender (`EAGAIN` with `MSG_DONTWAIT`, after `SO_SNDTIMEO`). `EPIPE` (and
+//!   `SIGPIPE` unless `MSG_NOSIGNAL`) once the connection is shut for sending.
+//! - `recv()`: one message; a short buffer truncates it (`MSG_TRUNC`); `MSG_PEEK`; after the
+//!   peer closed, the messages it sent are still read, then 0 (end of file).
+//! - `close()`: the peer is shut in both directions (`ECONNRESET` if this side left messages
+//!   unread); a listener resets the connections it had not accepted (their clients see
+//!   `ECONNRESET`).
+//! - `/proc/net/rust_pf_demo_seqpacket`: every bound or connected socket of the namespace, its
+//!   state and queues.
+//!
+//! Locking: each socket's state is under its own spinlock ([`SeqSock::inner`]); no two of
+//! them are ever held at once (a connect locks the client, then the listener, one after the
+//! other). The namespace's port table and socket list are mutexes taken before a socket's
+//! spinlock, never while one is held.
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use kernel::{
+    c_str, new_condvar, new_mutex, new_spinlock,
+    prelude::*,
+    rbtree::{RBTree, RBTreeNodeReservation},
+    sync::{CondVar, Mutex, SpinLock},
+    types::ARef,
+};
+
+#[path = "pf/mod.rs"]
+pub mod pf;
+#[path = "uapi/pfdemo.rs"]
+pub mod uapi;
+
+use pf::code::{
+    EADDRINUSE, EALREADY, ECONNREFUSED, ECONNRESET, EISCONN, EMSGSIZE, ENOTCONN, EOPNOTSUPP,
+};
+use pf::{
+    cap, msg_flags, poll, shutdown, ChildSock, HeldSock, Msg, Protocol, SeqFile, Shutdown, Sock,
+    SockAddr, SockState, SockType,
+};
+use uapi::*;
+
+/// The protocol.
+struct SeqPacket;
+
+/// A socket of the protocol held by reference.
+type Held = ARef<HeldSock<SeqPacket>>;
+
+/// Where a socket is in its life.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// New or bound: may bind, listen or connect.
+    Open,
+    /// Listening: connections queue in `pending`.
+    Listening,
+    /// A `connect()` is under way.
+    Connecting,
+    /// Connected (a client, or a server-side child): `peer` is the other end. Stays so when the
+    /// peer closes (the shutdown bits say it), as AF_UNIX.
+    Connected,
+    /// Closed (released, or a child its listener reset): nothing is queued to it any more.
+    Closed,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Open => "OPEN",
+            State::Listening => "LISTEN",
+            State::Connecting => "CONNECTING",
+            State::Connected => "ESTABLISHED",
+            State::Closed => "CLOSED",
+        }
+    }
+}
+
+/// A socket's state, under [`SeqSock::inner`].
+struct Inner {
+    state: State,
+    /// The socket's port (a child: its listener's), 0 while unbound.
+    port: u32,
+    /// Whether this socket owns `port` in the namespace's table (a child shares its listener's).
+    owns_port: bool,
+    /// The peer's port, once connected (kept after the peer closed, for `getpeername`).
+    peer_port: u32,
+    /// The other end of the connection; given up when either end closes.
+    peer: Option<Held>,
+    /// A listener's queue of connections not accepted yet, in arrival order.
+    pending: RBTree<u64, ChildSock<SeqPacket>>,
+    /// How many are in `pending`.
+    pending_len: u32,
+    /// The next key of `pending`.
+    next_seq: u64,
+    /// A listener's backlog: `connect()` waits while more than this many are pending.
+    backlog: u32,
+}
+
+/// A socket's data.
+#[pin_data]
+struct SeqSock {
+    /// A number unique in the module's life: the key of the namespace's socket list.
+    id: u64,
+    #[pin]
+    inner: SpinLock<Inner>,
+    /// A listener's waiting `connect()`s: woken when a connection is accepted, the backlog
+    /// grows, or the listener closes.
+    #[pin]
+    backlog_wait: CondVar,
+    /// A listener's waiting `accept()`s: woken by a connection, `shutdown()` or close.
+    #[pin]
+    accept_wait: CondVar,
+}
+
+/// A namespace's sockets.
+#[pin_data]
+struct NetSeq {
+    /// Bound ports and their sockets (listeners, clients).
+    #[pin]
+    ports: Mutex<RBTree<u32, Held>>,
+    /// Every bound or connected socket (children too), by id: what `/proc/net` lists.
+    #[pin]
+    socks: Mutex<RBTree<u64, Held>>,
+}
+
+/// The module's counters.
+struct Shared {
+    next_id: AtomicU64,
+    connections: AtomicU64,
+    resets: AtomicU64,
+}
+
+/// Parses an address of the family (`EINVAL` if short or of another family).
+fn parse_addr(bytes: &[u8]) -> Result<SockaddrPfdemo> {
+    match SockaddrPfdemo::from_bytes(bytes) {
+        Some(a) if a.family == PF_DEMO => Ok(a),
+        _ => Err(EINVAL),
+    }
+}
+
+/// A node of a namespace's socket list.
+type ListNode = RBTreeNodeReservation<u64, Held>;
+
+/// Lists `sock` in its namespace's socket list (for `/proc/net`), with a node allocated
+/// beforehand.
+fn list(sock: &HeldSock<SeqPacket>, node: ListNode) {
+    let mut socks = sock.net_data().socks.lock();
+    let id = sock.data().id;
+    if socks.get(&id).is_none() {
+        socks.insert(node.into_node(id, ARef::from(sock)));
+    }
+}
+
+/// Takes `sock` off its namespace's socket list; the list's reference is dropped after the
+/// lock.
+fn unlist(sock: &HeldSock<SeqPacket>) {
+    let removed = sock.net_data().socks.lock().remove(&sock.data().id);
+    drop(removed);
+}
+
+/// Binds the unbound `sock` to `port` (0: a free ephemeral one): returns the port.
+fn bind_port(sock: &Sock<SeqPacket>, port: u32, auto: bool) -> Result<u32> {
+    if port != 0 && port < PFDEMO_PROT_PORT_END && !sock.net_capable(cap::NET_BIND_SERVICE) {
+        return Err(EACCES);
+    }
+    let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+    let list_node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+    let net = sock.net_data();
+    // The table's lock serialises every port change of the namespace; the socket's own lock is
+    // taken inside it.
+    let mut ports = net.ports.lock();
+    if sock.data().inner.lock().port != 0 {
+        return Err(EINVAL);
+    }
+    let port = if port == 0 {
+        let range = PFDEMO_EPHEMERAL_PORTS;
+        let span = range.end - range.start;
+        let start = pf::random_below(span);
+        let mut found = None;
+        for i in 0..span {
+            let candidate = range.start + (start + i) % span;
+            if ports.get(&candidate).is_none() {
+                found = Some(candidate);
+                break;
+            }
+        }
+        match found {
+            Some(port) => port,
+            None if auto => return Err(EAGAIN),
+            None => return Err(EADDRINUSE),
+        }
+    } else if ports.get(&port).is_some() {
+        return Err(EADDRINUSE);
+    } else {
+        port
+    };
+    ports.insert(node.into_node(port, sock.hold()));
+    {
+        let mut inner = sock.data().inner.lock();
+        inner.port = port;
+        inner.owns_port = true;
+    }
+    drop(ports);
+    list(sock, list_node);
+    Ok(port)
+}
+
+/// Gives up the port `sock` owns (if any).
+fn unbind(sock: &HeldSock<SeqPacket>) {
+    let net = sock.net_data();
+    let mut ports = net.ports.lock();
+    let port = {
+        let mut inner = sock.data().inner.lock();
+        if !inner.owns_port {
+            return;
+        }
+        inner.owns_port = false;
+        inner.port
+    };
+    let removed = match ports.get(&port) {
+        Some(owner) if owner.is(sock) => ports.remove(&port),
+        _ => None,
+    };
+    drop(ports);
+    drop(removed);
+}
+
+/// The peer of `me` lets go of it: `me` is shut in both directions (its blocked readers see
+/// end of file, its senders `EPIPE`), with `ECONNRESET` pending if `reset`.
+fn disconnect(me: &HeldSock<SeqPacket>, peer: &HeldSock<SeqPacket>, reset: bool) {
+    let theirs = {
+        let mut inner = peer.data().inner.lock();
+        match &inner.peer {
+            Some(p) if p.is(me) => inner.peer.take(),
+            _ => None,
+        }
+    };
+    if reset {
+        peer.set_error(ECONNRESET);
+        peer.shared().resets.fetch_add(1, Relaxed);
+    }
+    peer.shut(shutdown::BOTH);
+    drop(theirs);
+}
+
+/// A connection its listener closed before accepting it: closed, its client reset.
+fn reset_child(child: ChildSock<SeqPacket>) {
+    let peer = {
+        let mut inner = child.data().inner.lock();
+        inner.state = State::Closed;
+        inner.peer.take()
+    };
+    child.set_state(SockState::Close);
+    unlist(&child);
+    if let Some(peer) = peer {
+        disconnect(&child, &peer, true);
+    }
+    // Closed like a socket by the layer: shut, dead, its queue purged, its reference dropped.
+    drop(child);
+}
+
+#[vtable]
+impl Protocol for SeqPacket {
+    const FAMILY: u16 = PF_DEMO;
+    const TYPE: SockType = SockType::SEQPACKET;
+    const PROTOCOL: i32 = PFDEMO_PROTO_SEQPACKET;
+    const NAME: &'static CStr = c_str!("PF_DEMO_SEQPACKET");
+    const PROC_NET: Option<&'static CStr> = Some(c_str!("rust_pf_demo_seqpacket"));
+    type Shared = Shared;
+    type Data = SeqSock;
+    type NetData = NetSeq;
+
+    fn shared() -> impl PinInit<Shared, Error> {
+        Shared {
+            next_id: AtomicU64::new(1),
+            connections: AtomicU64::new(0),
+            resets: AtomicU64::new(0),
+        }
+    }
+
+    fn new_net(_shared: &Shared) -> impl PinInit<NetSeq, Error> {
+        try_pin_init!(NetSeq {
+            ports <- new_mutex!(RBTree::new(), "rust_pf_demo_seqpacket::NetSeq::ports"),
+            socks <- new_mutex!(RBTree::new(), "rust_pf_demo_seqpacket::NetSeq::socks"),
+        })
+    }
+
+    fn new_data(shared: &Shared) -> impl PinInit<SeqSock, Error> {
+        try_pin_init!(SeqSock {
+            id: shared.next_id.fetch_add(1, Relaxed),
+            inner <- new_spinlock!(
+                Inner {
+                    state: State::Open,
+                    port: 0,
+                    owns_port: false,
+                    peer_port: 0,
+                    peer: None,
+                    pending: RBTree::new(),
+                    pending_len: 0,
+                    next_seq: 0,
+                    backlog: 0,
+                },
+                "rust_pf_demo_seqpacket::SeqSock::inner"
+            ),
+            backlog_wait <- new_condvar!("rust_pf_demo_seqpacket::SeqSock::backlog_wait"),
+            accept_wait <- new_condvar!("rust_pf_demo_seqpacket::SeqSock::accept_wait"),
+        })
+    }
+
+    fn release(sock: &Sock<Self>) {
+        // pf/ has marked the sock shut in both directions already.
+        let (was, peer, pending) = {
+            let mut inner = sock.data().inner.lock();
+            let was = inner.state;
+            inner.state = State::Closed;
+            inner.pending_len = 0;
+            (
+                was,
+                inner.peer.take(),
+                core::mem::replace(&mut inner.pending, RBTree::new()),
+            )
+        };
+        sock.set_state(SockState::Close);
+        sock.set_ack_backlog(0);
+        if was == State::Listening {
+            // Waiting connects see the listener gone (`ECONNREFUSED`).
+            sock.data().backlog_wait.notify_all();
+        }
+        unbind(sock);
+        unlist(sock);
+        let mut pending = pending;
+        while let Some(front) = pending.cursor_front() {
+            let (_, node) = front.remove_current();
+            reset_child(node.to_key_value().1);
+        }
+        if let Some(peer) = peer {
+            // As AF_UNIX: leaving messages unread resets the connection.
+            disconnect(sock, &peer, sock.rx_queue_len() > 0);
+        }
+    }
+
+    fn bind(sock: &Sock<Self>, addr: &[u8]) -> Result {
+        let addr = parse_addr(addr)?;
+        bind_port(sock, addr.port, false).map(drop)
+    }
+
+    fn listen(sock: &Sock<Self>, backlog: u32) -> Result {
+        let grew = {
+            let mut inner = sock.data().inner.lock();
+            if inner.port == 0 || !matches!(inner.state, State::Open | State::Listening) {
+                return Err(EINVAL);
+            }
+            let grew = inner.state == State::Listening && backlog > inner.backlog;
+            inner.state = State::Listening;
+            inner.backlog = backlog;
+            grew
+        };
+        sock.set_max_ack_backlog(backlog);
+        sock.set_state(SockState::Listen);
+        if grew {
+            sock.data().backlog_wait.notify_all();
+        }
+        Ok(())
+    }
+
+    fn connect(sock: &Sock<Self>, addr: &[u8], flags: i32) -> Result {
+        let addr = parse_addr(addr)?;
+        if addr.port == 0 {
+            return Err(EINVAL);
+        }
+        let mut timeo = sock.snd_timeout(flags & pf::O_NONBLOCK != 0);
+        let port = {
+            let mut inner = sock.data().inner.lock();
+            match inner.state {
+                State::Open => {}
+                State::Connected => return Err(EISCONN),
+                State::Connecting => return Err(EALREADY),
+                State::Listening | State::Closed => return Err(EINVAL),
+            }
+            inner.state = State::Connecting;
+            inner.port
+        };
+        let result = (|| -> Result<(u32, Held)> {
+            let port = match port {
+                0 => bind_port(sock, 0, true)?,
+                port => port,
+            };
+            let listener = sock
+                .net_data()
+                .ports
+                .lock()
+                .get(&addr.port)
+                .cloned()
+                .ok_or(ECONNREFUSED)?;
+            // The server side of the connection, linked to this socket.
+            let child = sock.new_child()?;
+            {
+                let mut inner = child.data().inner.lock();
+                inner.state = State::Connected;
+                inner.port = addr.port;
+                inner.peer_port = port;
+                inner.peer = Some(sock.hold());
+            }
+            child.set_state(SockState::Established);
+            let child_ref: Held = ARef::from(&*child);
+            let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+            list(&child, RBTreeNodeReservation::new(GFP_KERNEL)?);
+            let queued = {
+                let mut l = listener.data().inner.lock();
+                loop {
+                    if l.state != State::Listening {
+                        break Err(ECONNREFUSED);
+                    }
+                    if l.pending_len <= l.backlog {
+                        let seq = l.next_seq;
+                        l.next_seq += 1;
+                        l.pending.insert(node.into_node(seq, child));
+                        l.pending_len += 1;
+                        listener.set_ack_backlog(l.pending_len);
+                        break Ok(());
+                    }
+                    if let Err(e) = pf::wait(&listener.data().backlog_wait, &mut l, &mut timeo) {
+                        break Err(e);
+                    }
+                }
+            };
+            if let Err(e) = queued {
+                unlist(&child_ref);
+                return Err(e);
+            }
+            listener.data_ready();
+            listener.data().accept_wait.notify_all();
+            sock.shared().connections.fetch_add(1, Relaxed);
+            Ok((addr.port, child_ref))
+        })();
+        let mut inner = sock.data().inner.lock();
+        match result {
+            Ok((peer_port, child)) => {
+                inner.state = State::Connected;
+                inner.peer_port = peer_port;
+                inner.peer = Some(child);
+                drop(inner);
+                sock.set_state(SockState::Established);
+                Ok(())
+            }
+            Err(e) => {
+                inner.state = State::Open;
+                Err(e)
+            }
+        }
+    }
+
+    fn accept(sock: &Sock<Self>, nonblock: bool) -> Result<ChildSock<Self>> {
+        let mut timeo = sock.rcv_timeout(nonblock);
+        let data = sock.data();
+        let child = {
+            let mut inner = data.inner.lock();
+            loop {
+                if inner.state != State::Listening
+                    || sock.shutdown_mask() & shutdown::RCV != 0
+                {
+                    return Err(EINVAL);
+                }
+                if let Some(front) = inner.pending.cursor_front() {
+                    let (_, node) = front.remove_current();
+                    inner.pending_len -= 1;
+                    sock.set_ack_backlog(inner.pending_len);
+                    break node.to_key_value().1;
+                }
+                pf::wait(&data.accept_wait, &mut inner, &mut timeo)?;
+            }
+        };
+        // Room in the backlog: a waiting connect may go on.
+        data.backlog_wait.notify_all();
+        Ok(child)
+    }
+
+    fn getname(sock: &Sock<Self>, peer: bool) -> Result<SockAddr> {
+        let port = {
+            let inner = sock.data().inner.lock();
+            if peer {
+                if inner.state != State::Connected
+                    && !(inner.state == State::Closed && inner.peer_port != 0)
+                {
+                    return Err(ENOTCONN);
+                }
+                inner.peer_port
+            } else {
+                inner.port
+            }
+        };
+        SockAddr::new(&SockaddrPfdemo::new(port).to_bytes())
+    }
+
+    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {
+        let flags = msg.flags();
+        if flags & msg_flags::OOB != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        // No control messages are carried (AF_UNIX passes descriptors and credentials).
+        if msg.has_control() {
+            return Err(EINVAL);
+        }
+        if let Some(e) = sock.take_error() {
+            return Err(e);
+        }
+        let peer = {
+            let inner = sock.data().inner.lock();
+            if inner.state != State::Connected {
+                return Err(ENOTCONN);
+            }
+            inner.peer.clone()
+        };
+        let Some(peer) = peer else {
+            return Err(pf::epipe(flags));
+        };
+        if sock.shutdown_mask() & shutdown::SEND != 0 {
+            return Err(pf::epipe(flags));
+        }
+        let len = msg.data_left();
+        if len > PFDEMO_MAX_SEQPACKET {
+            return Err(EMSGSIZE);
+        }
+        // Waits for room in this socket's send buffer, which the peer's reading frees.
+        let mut skb = match sock.alloc_send(len, flags & msg_flags::DONTWAIT != 0) {
+            Ok(skb) => skb,
+            Err(EPIPE) => return Err(pf::epipe(flags)),
+            Err(e) => return Err(e),
+        };
+        skb.fill_from_msg(msg)?;
+        let src = sock.data().inner.lock().port;
+        skb.cb_mut()[..4].copy_from_slice(&src.to_ne_bytes());
+        // Queued under the peer's lock: a peer that closed (which it marks under this lock
+        // before its queue is purged) gets nothing.
+        let inner = peer.data().inner.lock();
+        if inner.state == State::Closed || peer.shutdown_mask() & shutdown::RCV != 0 {
+            drop(inner);
+            drop(skb);
+            return Err(pf::epipe(flags));
+        }
+        peer.queue_msg(skb);
+        drop(inner);
+        Ok(len)
+    }
+
+    fn recvmsg(sock: &Sock<Self>, msg: &mut Msg, len: usize, flags: i32) -> Result<usize> {
+        if flags & (msg_flags::OOB | msg_flags::ERRQUEUE) != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        if sock.state() != SockState::Established {
+            return Err(ENOTCONN);
+        }
+        let Some(m) = sock.recv_datagram(flags)? else {
+            return Ok(0);
+        };
+        let copied = len.min(m.len());
+        m.copy_to_msg(msg, copied)?;
+        if copied < m.len() {
+            msg.add_flags(msg_flags::TRUNC);
+        }
+        m.recv_cmsgs(msg);
+        let cb = m.cb();
+        let src = u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]]);
+        msg.set_name(&SockaddrPfdemo::new(src).to_bytes());
+        Ok(if flags & msg_flags::TRUNC != 0 {
+            m.len()
+        } else {
+            copied
+        })
+    }
+
+    fn shutdown(sock: &Sock<Self>, how: Shutdown) -> Result {
+        let (mine, theirs) = match how {
+            Shutdown::Read => (shutdown::RCV, shutdown::SEND),
+            Shutdown::Write => (shutdown::SEND, shutdown::RCV),
+            Shutdown::Both => (shutdown::BOTH, shutdown::BOTH),
+        };
+        sock.set_shutdown(mine);
+        let (peer, listening) = {
+            let inner = sock.data().inner.lock();
+            let connected = inner.state == State::Connected;
+            (
+                inner.peer.clone().filter(|_| connected),
+                inner.state == State::Listening,
+            )
+        };
+        // As AF_UNIX: the peer sees the other half (our SHUT_WR is its end of file).
+        if let Some(peer) = peer {
+            peer.shut(theirs);
+        }
+        if listening {
+            sock.data().accept_wait.notify_all();
+        }
+        Ok(())
+    }
+
+    fn poll(sock: &Sock<Self>) -> u32 {
+        // As `unix_dgram_poll()` for SOCK_SEQPACKET.
+        let mut mask = 0;
+        if sock.error_pending() {
+            mask |= poll::ERR;
+        }
+        let shut = sock.shutdown_mask();
+        if shut & shutdown::RCV != 0 {
+            mask |= poll::RDHUP | poll::IN | poll::RDNORM;
+        }
+        if shut == shutdown::BOTH {
+            mask |= poll::HUP;
+        }
+        if sock.rx_queue_len() > 0 {
+            mask |= poll::IN | poll::RDNORM;
+        }
+        let (state, pending) = {
+            let inner = sock.data().inner.lock();
+            (inner.state, inner.pending_len)
+        };
+        match state {
+            State::Listening => {
+                if pending > 0 {
+                    mask |= poll::IN | poll::RDNORM;
+                }
+                return mask;
+            }
+            State::Connecting => return mask,
+            State::Open | State::Closed => mask |= poll::HUP,
+            State::Connected => {}
+        }
+        if sock.writeable() {
+            mask |= poll::OUT | poll::WRNORM | poll::WRBAND;
+        }
+        mask
+    }
+
+    fn proc_show(shared: &Shared, net: &NetSeq, out: &mut SeqFile) -> Result {
+        (|| -> core::fmt::Result {
+            writeln!(
+                out,
+                "module: connections {} resets {}",
+                shared.connections.load(Relaxed),
+                shared.resets.load(Relaxed)
+            )?;
+            writeln!(
+                out,
+                "{:>6} {:<11} {:>5} {:>5} {:>7} {:>8} {:>7} {:>7} {:>8}",
+                "id", "state", "port", "peer", "rx_msgs", "tx_bytes", "backlog", "max", "inode"
+            )
+        })()
+        .map_err(|_| ENOMEM)?;
+        let socks = net.socks.lock();
+        for (id, sock) in socks.iter() {
+            let (state, port, peer, pending, max) = {
+                let inner = sock.data().inner.lock();
+                (
+                    inner.state,
+                    inner.port,
+                    inner.peer_port,
+                    inner.pending_len,
+                    inner.backlog,
+                )
+            };
+            writeln!(
+                out,
+                "{:>6} {:<11} {:>5} {:>5} {:>7} {:>8} {:>7} {:>7} {:>8}",
+                id,
+                state.name(),
+                port,
+                peer,
+                sock.rx_queue_len(),
+                sock.tx_queued(),
+                pending,
+                max,
+                sock.inode()
+            )
+            .map_err(|_| ENOMEM)?;
+        }
+        Ok(())
+    }
+}
+
+module_protocol! {
+    protocol: SeqPacket,
+    name: "rust_pf_demo_seqpacket",
+    author: "rust_pf_demo developers",
+    description: "A SOCK_SEQPACKET protocol of family 18 (connections, listen/accept), loaded on demand",
+    license: "GPL",
+    alias: ["net-pf-18-proto-0-type-5", "net-pf-18-proto-5-type-5"],
+}
