@@ -231,6 +231,10 @@ pub struct Fuzzer {
     pool: Vec<i32>,
     /// The protocol of each pool descriptor.
     kinds: std::collections::HashMap<i32, Kind>,
+    /// The pool's SOCK_SEQPACKET descriptors that listen, with their ports.
+    listeners: std::collections::BTreeMap<i32, u32>,
+    /// The pool's SOCK_SEQPACKET descriptors that connected or were accepted.
+    connected: std::collections::BTreeSet<i32>,
     /// The protocol of the descriptor this operation uses (`None`: a bad one, or none).
     cur: Option<Kind>,
     mem: Mem,
@@ -293,6 +297,8 @@ impl Fuzzer {
             ns,
             pool: Vec::new(),
             kinds: Default::default(),
+            listeners: Default::default(),
+            connected: Default::default(),
             cur: None,
             mem: Mem::new()?,
             counts: [0; 17],
@@ -325,10 +331,33 @@ impl Fuzzer {
         if self.pool.len() < POOL_MAX {
             self.pool.push(fd);
             self.kinds.insert(fd, kind);
+            self.listeners.remove(&fd);
+            self.connected.remove(&fd);
         } else {
             // SAFETY: our new descriptor.
             unsafe { libc::close(fd) };
         }
+    }
+
+    /// For a valid send or receive, a connected SOCK_SEQPACKET descriptor a third of the time
+    /// (so that messages flow); otherwise any.
+    fn fd_or_connected(&mut self) -> i32 {
+        if !self.hostile && !self.connected.is_empty() && self.rng.chance(3) {
+            let v: Vec<i32> = self.connected.iter().copied().collect();
+            let fd = self.rng.pick(&v);
+            self.cur = Some(Kind::Seq);
+            return fd;
+        }
+        self.fd()
+    }
+
+    /// Half the time, a SOCK_SEQPACKET descriptor of the pool that listens, with its port.
+    fn pick_listener(&mut self) -> Option<(i32, u32)> {
+        if self.listeners.is_empty() || self.rng.chance(2) {
+            return None;
+        }
+        let v: Vec<(i32, u32)> = self.listeners.iter().map(|(f, p)| (*f, *p)).collect();
+        Some(self.rng.pick(&v))
     }
 
     /// Makes a SOCK_SEQPACKET descriptor non-blocking again (before a call that could block).
@@ -490,6 +519,8 @@ impl Fuzzer {
             unsafe { libc::close(fd) };
         }
         self.kinds.clear();
+        self.listeners.clear();
+        self.connected.clear();
     }
 
     fn step(&mut self, i: u64) -> Result<(), String> {
@@ -570,6 +601,14 @@ impl Fuzzer {
                     Self::nonblock(fd);
                 }
                 self.addr();
+                // Valid SOCK_SEQPACKET connects go to a listening port of the pool half the
+                // time, so that connections are made.
+                if op == Op::Connect && self.cur == Some(Kind::Seq) && !self.hostile {
+                    if let Some(port) = self.pick_listener().map(|(_, p)| p) {
+                        let a = SockaddrPfdemo::new(port).to_bytes();
+                        self.mem.buf[..8].copy_from_slice(&a);
+                    }
+                }
                 let rng = &mut self.rng;
                 let len = addr_len(self.hostile, rng);
                 let p = bad_ptr(self.hostile, rng, self.mem.none, self.mem.buf.as_mut_ptr());
@@ -583,6 +622,9 @@ impl Fuzzer {
                 };
                 let what = format!("fd {fd} addr {p:?} len {len}");
                 self.check(i, op, r as i64, &[libc::EBADF, libc::ENOTSOCK], &what)?;
+                if r == 0 && op == Op::Connect && self.cur == Some(Kind::Seq) {
+                    self.connected.insert(fd);
+                }
             }
             Op::Sendmsg => self.sendmsg(i)?,
             Op::Recvmsg => self.recvmsg(i)?,
@@ -718,6 +760,8 @@ impl Fuzzer {
                     let k = self.rng.below(self.pool.len() as u64) as usize;
                     let fd = self.pool.swap_remove(k);
                     self.kinds.remove(&fd);
+                    self.listeners.remove(&fd);
+                    self.connected.remove(&fd);
                     // SAFETY: the descriptor is the pool's.
                     let r = unsafe { libc::close(fd) };
                     self.check(i, op, r as i64, &[], &format!("close({fd})"))?;
@@ -774,7 +818,20 @@ impl Fuzzer {
                 }
             }
             Op::Listen => {
-                let fd = self.fd();
+                let mut fd = self.fd();
+                // Valid listens mostly on a SOCK_SEQPACKET socket.
+                if !self.hostile && self.rng.chance(2) {
+                    let seq: Vec<i32> = self
+                        .pool
+                        .iter()
+                        .copied()
+                        .filter(|f| self.kinds.get(f) == Some(&Kind::Seq))
+                        .collect();
+                    if !seq.is_empty() {
+                        fd = self.rng.pick(&seq);
+                        self.cur = Some(Kind::Seq);
+                    }
+                }
                 let backlog = match self.rng.below(6) {
                     0 => self.rng.next() as i32,
                     1 => 0,
@@ -785,6 +842,9 @@ impl Fuzzer {
                 let r = unsafe { libc::listen(fd, backlog) };
                 let what = format!("fd {fd} backlog {backlog}");
                 self.check(i, op, r as i64, &[libc::EBADF, libc::ENOTSOCK], &what)?;
+                if r == 0 && self.cur == Some(Kind::Seq) {
+                    self.listeners.insert(fd, name_port(fd, false));
+                }
             }
             Op::Accept => self.accept(i)?,
         }
@@ -794,7 +854,14 @@ impl Fuzzer {
     /// accept4 with good or hostile address and length pointers and flags; an accepted
     /// connection joins the pool (non-blocking).
     fn accept(&mut self, i: u64) -> Result<(), String> {
-        let fd = self.fd();
+        let mut fd = self.fd();
+        // Valid accepts on a listener of the pool half the time.
+        if !self.hostile {
+            if let Some((l, _)) = self.pick_listener() {
+                fd = l;
+                self.cur = Some(Kind::Seq);
+            }
+        }
         if self.cur == Some(Kind::Seq) {
             Self::nonblock(fd);
         }
@@ -844,12 +911,15 @@ impl Fuzzer {
             self.accepted += 1;
             Self::nonblock(r);
             self.adopt(r, Kind::Seq);
+            if self.pool.contains(&r) {
+                self.connected.insert(r);
+            }
         }
         Ok(())
     }
 
     fn sendmsg(&mut self, i: u64) -> Result<(), String> {
-        let fd = self.fd();
+        let fd = self.fd_or_connected();
         let port = self.addr();
         let rng = &mut self.rng;
         let base = self.mem.buf.as_mut_ptr();
@@ -988,7 +1058,7 @@ impl Fuzzer {
     }
 
     fn recvmsg(&mut self, i: u64) -> Result<(), String> {
-        let fd = self.fd();
+        let fd = self.fd_or_connected();
         let rng = &mut self.rng;
         let base = self.mem.buf.as_mut_ptr();
         // Mostly one good iovec (so the payload can be verified).

@@ -141,7 +141,11 @@ const PROC_NET: &str = "/proc/net/rust_pf_demo_seqpacket";
 
 /// The protocol module's reference count, `None` when it is not loaded.
 fn seq_refcnt() -> Option<i64> {
-    std::fs::read_to_string(SEQ_REFCNT).ok()?.trim().parse().ok()
+    std::fs::read_to_string(SEQ_REFCNT)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Both modules loaded (by one socket), neither holding a reference.
@@ -318,7 +322,10 @@ fn seqpacket_autoload_refcnt() -> TestResult {
     let _ = std::fs::remove_file(log);
     std::fs::write(
         "/tmp/seqpacket-modprobe",
-        format!("#!/bin/sh\necho \"$*\" >>{log}\nexec {} \"$@\"\n", saved.trim()),
+        format!(
+            "#!/bin/sh\necho \"$*\" >>{log}\nexec {} \"$@\"\n",
+            saved.trim()
+        ),
     )
     .map_err(|e| format!("write wrapper: {e}"))?;
     std::fs::set_permissions(
@@ -332,13 +339,20 @@ fn seqpacket_autoload_refcnt() -> TestResult {
     let _ = std::fs::write("/proc/sys/kernel/modprobe", saved.trim());
     let s = s.map_err(e("socket(18, SOCK_SEQPACKET, 0) with nothing loaded"))?;
     let asked = std::fs::read_to_string(log).unwrap_or_default();
-    let asked: Vec<&str> = asked.lines().map(|l| l.trim_start_matches("-q -- ")).collect();
+    let asked: Vec<&str> = asked
+        .lines()
+        .map(|l| l.trim_start_matches("-q -- "))
+        .collect();
     check_eq!(
         asked,
         vec!["net-pf-18", "net-pf-18-proto-0-type-5"],
         "modules requested, in order"
     );
-    check_refs(Some(2), Some(1), "with one socket open (its 2; the dependency)")?;
+    check_refs(
+        Some(2),
+        Some(1),
+        "with one socket open (its 2; the dependency)",
+    )?;
     check!(
         std::path::Path::new("/sys/module/rust_pf_demo/holders/rust_pf_demo_seqpacket").exists(),
         "rust_pf_demo_seqpacket is not a holder of rust_pf_demo"
@@ -366,16 +380,26 @@ fn seqpacket_autoload_refcnt() -> TestResult {
         "rmmod rust_pf_demo while the protocol module is loaded"
     );
     // The explicit protocol number finds the loaded entry.
-    let s5 = socket(PF_DEMO, libc::SOCK_SEQPACKET, crate::uapi::PFDEMO_PROTO_SEQPACKET)
-        .map_err(e("socket(18, SOCK_SEQPACKET, 5)"))?;
+    let s5 = socket(
+        PF_DEMO,
+        libc::SOCK_SEQPACKET,
+        crate::uapi::PFDEMO_PROTO_SEQPACKET,
+    )
+    .map_err(e("socket(18, SOCK_SEQPACKET, 5)"))?;
     check_refs(Some(4), Some(1), "with two sockets open")?;
     drop((s, s5));
     check_refs(Some(0), Some(1), "after close")?;
     rmmod_named(SEQPACKET_MODULE).map_err(e("rmmod rust_pf_demo_seqpacket after close"))?;
     check_refs(None, Some(0), "after rmmod rust_pf_demo_seqpacket")?;
     // Loaded by its explicit number too (net-pf-18-proto-5-type-5).
-    let s5 = socket(PF_DEMO, libc::SOCK_SEQPACKET, crate::uapi::PFDEMO_PROTO_SEQPACKET)
-        .map_err(e("socket(18, SOCK_SEQPACKET, 5) with the protocol module unloaded"))?;
+    let s5 = socket(
+        PF_DEMO,
+        libc::SOCK_SEQPACKET,
+        crate::uapi::PFDEMO_PROTO_SEQPACKET,
+    )
+    .map_err(e(
+        "socket(18, SOCK_SEQPACKET, 5) with the protocol module unloaded",
+    ))?;
     check_refs(Some(2), Some(1), "socket(18, SOCK_SEQPACKET, 5)")?;
     drop(s5);
     Ok(())
@@ -513,8 +537,8 @@ fn connect_n(port: u32, n: usize) -> Result<(Vec<OwnedFd>, Vec<Result<(), i32>>)
     let mut fds = Vec::new();
     let mut results = Vec::new();
     for _ in 0..n {
-        let c = socket(PF_DEMO, libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK, 0)
-            .map_err(e("socket"))?;
+        let c =
+            socket(PF_DEMO, libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK, 0).map_err(e("socket"))?;
         results.push(connect(&c, port));
         fds.push(c);
     }
@@ -592,9 +616,17 @@ fn seqpacket_connect_names_and_eisconn() -> TestResult {
         cname.port
     );
     let (cpeer, len) = getpeername(&c).map_err(e("client getpeername"))?;
-    check_eq!((cpeer.family, cpeer.port, len), (18, port, 8), "client's peer");
+    check_eq!(
+        (cpeer.family, cpeer.port, len),
+        (18, port, 8),
+        "client's peer"
+    );
     let (s, from) = accept4(&l, 0).map_err(e("accept"))?;
-    check_eq!((from.family, from.port), (18, cname.port), "accept's address");
+    check_eq!(
+        (from.family, from.port),
+        (18, cname.port),
+        "accept's address"
+    );
     let (sname, _) = getsockname(&s).map_err(e("server getsockname"))?;
     check_eq!(sname.port, port, "accepted socket's name");
     let (speer, _) = getpeername(&s).map_err(e("server getpeername"))?;
@@ -622,8 +654,7 @@ fn seqpacket_backlog_full_blocks_or_eagain() -> TestResult {
     let (l, port) = listener(0, 0)?;
     let c1 = seq_socket()?;
     connect(&c1, port).map_err(e("first connect (backlog 0 admits one)"))?;
-    let c2 = socket(PF_DEMO, libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK, 0)
-        .map_err(e("socket"))?;
+    let c2 = socket(PF_DEMO, libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK, 0).map_err(e("socket"))?;
     check_eq!(
         connect(&c2, port).map_err(ename),
         Err(ename(libc::EAGAIN)),
@@ -634,7 +665,10 @@ fn seqpacket_backlog_full_blocks_or_eagain() -> TestResult {
     let b = spawn_blocked(move || connect(&c3s, port));
     let blocked = b.blocking();
     let (_s1, _) = accept4(&l, 0).map_err(e("accept"))?;
-    let r = not_timed_out(b.join("room in the backlog (an accept)")?, "room in the backlog")?;
+    let r = not_timed_out(
+        b.join("room in the backlog (an accept)")?,
+        "room in the backlog",
+    )?;
     check!(blocked, "the connect to a full backlog did not block");
     check_eq!(r, Ok(()), "blocked connect after an accept");
     let (s3, _) = accept4(&l, libc::SOCK_NONBLOCK).map_err(e("accept the blocked client"))?;
@@ -666,7 +700,11 @@ fn seqpacket_accept4_flags() -> TestResult {
     let c2 = seq_socket()?;
     connect(&c2, port).map_err(e("connect 2"))?;
     let (a, _) = accept4(&l, libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK).map_err(e("accept4"))?;
-    check_eq!(fd_flags(&a), (true, true), "accept4(SOCK_CLOEXEC|SOCK_NONBLOCK) fd flags");
+    check_eq!(
+        fd_flags(&a),
+        (true, true),
+        "accept4(SOCK_CLOEXEC|SOCK_NONBLOCK) fd flags"
+    );
     check_eq!(
         recv(&a, 8, 0).map_err(ename),
         Err(ename(libc::EAGAIN)),
@@ -674,7 +712,11 @@ fn seqpacket_accept4_flags() -> TestResult {
     );
     let (b, _) = accept4(&l, 0).map_err(e("accept"))?;
     check_eq!(fd_flags(&b), (false, false), "accept fd flags");
-    check_eq!(fd_flags(&l), (false, false), "the listener's flags unchanged");
+    check_eq!(
+        fd_flags(&l),
+        (false, false),
+        "the listener's flags unchanged"
+    );
     Ok(())
 }
 
@@ -754,8 +796,15 @@ fn seqpacket_accept_restarts_with_sa_restart() -> TestResult {
     let c = seq_socket()?;
     connect(&c, port).map_err(e("connect"))?;
     let r = b.join("SIGUSR2 (restarted), then a connection")?;
-    check!(still, "accept returned after the signal instead of restarting");
-    check!(r.is_ok(), "restarted accept: {:?}", r.map(drop).map_err(ename));
+    check!(
+        still,
+        "accept returned after the signal instead of restarting"
+    );
+    check!(
+        r.is_ok(),
+        "restarted accept: {:?}",
+        r.map(drop).map_err(ename)
+    );
     Ok(())
 }
 
@@ -787,7 +836,11 @@ fn seqpacket_poll_listener_pending() -> TestResult {
     ensure_seq_loaded()?;
     let (l, port) = listener(0, 4)?;
     let ev = libc::POLLIN | libc::POLLOUT;
-    check_eq!(poll1(&l, ev, 0), Ok(0), "poll of a listener with nothing pending");
+    check_eq!(
+        poll1(&l, ev, 0),
+        Ok(0),
+        "poll of a listener with nothing pending"
+    );
     // SAFETY: plain epoll syscalls; the event struct is valid.
     let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     check!(ep >= 0, "epoll_create1: {}", ename(errno()));
@@ -798,7 +851,8 @@ fn seqpacket_poll_listener_pending() -> TestResult {
         u64: 7,
     };
     // SAFETY: valid fds and event.
-    let r = unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, l.as_raw_fd(), &mut evt) };
+    let r =
+        unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, l.as_raw_fd(), &mut evt) };
     check!(r == 0, "epoll_ctl: {}", ename(errno()));
     // A blocked poll is woken by the connection.
     let ls = share(&l);
@@ -836,7 +890,11 @@ fn seqpacket_message_boundaries() -> TestResult {
         check_eq!(got, Ok((m.clone(), m.len(), 0)), format!("message {i}"));
     }
     // Both ways, and the largest.
-    check_eq!(send(&s, &msgs[5], 0).map_err(ename), Ok(65507), "send 65507 back");
+    check_eq!(
+        send(&s, &msgs[5], 0).map_err(ename),
+        Ok(65507),
+        "send 65507 back"
+    );
     check_eq!(
         recv(&c, 70000, 0).map_err(ename),
         Ok((msgs[5].clone(), 65507, 0)),
@@ -879,7 +937,10 @@ fn seqpacket_sndbuf_blocks_sender() -> TestResult {
     let mut sent = 0;
     while send(&c, &m, libc::MSG_DONTWAIT) == Ok(1000) {
         sent += 1;
-        check!(sent < 1000, "1000 messages sent without EAGAIN: no flow control");
+        check!(
+            sent < 1000,
+            "1000 messages sent without EAGAIN: no flow control"
+        );
     }
     check_eq!(
         send(&c, &m, libc::MSG_DONTWAIT).map_err(ename),
@@ -900,7 +961,10 @@ fn seqpacket_sndbuf_blocks_sender() -> TestResult {
             format!("queued message {i}")
         );
     }
-    let r = not_timed_out(b.join("the peer reading (room in SO_SNDBUF)")?, "send-buffer room")?;
+    let r = not_timed_out(
+        b.join("the peer reading (room in SO_SNDBUF)")?,
+        "send-buffer room",
+    )?;
     check!(blocked, "send to a full peer did not block");
     check_eq!(r, Ok(1000), "blocked send");
     check_eq!(
@@ -921,7 +985,11 @@ fn seqpacket_emsgsize_above_max() -> TestResult {
         "send of PFDEMO_MAX_SEQPACKET + 1 bytes"
     );
     let m = payload(max, 2);
-    check_eq!(send(&c, &m, 0).map_err(ename), Ok(max), "send of the maximum");
+    check_eq!(
+        send(&c, &m, 0).map_err(ename),
+        Ok(max),
+        "send of the maximum"
+    );
     check_eq!(
         recv(&s, max + 10, libc::MSG_DONTWAIT).map_err(ename),
         Ok((m, max, 0)),
@@ -933,7 +1001,12 @@ fn seqpacket_emsgsize_above_max() -> TestResult {
 fn seqpacket_sendmsg_recvmsg_iovecs() -> TestResult {
     ensure_seq_loaded()?;
     let (c, s) = pair()?;
-    let parts = [payload(10, 1), payload(0, 2), payload(300, 3), payload(5, 4)];
+    let parts = [
+        payload(10, 1),
+        payload(0, 2),
+        payload(300, 3),
+        payload(5, 4),
+    ];
     let mut iov: Vec<libc::iovec> = parts
         .iter()
         .map(|p| libc::iovec {
@@ -1072,8 +1145,16 @@ fn seqpacket_peer_close_drains_then_eof() -> TestResult {
             format!("message {i} after the peer closed")
         );
     }
-    check_eq!(recv(&s, 64, 0).map_err(ename), Ok((vec![], 0, 0)), "end of file");
-    check_eq!(recv(&s, 64, 0).map_err(ename), Ok((vec![], 0, 0)), "end of file again");
+    check_eq!(
+        recv(&s, 64, 0).map_err(ename),
+        Ok((vec![], 0, 0)),
+        "end of file"
+    );
+    check_eq!(
+        recv(&s, 64, 0).map_err(ename),
+        Ok((vec![], 0, 0)),
+        "end of file again"
+    );
     // A reader blocked when the peer closes is woken with end of file.
     let (c, s) = pair()?;
     let ss = share(&s);
@@ -1082,7 +1163,11 @@ fn seqpacket_peer_close_drains_then_eof() -> TestResult {
     drop(c);
     let r = not_timed_out(b.join("the peer's close")?, "the peer's close")?;
     check!(blocked, "recv did not block");
-    check_eq!(r, Ok((vec![], 0, 0)), "blocked reader after the peer closed");
+    check_eq!(
+        r,
+        Ok((vec![], 0, 0)),
+        "blocked reader after the peer closed"
+    );
     Ok(())
 }
 
@@ -1123,7 +1208,10 @@ fn seqpacket_send_after_peer_close_epipe_sigpipe() -> TestResult {
             Err(ename(libc::EPIPE)),
             "send(MSG_NOSIGNAL) after the peer closed"
         );
-        check!(!sigpipe_pending_take(), "SIGPIPE raised despite MSG_NOSIGNAL");
+        check!(
+            !sigpipe_pending_take(),
+            "SIGPIPE raised despite MSG_NOSIGNAL"
+        );
         check_eq!(
             send(&c, b"x", 0).map_err(ename),
             Err(ename(libc::EPIPE)),
@@ -1154,7 +1242,11 @@ fn seqpacket_shutdown_wr_is_peer_eof() -> TestResult {
         Ok((b"last".to_vec(), 4, 0)),
         "the message sent before SHUT_WR"
     );
-    check_eq!(recv(&s, 64, 0).map_err(ename), Ok((vec![], 0, 0)), "then end of file");
+    check_eq!(
+        recv(&s, 64, 0).map_err(ename),
+        Ok((vec![], 0, 0)),
+        "then end of file"
+    );
     // The other direction still works.
     send(&s, b"reply", 0).map_err(e("send back"))?;
     check_eq!(
@@ -1170,7 +1262,11 @@ fn seqpacket_shutdown_wr_is_peer_eof() -> TestResult {
     shutdown(&c, libc::SHUT_WR).map_err(e("shutdown"))?;
     let r = not_timed_out(b.join("the peer's SHUT_WR")?, "the peer's SHUT_WR")?;
     check!(blocked, "recv did not block");
-    check_eq!(r, Ok((vec![], 0, 0)), "blocked reader after the peer's SHUT_WR");
+    check_eq!(
+        r,
+        Ok((vec![], 0, 0)),
+        "blocked reader after the peer's SHUT_WR"
+    );
     Ok(())
 }
 
@@ -1222,7 +1318,11 @@ fn seqpacket_listener_close_resets_pending() -> TestResult {
     connect(&c2, port).map_err(e("connect 2"))?;
     send(&c2, b"never read", 0).map_err(e("send to the pending connection"))?;
     let (a, _) = accept4(&l, 0).map_err(e("accept the first"))?;
-    check_refs(Some(9), Some(1), "listener, 2 clients, one accepted, one pending")?;
+    check_refs(
+        Some(9),
+        Some(1),
+        "listener, 2 clients, one accepted, one pending",
+    )?;
     // A reader blocked on the pending connection is woken by the reset.
     let c2s = share(&c2);
     let b = spawn_blocked(move || recv(&c2s, 64, 0));
@@ -1233,7 +1333,11 @@ fn seqpacket_listener_close_resets_pending() -> TestResult {
         Err(ename(libc::ECONNRESET)),
         "the unaccepted client's blocked recv"
     );
-    check_eq!(recv(&c2, 64, 0).map_err(ename), Ok((vec![], 0, 0)), "then end of file");
+    check_eq!(
+        recv(&c2, 64, 0).map_err(ename),
+        Ok((vec![], 0, 0)),
+        "then end of file"
+    );
     check_eq!(
         send(&c2, b"x", libc::MSG_NOSIGNAL).map_err(ename),
         Err(ename(libc::EPIPE)),
@@ -1246,7 +1350,11 @@ fn seqpacket_listener_close_resets_pending() -> TestResult {
         Ok((b"alive".to_vec(), 5, 0)),
         "the accepted connection after the listener closed"
     );
-    check_refs(Some(6), Some(1), "after the listener closed (the pending child freed)")?;
+    check_refs(
+        Some(6),
+        Some(1),
+        "after the listener closed (the pending child freed)",
+    )?;
     drop((c1, c2, a));
     check_refs(Some(0), Some(1), "all closed")?;
     check_eq!(sockets_used()?, base, "sockets used");
@@ -1350,15 +1458,27 @@ fn seqpacket_proc_net_lists_sockets() -> TestResult {
     send(&c, &payload(100, 2), 0).map_err(e("send"))?;
     let (cname, _) = getsockname(&c).map_err(e("getsockname"))?;
     let proc = std::fs::read_to_string(PROC_NET).map_err(|e| format!("{PROC_NET}: {e}"))?;
-    let rows: Vec<Vec<&str>> = proc.lines().skip(2).map(|l| l.split_whitespace().collect()).collect();
+    let rows: Vec<Vec<&str>> = proc
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     let find = |state: &str, port: u32, peer: u32| {
         rows.iter()
-            .find(|r| r.get(1) == Some(&state) && r.get(2) == Some(&port.to_string().as_str()) && r.get(3) == Some(&peer.to_string().as_str()))
+            .find(|r| {
+                r.get(1) == Some(&state)
+                    && r.get(2) == Some(&port.to_string().as_str())
+                    && r.get(3) == Some(&peer.to_string().as_str())
+            })
             .cloned()
     };
     let msg = format!("{PROC_NET}:\n{proc}");
     let lrow = find("LISTEN", port, 0).ok_or(format!("no listener row; {msg}"))?;
-    check_eq!((lrow[6], lrow[7]), ("1", "5"), format!("listener backlog; {msg}"));
+    check_eq!(
+        (lrow[6], lrow[7]),
+        ("1", "5"),
+        format!("listener backlog; {msg}")
+    );
     let srow = find("ESTABLISHED", port, cname.port).ok_or(format!("no accepted row; {msg}"))?;
     check_eq!(srow[4], "2", format!("accepted socket's rx_msgs; {msg}"));
     let crow = find("ESTABLISHED", cname.port, port).ok_or(format!("no client row; {msg}"))?;
@@ -1373,7 +1493,11 @@ fn seqpacket_proc_net_lists_sockets() -> TestResult {
             .map(|m| m.ino())
             .unwrap_or(0)
     };
-    check_eq!(srow[8].to_string(), ino.to_string(), format!("accepted socket's inode; {msg}"));
+    check_eq!(
+        srow[8].to_string(),
+        ino.to_string(),
+        format!("accepted socket's inode; {msg}")
+    );
     check!(
         proc.starts_with("module: connections "),
         "no module line; {msg}"
