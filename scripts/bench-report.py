@@ -28,6 +28,7 @@ def main():
     ap.add_argument("log")
     ap.add_argument("outdir")
     ap.add_argument("--ko", required=True)
+    ap.add_argument("--seq-ko")
     ap.add_argument("--machine", required=True)
     a = ap.parse_args()
 
@@ -68,7 +69,9 @@ def main():
         row["targets"] = TARGETS.get(k, {})
         results.append(row)
     ko = os.path.getsize(a.ko)
-    out = {"machine": a.machine, "ko_bytes": ko, "notes": notes, "results": results}
+    seq_ko = os.path.getsize(a.seq_ko) if a.seq_ko and os.path.exists(a.seq_ko) else None
+    out = {"machine": a.machine, "ko_bytes": ko, "seqpacket_ko_bytes": seq_ko, "notes": notes,
+           "results": results}
     os.makedirs(a.outdir, exist_ok=True)
     with open(os.path.join(a.outdir, "bench.json"), "w") as f:
         json.dump(out, f, indent=1)
@@ -95,7 +98,7 @@ def main():
     lines = [
         "<!-- SPDX-License-Identifier: GPL-2.0 -->",
         f"Measured on {a.machine}; median (min–max) of the repetitions.",
-        f"rust_pf_demo.ko: {ko:,} bytes.",
+        f"rust_pf_demo.ko: {ko:,} bytes" + (f", rust_pf_demo_seqpacket.ko: {seq_ko:,} bytes." if seq_ko else "."),
         "SOCK_SEQPACKET rows: family 18's rust_pf_demo_seqpacket against AF_UNIX SOCK_SEQPACKET; "
         "the other rows: SOCK_DGRAM.",
         *[f"Note: {n}" for n in notes],

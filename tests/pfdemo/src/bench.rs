@@ -492,6 +492,9 @@ fn set_sndtimeo0(fd: &OwnedFd) -> Result<(), i32> {
     }
 }
 
+/// A figure: its metric, its unit, one measurement of a kind.
+type Figure = (String, &'static str, Box<dyn Fn(Kind) -> f64>);
+
 /// SOCK_SEQPACKET: family 18 against AF_UNIX, the repetitions alternated (family 18, then
 /// AF_UNIX) so that both see the same machine.
 fn seqpacket(want: &dyn Fn(&str) -> bool) {
@@ -503,7 +506,7 @@ fn seqpacket(want: &dyn Fn(&str) -> bool) {
     } else {
         vec![Kind::SeqUnix]
     };
-    let mut figures: Vec<(String, &str, Box<dyn Fn(Kind) -> f64>)> = vec![(
+    let mut figures: Vec<Figure> = vec![(
         "SOCK_SEQPACKET 64 B ping-pong".into(),
         "round trips/s",
         Box::new(pingpong_rate),
