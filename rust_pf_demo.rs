@@ -48,8 +48,8 @@ pub mod uapi;
 
 use pf::code::{EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP};
 use pf::{
-    cap, msg_flags, shutdown, Family, HeldSock, Msg, Protocol, SeqFile, Shutdown, Sock, SockAddr,
-    SockType,
+    Capability, ConnectTarget, Family, HeldSock, Msg, MsgFlags, NoAddress, Protocol, SeqFile,
+    Shutdown, ShutdownSet, Sock, SockType,
 };
 use uapi::*;
 
@@ -207,17 +207,24 @@ fn set_peer_sock(sock: &Sock<DemoDgram>, new: Option<ARef<HeldSock<DemoDgram>>>)
 /// values).
 const SIOCINQ: u32 = 0x541b;
 
-/// `cb` layout of a queued datagram: the sender's port.
-fn src_port(cb: &[u8; 48]) -> u32 {
-    u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]])
+/// The family's address, `struct sockaddr_pfdemo`: pf/ checks its length and family.
+impl pf::Address for SockaddrPfdemo {
+    const FAMILY: u16 = PF_DEMO;
+    const LEN: usize = SOCKADDR_PFDEMO_LEN;
+
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes(bytes).ok_or(EINVAL)
+    }
+
+    fn encode(&self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_bytes());
+    }
 }
 
-/// Parses an address of the family (`EINVAL` if short or of another family).
-fn parse_addr(bytes: &[u8]) -> Result<SockaddrPfdemo> {
-    match SockaddrPfdemo::from_bytes(bytes) {
-        Some(a) if a.family == PF_DEMO => Ok(a),
-        _ => Err(EINVAL),
-    }
+/// What each datagram carries beside its payload: the sender's port.
+#[derive(Clone, Copy, Default)]
+struct DgramCb {
+    src_port: u32,
 }
 
 /// How a port is being bound: by `bind()` or automatically (send, connect), which differ in the
@@ -235,7 +242,7 @@ fn bind_locked(sock: &Sock<DemoDgram>, port: u32, by: BindBy) -> Result<u32> {
     if sock.data().port.load(Relaxed) != 0 {
         return Err(EINVAL);
     }
-    if port != 0 && port < PFDEMO_PROT_PORT_END && !sock.net_capable(cap::NET_BIND_SERVICE) {
+    if port != 0 && port < PFDEMO_PROT_PORT_END && !sock.net_capable(Capability::NetBindService) {
         return Err(EACCES);
     }
     let locked = by == BindBy::User && port != 0;
@@ -311,6 +318,8 @@ impl Protocol for DemoDgram {
     type Shared = Shared;
     type Data = DemoSock;
     type NetData = NetPorts;
+    type Address = SockaddrPfdemo;
+    type Cb = DgramCb;
 
     fn shared() -> impl PinInit<Shared, Error> {
         Shared {
@@ -351,16 +360,19 @@ impl Protocol for DemoDgram {
         set_peer_sock(sock, None);
     }
 
-    fn bind(sock: &Sock<Self>, addr: &[u8]) -> Result {
-        let addr = parse_addr(addr)?;
+    fn bind(sock: &Sock<Self>, addr: &SockaddrPfdemo) -> Result {
         let _guard = sock.data().bind_lock.lock();
         bind_locked(sock, addr.port, BindBy::User).map(drop)
     }
 
-    fn connect(sock: &Sock<Self>, addr: &[u8], _flags: i32) -> Result {
+    fn connect(
+        sock: &Sock<Self>,
+        target: ConnectTarget<SockaddrPfdemo>,
+        _nonblock: bool,
+    ) -> Result {
         // `AF_UNSPEC` dissolves the association and, as UDP's `__udp_disconnect()`, gives back
         // a port that `bind()` did not choose (one bound automatically or by `bind()` to 0).
-        if addr.len() >= 2 && u16::from_ne_bytes([addr[0], addr[1]]) == pf::AF_UNSPEC {
+        let ConnectTarget::Addr(addr) = target else {
             sock.data().peer.store(0, Relaxed);
             set_peer_sock(sock, None);
             if sock.data().port.load(Relaxed) != 0 && !sock.data().port_locked.load(Relaxed) {
@@ -375,8 +387,7 @@ impl Protocol for DemoDgram {
                 drop(removed);
             }
             return Ok(());
-        }
-        let addr = parse_addr(addr)?;
+        };
         if addr.port == 0 {
             return Err(EINVAL);
         }
@@ -386,7 +397,7 @@ impl Protocol for DemoDgram {
         Ok(())
     }
 
-    fn getname(sock: &Sock<Self>, peer: bool) -> Result<SockAddr> {
+    fn getname(sock: &Sock<Self>, peer: bool) -> Result<SockaddrPfdemo> {
         let port = if peer {
             match sock.data().peer.load(Relaxed) {
                 0 => return Err(ENOTCONN),
@@ -395,12 +406,12 @@ impl Protocol for DemoDgram {
         } else {
             sock.data().port.load(Relaxed)
         };
-        SockAddr::new(&SockaddrPfdemo::new(port).to_bytes())
+        Ok(SockaddrPfdemo::new(port))
     }
 
-    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {
+    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg<SockaddrPfdemo>) -> Result<usize> {
         let flags = msg.flags();
-        if flags & msg_flags::OOB != 0 {
+        if flags.contains(MsgFlags::OOB) {
             return Err(EOPNOTSUPP);
         }
         // The protocol carries no control data: descriptors (`SCM_RIGHTS`), credentials or
@@ -409,18 +420,17 @@ impl Protocol for DemoDgram {
         if msg.has_control() {
             return Err(EINVAL);
         }
-        if sock.shutdown_mask() & shutdown::SEND != 0 {
+        if sock.shutdown_mask().contains(ShutdownSet::SEND) {
             return Err(EPIPE);
         }
         let len = msg.data_left();
         if len > PFDEMO_MAX_DGRAM {
             return Err(EMSGSIZE);
         }
-        let target = match msg.name() {
-            Some(name) => {
-                let dest = parse_addr(name)?.port;
+        let target = match msg.dest()? {
+            Some(dest) => {
                 autobind(sock)?;
-                lookup(sock, dest)?
+                lookup(sock, dest.port)?
             }
             None => match sock.data().peer.load(Relaxed) {
                 0 => return Err(EDESTADDRREQ),
@@ -430,11 +440,11 @@ impl Protocol for DemoDgram {
         };
         let src = sock.data().port.load(Relaxed);
 
-        let mut skb = sock.alloc_send(len, flags & msg_flags::DONTWAIT != 0)?;
+        let mut skb = sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?;
         skb.fill_from_msg(msg)?;
-        skb.cb_mut()[..4].copy_from_slice(&src.to_ne_bytes());
+        skb.cb_mut().src_port = src;
         let traffic = &sock.data().traffic;
-        let shut = target.shutdown_mask() & shutdown::RCV != 0;
+        let shut = target.shutdown_mask().contains(ShutdownSet::RCV);
         if !shut && target.queue_rcv(skb).is_ok() {
             traffic.delivered.fetch_add(1, Relaxed);
         } else {
@@ -444,8 +454,13 @@ impl Protocol for DemoDgram {
         Ok(len)
     }
 
-    fn recvmsg(sock: &Sock<Self>, msg: &mut Msg, len: usize, flags: i32) -> Result<usize> {
-        if flags & (msg_flags::OOB | msg_flags::ERRQUEUE) != 0 {
+    fn recvmsg(
+        sock: &Sock<Self>,
+        msg: &mut Msg<SockaddrPfdemo>,
+        len: usize,
+        flags: MsgFlags,
+    ) -> Result<usize> {
+        if flags.intersects(MsgFlags::OOB | MsgFlags::ERRQUEUE) {
             return Err(EOPNOTSUPP);
         }
         let Some(dgram) = sock.recv_datagram(flags)? else {
@@ -454,11 +469,11 @@ impl Protocol for DemoDgram {
         let copied = len.min(dgram.len());
         dgram.copy_to_msg(msg, copied)?;
         if copied < dgram.len() {
-            msg.add_flags(msg_flags::TRUNC);
+            msg.add_flags(MsgFlags::TRUNC);
         }
         dgram.recv_cmsgs(msg);
-        msg.set_name(&SockaddrPfdemo::new(src_port(dgram.cb())).to_bytes());
-        Ok(if flags & msg_flags::TRUNC != 0 {
+        msg.set_source(&SockaddrPfdemo::new(dgram.cb().src_port));
+        Ok(if flags.contains(MsgFlags::TRUNC) {
             dgram.len()
         } else {
             copied
@@ -466,12 +481,7 @@ impl Protocol for DemoDgram {
     }
 
     fn shutdown(sock: &Sock<Self>, how: Shutdown) -> Result {
-        let mask = match how {
-            Shutdown::Read => shutdown::RCV,
-            Shutdown::Write => shutdown::SEND,
-            Shutdown::Both => shutdown::BOTH,
-        };
-        sock.set_shutdown(mask);
+        sock.set_shutdown(how.into());
         Ok(())
     }
 
@@ -479,7 +489,7 @@ impl Protocol for DemoDgram {
         match cmd {
             // The length of the next datagram, as UDP.
             SIOCINQ => {
-                let flags = msg_flags::PEEK | msg_flags::DONTWAIT;
+                let flags = MsgFlags::PEEK | MsgFlags::DONTWAIT;
                 match sock.recv_datagram(flags) {
                     Ok(Some(dgram)) => Ok(Some(dgram.len() as i32)),
                     Ok(None) | Err(EAGAIN) => Ok(Some(0)),
@@ -544,6 +554,8 @@ impl Protocol for RawMonitor {
     type Shared = ();
     type Data = ();
     type NetData = ();
+    type Address = NoAddress;
+    type Cb = ();
 
     fn shared() -> impl PinInit<(), Error> {}
 

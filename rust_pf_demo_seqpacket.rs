@@ -57,8 +57,8 @@ use pf::code::{
     EADDRINUSE, EALREADY, ECONNREFUSED, ECONNRESET, EISCONN, EMSGSIZE, ENOTCONN, EOPNOTSUPP,
 };
 use pf::{
-    cap, msg_flags, poll, shutdown, ChildSock, HeldSock, Msg, Protocol, SeqFile, Shutdown, Sock,
-    SockAddr, SockState, SockType,
+    poll, Capability, ChildSock, ConnectTarget, HeldSock, Msg, MsgFlags, Protocol, SeqFile,
+    Shutdown, ShutdownSet, Sock, SockState, SockType,
 };
 use uapi::*;
 
@@ -151,12 +151,24 @@ struct Shared {
     resets: AtomicU64,
 }
 
-/// Parses an address of the family (`EINVAL` if short or of another family).
-fn parse_addr(bytes: &[u8]) -> Result<SockaddrPfdemo> {
-    match SockaddrPfdemo::from_bytes(bytes) {
-        Some(a) if a.family == PF_DEMO => Ok(a),
-        _ => Err(EINVAL),
+/// The family's address, `struct sockaddr_pfdemo`: pf/ checks its length and family.
+impl pf::Address for SockaddrPfdemo {
+    const FAMILY: u16 = PF_DEMO;
+    const LEN: usize = SOCKADDR_PFDEMO_LEN;
+
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes(bytes).ok_or(EINVAL)
     }
+
+    fn encode(&self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_bytes());
+    }
+}
+
+/// What each message carries beside its payload: the sender's port.
+#[derive(Clone, Copy, Default)]
+struct SeqCb {
+    src_port: u32,
 }
 
 /// A node of a namespace's socket list.
@@ -181,7 +193,7 @@ fn unlist(sock: &HeldSock<SeqPacket>) {
 
 /// Binds the unbound `sock` to `port` (0: a free ephemeral one): returns the port.
 fn bind_port(sock: &Sock<SeqPacket>, port: u32, auto: bool) -> Result<u32> {
-    if port != 0 && port < PFDEMO_PROT_PORT_END && !sock.net_capable(cap::NET_BIND_SERVICE) {
+    if port != 0 && port < PFDEMO_PROT_PORT_END && !sock.net_capable(Capability::NetBindService) {
         return Err(EACCES);
     }
     let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
@@ -260,7 +272,7 @@ fn disconnect(me: &HeldSock<SeqPacket>, peer: &HeldSock<SeqPacket>, reset: bool)
         peer.set_error(ECONNRESET);
         peer.shared().resets.fetch_add(1, Relaxed);
     }
-    peer.shut(shutdown::BOTH);
+    peer.shut(ShutdownSet::BOTH);
     drop(theirs);
 }
 
@@ -290,6 +302,8 @@ impl Protocol for SeqPacket {
     type Shared = Shared;
     type Data = SeqSock;
     type NetData = NetSeq;
+    type Address = SockaddrPfdemo;
+    type Cb = SeqCb;
 
     fn shared() -> impl PinInit<Shared, Error> {
         Shared {
@@ -335,11 +349,7 @@ impl Protocol for SeqPacket {
             let was = inner.state;
             inner.state = State::Closed;
             inner.pending_len = 0;
-            (
-                was,
-                inner.peer.take(),
-                core::mem::replace(&mut inner.pending, RBTree::new()),
-            )
+            (was, inner.peer.take(), core::mem::take(&mut inner.pending))
         };
         sock.set_state(SockState::Close);
         sock.set_ack_backlog(0);
@@ -360,8 +370,7 @@ impl Protocol for SeqPacket {
         }
     }
 
-    fn bind(sock: &Sock<Self>, addr: &[u8]) -> Result {
-        let addr = parse_addr(addr)?;
+    fn bind(sock: &Sock<Self>, addr: &SockaddrPfdemo) -> Result {
         bind_port(sock, addr.port, false).map(drop)
     }
 
@@ -384,12 +393,15 @@ impl Protocol for SeqPacket {
         Ok(())
     }
 
-    fn connect(sock: &Sock<Self>, addr: &[u8], flags: i32) -> Result {
-        let addr = parse_addr(addr)?;
+    fn connect(sock: &Sock<Self>, target: ConnectTarget<SockaddrPfdemo>, nonblock: bool) -> Result {
+        // No `AF_UNSPEC` disconnect for a connection (AF_UNIX: `EINVAL` too).
+        let ConnectTarget::Addr(addr) = target else {
+            return Err(EINVAL);
+        };
         if addr.port == 0 {
             return Err(EINVAL);
         }
-        let mut timeo = sock.snd_timeout(flags & pf::O_NONBLOCK != 0);
+        let mut timeo = sock.snd_timeout(nonblock);
         let port = {
             let mut inner = sock.data().inner.lock();
             match inner.state {
@@ -478,7 +490,7 @@ impl Protocol for SeqPacket {
             let mut inner = data.inner.lock();
             loop {
                 if inner.state != State::Listening
-                    || sock.shutdown_mask() & shutdown::RCV != 0
+                    || sock.shutdown_mask().contains(ShutdownSet::RCV)
                 {
                     return Err(EINVAL);
                 }
@@ -496,7 +508,7 @@ impl Protocol for SeqPacket {
         Ok(child)
     }
 
-    fn getname(sock: &Sock<Self>, peer: bool) -> Result<SockAddr> {
+    fn getname(sock: &Sock<Self>, peer: bool) -> Result<SockaddrPfdemo> {
         let port = {
             let inner = sock.data().inner.lock();
             if peer {
@@ -510,12 +522,12 @@ impl Protocol for SeqPacket {
                 inner.port
             }
         };
-        SockAddr::new(&SockaddrPfdemo::new(port).to_bytes())
+        Ok(SockaddrPfdemo::new(port))
     }
 
-    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {
+    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg<SockaddrPfdemo>) -> Result<usize> {
         let flags = msg.flags();
-        if flags & msg_flags::OOB != 0 {
+        if flags.contains(MsgFlags::OOB) {
             return Err(EOPNOTSUPP);
         }
         // No control messages are carried (AF_UNIX passes descriptors and credentials).
@@ -535,7 +547,7 @@ impl Protocol for SeqPacket {
         let Some(peer) = peer else {
             return Err(pf::epipe(flags));
         };
-        if sock.shutdown_mask() & shutdown::SEND != 0 {
+        if sock.shutdown_mask().contains(ShutdownSet::SEND) {
             return Err(pf::epipe(flags));
         }
         let len = msg.data_left();
@@ -543,18 +555,17 @@ impl Protocol for SeqPacket {
             return Err(EMSGSIZE);
         }
         // Waits for room in this socket's send buffer, which the peer's reading frees.
-        let mut skb = match sock.alloc_send(len, flags & msg_flags::DONTWAIT != 0) {
+        let mut skb = match sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT)) {
             Ok(skb) => skb,
             Err(EPIPE) => return Err(pf::epipe(flags)),
             Err(e) => return Err(e),
         };
         skb.fill_from_msg(msg)?;
-        let src = sock.data().inner.lock().port;
-        skb.cb_mut()[..4].copy_from_slice(&src.to_ne_bytes());
+        skb.cb_mut().src_port = sock.data().inner.lock().port;
         // Queued under the peer's lock: a peer that closed (which it marks under this lock
         // before its queue is purged) gets nothing.
         let inner = peer.data().inner.lock();
-        if inner.state == State::Closed || peer.shutdown_mask() & shutdown::RCV != 0 {
+        if inner.state == State::Closed || peer.shutdown_mask().contains(ShutdownSet::RCV) {
             drop(inner);
             drop(skb);
             return Err(pf::epipe(flags));
@@ -564,8 +575,13 @@ impl Protocol for SeqPacket {
         Ok(len)
     }
 
-    fn recvmsg(sock: &Sock<Self>, msg: &mut Msg, len: usize, flags: i32) -> Result<usize> {
-        if flags & (msg_flags::OOB | msg_flags::ERRQUEUE) != 0 {
+    fn recvmsg(
+        sock: &Sock<Self>,
+        msg: &mut Msg<SockaddrPfdemo>,
+        len: usize,
+        flags: MsgFlags,
+    ) -> Result<usize> {
+        if flags.intersects(MsgFlags::OOB | MsgFlags::ERRQUEUE) {
             return Err(EOPNOTSUPP);
         }
         if sock.state() != SockState::Established {
@@ -577,13 +593,11 @@ impl Protocol for SeqPacket {
         let copied = len.min(m.len());
         m.copy_to_msg(msg, copied)?;
         if copied < m.len() {
-            msg.add_flags(msg_flags::TRUNC);
+            msg.add_flags(MsgFlags::TRUNC);
         }
         m.recv_cmsgs(msg);
-        let cb = m.cb();
-        let src = u32::from_ne_bytes([cb[0], cb[1], cb[2], cb[3]]);
-        msg.set_name(&SockaddrPfdemo::new(src).to_bytes());
-        Ok(if flags & msg_flags::TRUNC != 0 {
+        msg.set_source(&SockaddrPfdemo::new(m.cb().src_port));
+        Ok(if flags.contains(MsgFlags::TRUNC) {
             m.len()
         } else {
             copied
@@ -592,9 +606,9 @@ impl Protocol for SeqPacket {
 
     fn shutdown(sock: &Sock<Self>, how: Shutdown) -> Result {
         let (mine, theirs) = match how {
-            Shutdown::Read => (shutdown::RCV, shutdown::SEND),
-            Shutdown::Write => (shutdown::SEND, shutdown::RCV),
-            Shutdown::Both => (shutdown::BOTH, shutdown::BOTH),
+            Shutdown::Read => (ShutdownSet::RCV, ShutdownSet::SEND),
+            Shutdown::Write => (ShutdownSet::SEND, ShutdownSet::RCV),
+            Shutdown::Both => (ShutdownSet::BOTH, ShutdownSet::BOTH),
         };
         sock.set_shutdown(mine);
         let (peer, listening) = {
@@ -622,10 +636,10 @@ impl Protocol for SeqPacket {
             mask |= poll::ERR;
         }
         let shut = sock.shutdown_mask();
-        if shut & shutdown::RCV != 0 {
+        if shut.contains(ShutdownSet::RCV) {
             mask |= poll::RDHUP | poll::IN | poll::RDNORM;
         }
-        if shut == shutdown::BOTH {
+        if shut.contains(ShutdownSet::BOTH) {
             mask |= poll::HUP;
         }
         if sock.rx_queue_len() > 0 {

@@ -22,11 +22,13 @@
 
 /* Macros with casts that bindgen cannot evaluate: typed constants it can (as rust/). */
 const gfp_t RUST_PF_DEMO_CONST_GFP_KERNEL = GFP_KERNEL;
+const gfp_t RUST_PF_DEMO_CONST_GFP_ATOMIC = GFP_ATOMIC;
+/* The bytes of skb->cb a protocol may use: the socket core keeps its own at the end. */
+const size_t RUST_PF_DEMO_CONST_SOCK_SKB_CB_OFFSET = SOCK_SKB_CB_OFFSET;
 const size_t RUST_PF_DEMO_CONST_PAGE_SIZE = PAGE_SIZE;
 const int RUST_PF_DEMO_CONST_MAX_SKB_FRAGS = MAX_SKB_FRAGS;
 const size_t RUST_PF_DEMO_CONST_ARCH_SLAB_MINALIGN = ARCH_SLAB_MINALIGN;
 const long RUST_PF_DEMO_CONST_MAX_SCHEDULE_TIMEOUT = MAX_SCHEDULE_TIMEOUT;
-const int RUST_PF_DEMO_CONST_O_NONBLOCK = O_NONBLOCK;
 /* sk_state values a connection-oriented protocol uses (<net/tcp_states.h>, an anonymous enum). */
 const unsigned char RUST_PF_DEMO_CONST_TCP_ESTABLISHED = TCP_ESTABLISHED;
 const unsigned char RUST_PF_DEMO_CONST_TCP_LISTEN = TCP_LISTEN;

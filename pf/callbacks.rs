@@ -5,8 +5,12 @@
 
 use super::bindings;
 use super::protocol::{Protocol, Shutdown};
-use super::{msg::SOCKADDR_STORAGE, sock::SockObj, HasVTable, Msg, Sock};
-use core::ptr;
+use super::ShutdownSet;
+use super::{addr, addr::SOCKADDR_STORAGE, sock::SockObj, HasVTable, Msg, MsgFlags, Sock};
+use core::{
+    ptr,
+    sync::atomic::{AtomicU8, Ordering},
+};
 use kernel::{
     error::from_result,
     ffi::{c_int, c_uint, c_ulong},
@@ -27,16 +31,37 @@ pub(crate) unsafe extern "C" fn init_callback<T: Protocol + HasVTable>(
     sk: *mut bindings::sock,
 ) -> c_int {
     from_result(|| {
-        let vtable = T::vtable();
-        // SAFETY: `sk` was just allocated for our proto, so it is a `SockObj<T>` whose data
-        // slot is uninitialised and never moves (slab memory, freed with the sock).
-        unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk))? };
-        // SAFETY: the data is initialised; our destructor (which drops it) replaces
-        // `sock_init_data`'s empty `sock_def_destruct`. On error the family frees the sock
-        // with that empty destructor still in place.
-        unsafe { (*sk).sk_destruct = Some(destruct_callback::<T>) };
+        // SAFETY: per the function safety contract.
+        unsafe { init_data::<T>(sk)? };
+        if T::HAS_INIT {
+            // SAFETY: `sk` is a sock of `T` with its data initialised, attached to its live
+            // socket by `sock_init_data()` (`sk_socket`, `sk_wq` set), which the family's
+            // `create` owns for this call. On error `create` orphans the sock and drops its
+            // reference: the destructor installed above drops the data with the last one.
+            T::init(unsafe { Sock::<T>::from_raw(sk) })?;
+        }
         Ok(0)
     })
+}
+
+/// Initialises the protocol's data of a new sock in place ([`Protocol::new_data`]) and only
+/// then installs the destructor that drops it. On error nothing is initialised and the sock
+/// keeps `sock_init_data`'s empty destructor.
+///
+/// # Safety
+///
+/// `sk` was just allocated by `sk_alloc` with this protocol's `struct proto` and set up by
+/// `sock_init_data()`; its data slot is uninitialised and nobody else uses the sock yet.
+pub(crate) unsafe fn init_data<T: Protocol + HasVTable>(sk: *mut bindings::sock) -> Result {
+    let vtable = T::vtable();
+    // SAFETY: `sk` was just allocated for our proto, so it is a `SockObj<T>` whose data
+    // slot is uninitialised and never moves (slab memory, freed with the sock).
+    unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk))? };
+    // SAFETY: the data is initialised; our destructor (which drops it) replaces
+    // `sock_init_data`'s empty `sock_def_destruct`. If `new_data` failed, the family frees
+    // the sock with that empty destructor still in place.
+    unsafe { (*sk).sk_destruct = Some(destruct_callback::<T>) };
+    Ok(())
 }
 
 /// `proto_ops::release`: the last close of a socket of this family.
@@ -58,9 +83,11 @@ pub(crate) unsafe extern "C" fn release_callback<T: Protocol>(
     // sender still holding the sock (a table lookup that raced this close) sees it shut and
     // drops instead of queueing to a sock nobody will read. No waiter can be left to wake: the
     // socket's last file reference is gone.
-    // SAFETY: the sock is live; `sk_shutdown` is a byte that readers read with `READ_ONCE`, and
-    // no other operation on this socket can run any more.
-    unsafe { ptr::write_volatile(ptr::addr_of_mut!((*sk).sk_shutdown), super::shutdown::BOTH) };
+    // SAFETY: the sock is live; `sk_shutdown` is a byte that readers read with `READ_ONCE` and
+    // that pf/ only changes atomically (a peer may shut this sock concurrently, see
+    // `HeldSock::shut`). `AtomicU8` has the layout of `u8`.
+    let shutdown = unsafe { AtomicU8::from_ptr(ptr::addr_of_mut!((*sk).sk_shutdown)) };
+    shutdown.fetch_or(ShutdownSet::BOTH.bits(), Ordering::AcqRel);
     T::release(family_sock);
     // SAFETY: `sk` is the live sock `create_callback` attached, and `sock` holds the reference
     // that `sock_put` drops here: after it, neither is touched. `sock_orphan` detaches the sock
@@ -131,7 +158,7 @@ pub(crate) unsafe extern "C" fn bind_callback<T: Protocol>(
     from_result(|| {
         // SAFETY: per the function safety contract.
         let (sock, addr) = unsafe { (sock_of::<T>(sock), addr_bytes(addr, len)?) };
-        T::bind(sock, addr)?;
+        T::bind(sock, &addr::parse(addr)?)?;
         Ok(0)
     })
 }
@@ -150,17 +177,18 @@ pub(crate) unsafe extern "C" fn connect_callback<T: Protocol>(
     from_result(|| {
         // SAFETY: per the function safety contract.
         let (sock, addr) = unsafe { (sock_of::<T>(sock), addr_bytes(addr, len)?) };
-        T::connect(sock, addr, flags)?;
+        let nonblock = flags & bindings::O_NONBLOCK as c_int != 0;
+        T::connect(sock, addr::parse_connect(addr)?, nonblock)?;
         Ok(0)
     })
 }
 
 /// `proto_ops::getname`.
 ///
-/// The family returns the address as a value ([`super::SockAddr`]); only its bytes are written, and
-/// their number returned: the rest of the caller's buffer (an uninitialised `struct
-/// sockaddr_storage` on the caller's stack, see `__sys_getsockname()`) is never read nor
-/// reported, so no stack bytes reach userspace.
+/// The protocol returns the address as a value ([`super::Protocol::Address`]); only its
+/// [`super::Address::LEN`] bytes are written, and their number returned: the rest of the
+/// caller's buffer (an uninitialised `struct sockaddr_storage` on the caller's stack, see
+/// `__sys_getsockname()`) is never read nor reported, so no stack bytes reach userspace.
 ///
 /// # Safety
 ///
@@ -175,11 +203,10 @@ pub(crate) unsafe extern "C" fn getname_callback<T: Protocol>(
         // SAFETY: per the function safety contract.
         let sock = unsafe { sock_of::<T>(sock) };
         let name = T::getname(sock, peer != 0)?;
-        let bytes = name.as_bytes();
-        // SAFETY: `addr` is valid for writes of `SOCKADDR_STORAGE` bytes, which bounds
-        // `bytes` (`SockAddr`'s invariant); the two do not overlap (`name` is ours).
-        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), bytes.len()) };
-        Ok(bytes.len() as c_int)
+        // SAFETY: `addr` is valid for writes of `SOCKADDR_STORAGE` bytes (function safety
+        // contract) and is not ours.
+        let len = unsafe { addr::write(&name, addr.cast::<u8>()) };
+        Ok(len as c_int)
     })
 }
 
@@ -195,7 +222,7 @@ pub(crate) unsafe extern "C" fn sendmsg_callback<T: Protocol>(
 ) -> c_int {
     from_result(|| {
         // SAFETY: per the function safety contract.
-        let (sock, msg) = unsafe { (sock_of::<T>(sock), Msg::from_raw(msg)) };
+        let (sock, msg) = unsafe { (sock_of::<T>(sock), Msg::<T::Address>::from_raw(msg)) };
         let sent = T::sendmsg(sock, msg)?;
         Ok(sent.min(i32::MAX as usize) as c_int)
     })
@@ -214,8 +241,8 @@ pub(crate) unsafe extern "C" fn recvmsg_callback<T: Protocol>(
 ) -> c_int {
     from_result(|| {
         // SAFETY: per the function safety contract.
-        let (sock, msg) = unsafe { (sock_of::<T>(sock), Msg::from_raw(msg)) };
-        let received = T::recvmsg(sock, msg, len, flags)?;
+        let (sock, msg) = unsafe { (sock_of::<T>(sock), Msg::<T::Address>::from_raw(msg)) };
+        let received = T::recvmsg(sock, msg, len, MsgFlags::from_raw(flags as u32))?;
         Ok(received.min(i32::MAX as usize) as c_int)
     })
 }
@@ -297,7 +324,7 @@ pub(crate) unsafe extern "C" fn accept_callback<T: Protocol>(
     from_result(|| {
         // SAFETY: `arg` is valid for the call (function safety contract); its `flags` are the
         // listener's file flags (`O_NONBLOCK`) and accept4's.
-        let nonblock = unsafe { (*arg).flags } & bindings::O_NONBLOCK != 0;
+        let nonblock = unsafe { (*arg).flags } & bindings::O_NONBLOCK as c_int != 0;
         // SAFETY: per the function safety contract.
         let child = T::accept(unsafe { sock_of::<T>(sock) }, nonblock)?;
         let sk = child.into_raw();

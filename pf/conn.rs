@@ -18,7 +18,7 @@
 //! sock's.
 
 use super::bindings;
-use super::{HeldSock, Protocol, SkBuff};
+use super::{HeldSock, MsgFlags, Protocol, ShutdownSet, SkBuff};
 use core::{
     ptr,
     ptr::NonNull,
@@ -153,8 +153,8 @@ pub fn wait<T: ?Sized, B: Backend>(
 
 /// Sends `SIGPIPE` to the calling task unless `flags` has `MSG_NOSIGNAL`, and returns `EPIPE`:
 /// what a stream or seqpacket `sendmsg()` on a shut connection answers.
-pub fn epipe(flags: i32) -> Error {
-    if flags & bindings::MSG_NOSIGNAL as i32 == 0 {
+pub fn epipe(flags: MsgFlags) -> Error {
+    if !flags.contains(MsgFlags::NOSIGNAL) {
         // SAFETY: no precondition: signals the current task.
         unsafe { bindings::send_sigpipe() };
     }
@@ -183,17 +183,17 @@ impl<T: Protocol> HeldSock<T> {
         };
     }
 
-    /// Closes directions ([`super::shutdown`] bits) and wakes every waiter of the sock
+    /// Closes the directions in `dirs` (added to those already shut) and wakes every waiter of the sock
     /// (`sk_state_change`): blocked readers see end of file, blocked senders `EPIPE`. Atomic, so
     /// a peer may shut this sock while its own operations run; valid on an orphaned sock (no
     /// wait queue to wake then).
-    pub fn shut(&self, mask: u8) {
+    pub fn shut(&self, dirs: ShutdownSet) {
         let sk = self.as_raw();
         // SAFETY: the sock is live (type invariants); `sk_shutdown` is a byte that pf/ only
         // changes atomically (this function and `release`), the core reads it with
         // `READ_ONCE`. `AtomicU8` has the layout of `u8`.
         let shutdown = unsafe { AtomicU8::from_ptr(ptr::addr_of_mut!((*sk).sk_shutdown)) };
-        shutdown.fetch_or(mask & super::shutdown::BOTH, Ordering::AcqRel);
+        shutdown.fetch_or(dirs.bits(), Ordering::AcqRel);
         self.state_change();
     }
 
@@ -255,7 +255,7 @@ impl<T: Protocol> HeldSock<T> {
     /// (`SO_SNDBUF`, from [`super::Sock::alloc_send`]) until the receiver has read it, as
     /// `unix_dgram_sendmsg()` queues: a receiver that does not read blocks its sender. Valid on
     /// an orphaned sock (the sock's destructor frees what is queued).
-    pub fn queue_msg(&self, skb: SkBuff) {
+    pub fn queue_msg(&self, skb: SkBuff<T>) {
         let raw = skb.into_raw();
         // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff, which the queue
         // takes. Time stamps as `queue_rcv`.
@@ -374,7 +374,7 @@ impl<T: Protocol> core::ops::Deref for ChildSock<T> {
 impl<T: Protocol> Drop for ChildSock<T> {
     fn drop(&mut self) {
         let sk = self.sk.as_ptr();
-        self.shut(super::shutdown::BOTH);
+        self.shut(ShutdownSet::BOTH);
         // SAFETY: the sock never had a socket (type invariants): `sock_orphan` only marks it
         // dead under its callback lock. The queue is purged as `release` does, and the
         // reference `sk_alloc` gave is dropped: after this only other holders' references

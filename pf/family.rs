@@ -372,7 +372,7 @@ pub(crate) unsafe extern "C" fn create_callback<F: Family + HasFamilyTable>(
         if ty == super::SockType::RAW.as_raw()
             && kern == 0
             // SAFETY: `net` is live for the call.
-            && !unsafe { bindings::ns_capable((*net).user_ns, bindings::CAP_NET_RAW as c_int) }
+            && !unsafe { bindings::ns_capable((*net).user_ns, super::Capability::NetRaw.as_raw()) }
         {
             return Err(EPERM);
         }
@@ -407,8 +407,9 @@ pub(crate) unsafe extern "C" fn create_callback<F: Family + HasFamilyTable>(
             let err = unsafe { init(sk) };
             if err != 0 {
                 // inet's `out_sk_release`: the sock goes, `sock->sk` is NULL (and
-                // `__sock_create` clears `sock->ops`). `init` failed, so the protocol's
-                // destructor was not installed: nothing of the protocol's data is dropped.
+                // `__sock_create` clears `sock->ops`). If the protocol's data could not be
+                // initialised, its destructor was not installed: nothing of it is dropped; if
+                // the protocol's `init` hook failed after that, the destructor drops it.
                 // SAFETY: `sk` is attached to `sock` by `sock_init_data` with one reference.
                 unsafe {
                     bindings::sock_orphan(sk);

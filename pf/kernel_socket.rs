@@ -14,6 +14,7 @@
 //! the socket from the namespace's `pernet_operations` exit). The socket has no file and no
 //! descriptor; its owner releases it with `sock_release()`.
 
+use super::addr::{self, Address};
 use super::bindings;
 use super::protocol::SockType;
 use core::ptr::{self, NonNull};
@@ -80,46 +81,24 @@ impl KernelSocket {
     }
 }
 
-/// Copies an address into a kernel `struct sockaddr_storage` (`EINVAL` if it does not fit).
-fn storage(addr: &[u8]) -> Result<bindings::__kernel_sockaddr_storage> {
-    // SAFETY: an all-zero `sockaddr_storage` is valid.
-    let mut ss: bindings::__kernel_sockaddr_storage = unsafe { core::mem::zeroed() };
-    if addr.len() > core::mem::size_of_val(&ss) {
-        return Err(EINVAL);
-    }
-    // SAFETY: `addr` fits in `ss` (checked above) and they do not overlap.
-    unsafe {
-        ptr::copy_nonoverlapping(
-            addr.as_ptr(),
-            ptr::addr_of_mut!(ss).cast::<u8>(),
-            addr.len(),
-        )
-    };
-    Ok(ss)
-}
-
 impl KernelSocket {
-    /// `kernel_bind()`: binds to the family's address `addr` (its raw bytes).
-    pub fn bind(&mut self, addr: &[u8]) -> Result {
-        let mut ss = storage(addr)?;
-        // SAFETY: `sock` is live and ours (type invariants); `ss` holds `addr.len()` bytes.
+    /// `kernel_bind()`: binds to `addr`, an address of the socket's protocol.
+    pub fn bind<A: Address>(&mut self, addr: &A) -> Result {
+        let (mut ss, len) = addr::to_storage(addr);
+        // SAFETY: `sock` is live and ours (type invariants); `ss` holds `len` bytes.
         to_result(unsafe {
-            bindings::kernel_bind(
-                self.sock.as_ptr(),
-                ptr::addr_of_mut!(ss).cast(),
-                addr.len() as i32,
-            )
+            bindings::kernel_bind(self.sock.as_ptr(), ptr::addr_of_mut!(ss).cast(), len as i32)
         })
     }
 
     /// `kernel_sendmsg()` of `data` to `addr`, without waiting (`MSG_DONTWAIT`); returns the
     /// bytes sent.
-    pub fn send_to(&mut self, data: &[u8], addr: &[u8]) -> Result<usize> {
-        let mut ss = storage(addr)?;
+    pub fn send_to<A: Address>(&mut self, data: &[u8], addr: &A) -> Result<usize> {
+        let (mut ss, len) = addr::to_storage(addr);
         // SAFETY: an all-zero msghdr is valid: no name, no control data, no flags.
         let mut msg: bindings::msghdr = unsafe { core::mem::zeroed() };
         msg.msg_name = ptr::addr_of_mut!(ss).cast();
-        msg.msg_namelen = addr.len() as i32;
+        msg.msg_namelen = len as i32;
         msg.msg_flags = bindings::MSG_DONTWAIT;
         let mut vec = bindings::kvec {
             iov_base: data.as_ptr().cast_mut().cast(),
@@ -135,8 +114,8 @@ impl KernelSocket {
     }
 
     /// `kernel_recvmsg()` of the next datagram into `buf`, without waiting (`EAGAIN` if there is
-    /// none); returns its length and the sender's address (into `from`, with its length).
-    pub fn recv_from(&mut self, buf: &mut [u8], from: &mut [u8]) -> Result<(usize, usize)> {
+    /// none); returns its length and the sender's address, if the protocol reported one of `A`.
+    pub fn recv_from<A: Address>(&mut self, buf: &mut [u8]) -> Result<(usize, Option<A>)> {
         // SAFETY: an all-zero `sockaddr_storage` and msghdr are valid.
         let mut ss: bindings::__kernel_sockaddr_storage = unsafe { core::mem::zeroed() };
         // SAFETY: see above.
@@ -160,15 +139,10 @@ impl KernelSocket {
             )
         };
         to_result(ret.min(0))?;
-        let name_len = (msg.msg_namelen.max(0) as usize)
-            .min(from.len())
-            .min(core::mem::size_of_val(&ss));
-        // SAFETY: `ss` holds `msg_namelen` bytes written by the family; `name_len` is bounded by
-        // both buffers, which do not overlap.
-        unsafe {
-            ptr::copy_nonoverlapping(ptr::addr_of!(ss).cast::<u8>(), from.as_mut_ptr(), name_len)
-        };
-        Ok((ret as usize, name_len))
+        let name_len = (msg.msg_namelen.max(0) as usize).min(core::mem::size_of_val(&ss));
+        // SAFETY: `ss` holds `msg_namelen` bytes written by the protocol, bounded by its size.
+        let name = unsafe { core::slice::from_raw_parts(ptr::addr_of!(ss).cast::<u8>(), name_len) };
+        Ok((ret as usize, addr::parse(name).ok()))
     }
 }
 

@@ -22,11 +22,13 @@
 //! project live in this directory; the family's behaviour lives in the crate root, without
 //! `unsafe`.
 
+mod addr;
 mod bindings;
 mod callbacks;
 pub mod code;
 mod conn;
 mod family;
+mod flags;
 mod kernel_socket;
 mod msg;
 mod proc;
@@ -36,19 +38,21 @@ mod skb;
 mod sock;
 mod vtable;
 
+pub use addr::{Address, ConnectTarget, NoAddress};
+pub use conn::{epipe, poll, wait, ChildSock, SockState, Timeout};
 pub use family::{
     switch_register, switch_unregister, Family, FamilyRegistration, FamilyTable, HasFamilyTable,
     ProtoSw, Switch,
 };
-pub use conn::{epipe, poll, wait, ChildSock, SockState, Timeout};
+pub use flags::{Capability, MsgFlags, ShutdownSet};
 pub use kernel_socket::KernelSocket;
-pub use msg::{Msg, SockAddr};
+pub use msg::Msg;
 pub use proc::SeqFile;
 pub use protocol::{Protocol, Shutdown, SockType};
 pub use registration::{exported_switch, Registration, SwitchOps};
-pub use skb::{Datagram, SkBuff};
+pub use skb::{Datagram, SkBuff, CB_SIZE};
 pub use sock::{HeldSock, NetId, Sock};
-pub use vtable::{HasVTable, VTable};
+pub use vtable::{BuiltIn, HasVTable, VTable};
 
 /// Declares the kernel module of a socket protocol family: the family (its number, its
 /// `struct net_proto_family`, its protocol switch) and its built-in protocols.
@@ -97,6 +101,12 @@ macro_rules! module_family {
                         $crate::pf::VTable::<$proto>::new(&THIS_MODULE);
                     &VTABLE
                 }
+            }
+
+            // SAFETY: the module below registers the protocol in its init before the family,
+            // and keeps the registration until its exit.
+            unsafe impl $crate::pf::BuiltIn for $proto {
+                type Family = $family;
             }
         )*
 
@@ -209,52 +219,3 @@ pub fn random_below(ceil: u32) -> u32 {
 
 /// `AF_MAX`: family numbers are below it.
 pub const AF_MAX: u32 = bindings::AF_MAX;
-
-/// `O_NONBLOCK`: the file flag `connect()`'s `flags` carry for a non-blocking socket.
-pub const O_NONBLOCK: i32 = bindings::O_NONBLOCK;
-
-/// `AF_UNSPEC`: the address family of a `connect()` that dissolves the association.
-pub const AF_UNSPEC: u16 = bindings::AF_UNSPEC as u16;
-
-/// Capabilities a family checks with [`Sock::net_capable`] (`<uapi/linux/capability.h>`).
-pub mod cap {
-    use super::bindings;
-
-    /// `CAP_NET_BIND_SERVICE`: binding to a privileged port.
-    pub const NET_BIND_SERVICE: u32 = bindings::CAP_NET_BIND_SERVICE;
-    /// `CAP_NET_RAW`: raw sockets.
-    pub const NET_RAW: u32 = bindings::CAP_NET_RAW;
-}
-
-/// The `MSG_*` flags of `sendmsg()`/`recvmsg()` (`<linux/socket.h>`), as [`Msg::flags`] and the
-/// `flags` argument of [`Protocol::recvmsg`] carry them.
-pub mod msg_flags {
-    use super::bindings;
-
-    /// `MSG_OOB`: out-of-band data.
-    pub const OOB: i32 = bindings::MSG_OOB as i32;
-    /// `MSG_PEEK`: look at the next message without taking it.
-    pub const PEEK: i32 = bindings::MSG_PEEK as i32;
-    /// `MSG_TRUNC`: report (or, on receive, ask for) the real length of a longer message.
-    pub const TRUNC: i32 = bindings::MSG_TRUNC as i32;
-    /// `MSG_DONTWAIT`: do not block.
-    pub const DONTWAIT: i32 = bindings::MSG_DONTWAIT as i32;
-    /// `MSG_ERRQUEUE`: read the error queue.
-    pub const ERRQUEUE: i32 = bindings::MSG_ERRQUEUE as i32;
-    /// `MSG_NOSIGNAL`: no `SIGPIPE` on a shut connection (just `EPIPE`).
-    pub const NOSIGNAL: i32 = bindings::MSG_NOSIGNAL as i32;
-    /// `MSG_EOR`: end of record (a seqpacket message always ends one).
-    pub const EOR: i32 = bindings::MSG_EOR as i32;
-}
-
-/// The bits of [`HeldSock::shutdown_mask`] (`sk->sk_shutdown`).
-pub mod shutdown {
-    use super::bindings;
-
-    /// No more receiving.
-    pub const RCV: u8 = bindings::RCV_SHUTDOWN as u8;
-    /// No more sending.
-    pub const SEND: u8 = bindings::SEND_SHUTDOWN as u8;
-    /// Both directions.
-    pub const BOTH: u8 = bindings::SHUTDOWN_MASK as u8;
-}

@@ -2,9 +2,14 @@
 
 //! [`Msg`]: the `struct msghdr` of a `sendmsg()`/`recvmsg()` call.
 
+use super::addr::{self, Address, SOCKADDR_STORAGE};
 use super::bindings;
+use super::MsgFlags;
+use core::marker::PhantomData;
+use kernel::{error::to_result, prelude::*};
 
-/// The message of one `sendmsg()`/`recvmsg()` call.
+/// The message of one `sendmsg()`/`recvmsg()` call on a socket whose protocol's addresses are
+/// `A` ([`super::Protocol::Address`]).
 ///
 /// # Invariants
 ///
@@ -12,14 +17,15 @@ use super::bindings;
 /// or a kernel buffer of `sizeof(struct sockaddr_storage)` bytes (for `sendmsg` holding
 /// `msg_namelen` bytes copied from userspace), and the data iterator describes user memory.
 #[repr(transparent)]
-pub struct Msg(bindings::msghdr);
+pub struct Msg<A: Address>(bindings::msghdr, PhantomData<A>);
 
-impl Msg {
+impl<A: Address> Msg<A> {
     /// # Safety
     ///
     /// `msg` satisfies the type invariants and is used by no one else for `'a`.
     pub(crate) unsafe fn from_raw<'a>(msg: *mut bindings::msghdr) -> &'a mut Self {
-        // SAFETY: `Msg` is transparent over `msghdr`; validity is the caller's promise.
+        // SAFETY: `Msg` is transparent over `msghdr` (`PhantomData` is zero-sized); validity is
+        // the caller's promise.
         unsafe { &mut *msg.cast::<Self>() }
     }
 
@@ -38,14 +44,15 @@ impl Msg {
         unsafe { bindings::msg_data_left(&mut self.0) }
     }
 
-    /// The `MSG_*` flags of a `sendmsg()` call (with `MSG_DONTWAIT` added for `O_NONBLOCK`).
-    pub fn flags(&self) -> i32 {
-        self.0.msg_flags as i32
+    /// The `MSG_*` flags of a `sendmsg()` call (with [`MsgFlags::DONTWAIT`] added for
+    /// `O_NONBLOCK`).
+    pub fn flags(&self) -> MsgFlags {
+        MsgFlags::from_raw(self.0.msg_flags)
     }
 
-    /// Adds `MSG_*` flags to what `recvmsg()` reports (`MSG_TRUNC`, ...).
-    pub fn add_flags(&mut self, flags: i32) {
-        self.0.msg_flags |= flags as u32;
+    /// Adds flags to what `recvmsg()` reports ([`MsgFlags::TRUNC`], ...).
+    pub fn add_flags(&mut self, flags: MsgFlags) {
+        self.0.msg_flags |= flags.bits();
     }
 
     /// Whether the `sendmsg()` call came with control messages (`msg_control` holding at least
@@ -55,65 +62,38 @@ impl Msg {
         self.0.msg_controllen >= core::mem::size_of::<bindings::cmsghdr>()
     }
 
-    /// The destination address given to `sendto()`/`sendmsg()`, if any.
-    pub fn name(&self) -> Option<&[u8]> {
+    /// The destination given to `sendto()`/`sendmsg()`: `None` without one, `EINVAL` if it is
+    /// shorter than an `A` or of another family (see [`Address`]).
+    pub fn dest(&self) -> Result<Option<A>> {
         if self.0.msg_name.is_null() {
-            return None;
+            return Ok(None);
         }
         let len = (self.0.msg_namelen.max(0) as usize).min(SOCKADDR_STORAGE);
         // SAFETY: a non-NULL `msg_name` is a kernel buffer holding `msg_namelen` bytes
         // (type invariants), bounded by its size.
-        Some(unsafe { core::slice::from_raw_parts(self.0.msg_name.cast::<u8>(), len) })
+        let bytes = unsafe { core::slice::from_raw_parts(self.0.msg_name.cast::<u8>(), len) };
+        addr::parse(bytes).map(Some)
     }
 
-    /// Reports the source address of a received datagram (ignored if the caller passed no
-    /// address buffer). At most `sizeof(struct sockaddr_storage)` bytes are kept.
-    pub fn set_name(&mut self, addr: &[u8]) {
+    /// Reports the source address of a received message (ignored if the caller passed no
+    /// address buffer).
+    pub fn set_source(&mut self, source: &A) {
         if self.0.msg_name.is_null() {
             return;
         }
-        let len = addr.len().min(SOCKADDR_STORAGE);
         // SAFETY: a non-NULL `msg_name` is a kernel buffer of `SOCKADDR_STORAGE` bytes (type
-        // invariants) that does not overlap `addr`.
-        unsafe {
-            core::ptr::copy_nonoverlapping(addr.as_ptr(), self.0.msg_name.cast::<u8>(), len);
-        }
+        // invariants), not ours.
+        let len = unsafe { addr::write(source, self.0.msg_name.cast::<u8>()) };
         self.0.msg_namelen = len as i32;
     }
-}
 
-/// `sizeof(struct sockaddr_storage)`.
-pub(crate) const SOCKADDR_STORAGE: usize =
-    core::mem::size_of::<bindings::__kernel_sockaddr_storage>();
-
-/// A socket address, as a family reports it (`getsockname()`, `getpeername()`).
-///
-/// # Invariants
-///
-/// `len <= SOCKADDR_STORAGE`, and the first `len` bytes of `bytes` are the address.
-pub struct SockAddr {
-    bytes: [u8; SOCKADDR_STORAGE],
-    len: usize,
-}
-
-impl SockAddr {
-    /// The address whose bytes are `addr` (`EINVAL` if longer than a `struct
-    /// sockaddr_storage`).
-    pub fn new(addr: &[u8]) -> kernel::error::Result<Self> {
-        let mut bytes = [0u8; SOCKADDR_STORAGE];
-        bytes
-            .get_mut(..addr.len())
-            .ok_or(kernel::error::code::EINVAL)?
-            .copy_from_slice(addr);
-        // INVARIANT: `addr.len()` bytes fit and were copied.
-        Ok(Self {
-            bytes,
-            len: addr.len(),
+    /// Copies `bytes` into the receiver's buffers (a header before the data, say); `EFAULT` if
+    /// they do not all fit or a user buffer is bad. Copy at most what
+    /// [`Msg::data_left`] says is left.
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> Result {
+        // SAFETY: a live msghdr (type invariants); `bytes` is valid for reads of its length.
+        to_result(unsafe {
+            bindings::memcpy_to_msg(&mut self.0, bytes.as_ptr().cast(), bytes.len() as i32)
         })
-    }
-
-    /// The address's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
     }
 }

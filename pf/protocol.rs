@@ -4,7 +4,7 @@
 //! entry: type, protocol number, `struct proto`, `proto_ops`, per-socket data).
 
 use super::bindings;
-use super::{ChildSock, Msg, SeqFile, Sock, SockAddr};
+use super::{Address, ChildSock, ConnectTarget, Msg, MsgFlags, SeqFile, Sock};
 use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
 
 /// A socket type, the `type` argument of `socket()` with the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
@@ -55,8 +55,9 @@ pub enum Shutdown {
 ///
 /// Operations run in process context and may sleep; they get the socket through [`Sock`], which
 /// also gives the family-wide [`Protocol::Shared`] state and the socket's own [`Protocol::Data`].
-/// Addresses arrive as the bytes the socket layer copied from userspace (at most
-/// `sizeof(struct sockaddr_storage)`), for the family to parse.
+/// Addresses arrive parsed as the protocol's [`Protocol::Address`] (the layer answers `EINVAL`
+/// for a short address or one of another family), flags as typed sets ([`MsgFlags`]), and each
+/// datagram carries the protocol's typed control block ([`Protocol::Cb`]).
 #[vtable]
 pub trait Protocol: Sized + Sync + 'static {
     /// The number of the family the protocol belongs to (`AF_*`/`PF_*`), below `NPROTO`.
@@ -87,6 +88,19 @@ pub trait Protocol: Sized + Sync + 'static {
     /// storage of the family's `pernet_operations`; reached with [`super::HeldSock::net_data`].
     type NetData: Send + Sync;
 
+    /// The protocol's socket address (its `struct sockaddr_*`), which the layer parses for
+    /// [`Protocol::bind`], [`Protocol::connect`] and [`Msg::dest`] and writes back for
+    /// [`Protocol::getname`] and [`Msg::set_source`]. [`super::NoAddress`] for a protocol
+    /// without addresses.
+    type Address: Address;
+
+    /// The control block each of the protocol's buffers carries in `skb->cb` (the sender's
+    /// port, say): written by the sender through [`super::SkBuff::cb_mut`], read by the
+    /// receiver through [`super::Datagram::cb`]. Every new buffer starts with
+    /// `Default::default()`. At most [`super::CB_SIZE`] (44) bytes, aligned to 8 at most
+    /// (a build error otherwise); `()` for none.
+    type Cb: Copy + Default + Send + Sync + 'static;
+
     /// The name of the family's file in every network namespace's `/proc/net`, if it has one;
     /// [`Protocol::proc_show`] writes its content.
     const PROC_NET: Option<&'static CStr> = None;
@@ -104,17 +118,30 @@ pub trait Protocol: Sized + Sync + 'static {
     /// locks; an error fails the `socket()` call and frees the sock).
     fn new_data(shared: &Self::Shared) -> impl PinInit<Self::Data, Error>;
 
+    /// The new socket is set up (its [`Protocol::Data`] initialised, its `struct socket`
+    /// attached): publish it where the protocol needs it (a list of monitors, say). An error
+    /// fails the `socket()` call; [`Protocol::release`] is then not called, so undo what was
+    /// done before failing (the sock and its data go when its last reference does).
+    fn init(_sock: &Sock<Self>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// The socket is being closed: undo what binding or connecting published (its sock stays
     /// alive for as long as others hold references to it).
     fn release(_sock: &Sock<Self>) {}
 
-    /// `bind()`.
-    fn bind(_sock: &Sock<Self>, _addr: &[u8]) -> Result {
+    /// `bind()` to `addr`.
+    fn bind(_sock: &Sock<Self>, _addr: &Self::Address) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// `connect()`; `flags` are the file's flags (`O_NONBLOCK`).
-    fn connect(_sock: &Sock<Self>, _addr: &[u8], _flags: i32) -> Result {
+    /// `connect()` to `target` (or, for [`ConnectTarget::Unspec`], dissolving the association);
+    /// `nonblock` when the file is `O_NONBLOCK`.
+    fn connect(
+        _sock: &Sock<Self>,
+        _target: ConnectTarget<Self::Address>,
+        _nonblock: bool,
+    ) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -140,19 +167,24 @@ pub trait Protocol: Sized + Sync + 'static {
     }
 
     /// `getsockname()` (`peer` false) or `getpeername()` (`peer` true): the address, which the
-    /// layer copies out (and nothing beyond it).
-    fn getname(_sock: &Sock<Self>, _peer: bool) -> Result<SockAddr> {
+    /// layer writes out (exactly [`Address::LEN`] bytes).
+    fn getname(_sock: &Sock<Self>, _peer: bool) -> Result<Self::Address> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// `sendmsg()` and friends: returns the number of bytes sent.
-    fn sendmsg(_sock: &Sock<Self>, _msg: &mut Msg) -> Result<usize> {
+    fn sendmsg(_sock: &Sock<Self>, _msg: &mut Msg<Self::Address>) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// `recvmsg()` and friends, `len` bytes at most: returns the number of bytes received
-    /// (or, with `MSG_TRUNC` in `flags`, the datagram's real length).
-    fn recvmsg(_sock: &Sock<Self>, _msg: &mut Msg, _len: usize, _flags: i32) -> Result<usize> {
+    /// (or, with [`MsgFlags::TRUNC`] in `flags`, the datagram's real length).
+    fn recvmsg(
+        _sock: &Sock<Self>,
+        _msg: &mut Msg<Self::Address>,
+        _len: usize,
+        _flags: MsgFlags,
+    ) -> Result<usize> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 

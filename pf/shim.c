@@ -67,6 +67,12 @@ size_t rust_pf_demo_msg_data_left(struct msghdr *msg)
 	return msg_data_left(msg);
 }
 
+int rust_pf_demo_memcpy_to_msg(struct msghdr *msghdr_to, const void *data_from, int data_len)
+{
+	/* memcpy_to_msg() only reads data (copy_to_iter() takes it const). */
+	return memcpy_to_msg(msghdr_to, (void *)data_from, data_len);
+}
+
 struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq)
 {
 	return seq_file_single_net(seq);

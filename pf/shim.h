@@ -30,6 +30,7 @@ struct net *rust_pf_demo_sock_net(const struct sock *sk);
 int rust_pf_demo_sk_rmem_alloc_get(const struct sock *sk);
 void rust_pf_demo_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);
 size_t rust_pf_demo_msg_data_left(struct msghdr *msg);
+int rust_pf_demo_memcpy_to_msg(struct msghdr *msghdr_to, const void *data_from, int data_len);
 struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq);
 bool rust_pf_demo_try_module_get(struct module *module);
 void rust_pf_demo_sock_graft(struct sock *sk, struct socket *parent);

@@ -1,30 +1,69 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Socket buffers: [`SkBuff`] (owned, being filled) and [`Datagram`] (received, being read).
+//! Socket buffers: [`SkBuff`] (owned, being filled) and [`Datagram`] (received, being read),
+//! each with its protocol's typed control block ([`super::Protocol::Cb`], in `skb->cb`).
 
 use super::bindings;
-use super::{Msg, Protocol, Sock};
-use core::ptr::NonNull;
+use super::{Address, Msg, Protocol, Sock};
+use core::{marker::PhantomData, ptr, ptr::NonNull};
 use kernel::{error::to_result, prelude::*};
 
-/// An owned `struct sk_buff` being prepared for sending, freed on drop.
+/// The bytes of `skb->cb` a protocol's control block may use: the socket core writes its own
+/// `struct sock_skb_cb` (the drop count) into the last bytes when it queues a buffer to a
+/// socket (`sock_skb_set_dropcount()`), as `sock_skb_cb_check_size()` tells C protocols.
+pub const CB_SIZE: usize = bindings::SOCK_SKB_CB_OFFSET;
+
+/// `skb->cb` is `char cb[48] __aligned(8)`.
+const CB_ALIGN: usize = 8;
+
+/// The build-time checks of a protocol's [`super::Protocol::Cb`] (evaluated by
+/// [`super::VTable::new`], a `static` initialiser).
+pub(crate) struct CbCheck<T>(PhantomData<T>);
+
+impl<T: Protocol> CbCheck<T> {
+    pub(crate) const OK: () = {
+        assert!(
+            core::mem::size_of::<T::Cb>() <= CB_SIZE,
+            "Protocol::Cb is larger than the bytes of skb->cb a protocol may use"
+        );
+        assert!(
+            core::mem::align_of::<T::Cb>() <= CB_ALIGN,
+            "Protocol::Cb needs a larger alignment than skb->cb has"
+        );
+    };
+}
+
+/// An owned `struct sk_buff` of protocol `T` being prepared for sending, freed on drop.
 ///
 /// # Invariants
 ///
-/// `skb` is a valid sk_buff that this object owns exclusively (nobody else references it).
-/// Until [`SkBuff::fill_from_msg`] succeeded, it is empty with `linear` bytes of tail room and
-/// `paged` bytes of page fragments; after, `filled` is true and it holds that many bytes.
-pub struct SkBuff {
+/// - `skb` is a valid sk_buff that this object owns exclusively (nobody else references the
+///   `struct sk_buff`; its data may be shared with clones, which only read it).
+/// - Its `cb` holds a valid `T::Cb` at offset 0 (written when the object was made, changed only
+///   through [`SkBuff::cb_mut`]).
+/// - Until [`SkBuff::fill_from_msg`] succeeded (`filled` false), it is empty with `linear` bytes
+///   of tail room and `paged` bytes of page fragments, and it has no clone; once `filled`, it
+///   holds `linear + paged` bytes that are not written any more.
+pub struct SkBuff<T: Protocol> {
     skb: NonNull<bindings::sk_buff>,
     linear: usize,
     paged: usize,
     filled: bool,
+    _protocol: PhantomData<T>,
 }
 
-// SAFETY: an owned sk_buff may be freed or handed over from any thread.
-unsafe impl Send for SkBuff {}
+// SAFETY: an owned sk_buff may be freed or handed over from any thread; `T::Cb` is `Send`.
+unsafe impl<T: Protocol> Send for SkBuff<T> {}
 
-impl SkBuff {
+/// Where the control block of `skb` is.
+fn cb_ptr<T: Protocol>(skb: *mut bindings::sk_buff) -> *mut T::Cb {
+    // `cb` is within the sk_buff and aligned to `CB_ALIGN`, and large enough (`CbCheck`).
+    let () = CbCheck::<T>::OK;
+    // SAFETY: only the address of the field is computed.
+    unsafe { ptr::addr_of_mut!((*skb).cb).cast::<T::Cb>() }
+}
+
+impl<T: Protocol> SkBuff<T> {
     /// The most bytes [`crate::pf::Sock::alloc_send`] puts in the linear part (an order-2
     /// allocation at most); the rest goes to page fragments.
     pub const LINEAR_MAX: usize = 3 * bindings::PAGE_SIZE;
@@ -38,12 +77,15 @@ impl SkBuff {
         linear: usize,
         paged: usize,
     ) -> Self {
-        // INVARIANT: guaranteed by the caller.
+        // SAFETY: we own the new skb; its `cb` fits a `T::Cb` (`CbCheck`).
+        unsafe { cb_ptr::<T>(skb.as_ptr()).write(T::Cb::default()) };
+        // INVARIANT: guaranteed by the caller; the control block is initialised just above.
         Self {
             skb,
             linear,
             paged,
             filled: false,
+            _protocol: PhantomData,
         }
     }
 
@@ -66,16 +108,17 @@ impl SkBuff {
 
     /// Fills the whole buffer ([`SkBuff::len`] bytes) from the message's data (`EFAULT` on a
     /// bad user buffer). Only once.
-    pub fn fill_from_msg(&mut self, msg: &mut Msg) -> Result {
+    pub fn fill_from_msg<A: Address>(&mut self, msg: &mut Msg<A>) -> Result {
         if self.filled {
             return Err(EINVAL);
         }
         let skb = self.skb.as_ptr();
         let len = self.len();
-        // SAFETY: we own the empty `skb` (type invariants): the linear part is reserved by the
-        // allocation (`skb_put` checks it and would BUG rather than overflow), the fragments
-        // cover `paged` bytes; this is the length set-up of `unix_dgram_sendmsg()`. Then
-        // `skb_copy_datagram_from_iter` copies `len` bytes from the live msghdr's iterator.
+        // SAFETY: we own the empty `skb`, which has no clone (type invariants): the linear part
+        // is reserved by the allocation (`skb_put` checks it and would BUG rather than
+        // overflow), the fragments cover `paged` bytes; this is the length set-up of
+        // `unix_dgram_sendmsg()`. Then `skb_copy_datagram_from_iter` copies `len` bytes from the
+        // live msghdr's iterator.
         let ret = unsafe {
             bindings::skb_put(skb, self.linear as u32);
             (*skb).data_len = self.paged as u32;
@@ -88,16 +131,51 @@ impl SkBuff {
         Ok(())
     }
 
-    /// The control buffer (`skb->cb`), 48 bytes the owner protocol may use.
-    pub fn cb_mut(&mut self) -> &mut [u8; 48] {
-        // SAFETY: we own the skb exclusively (type invariants), so a unique borrow is fine.
-        unsafe { &mut *core::ptr::addr_of_mut!((*self.skb.as_ptr()).cb).cast::<[u8; 48]>() }
+    /// The protocol's control block of this buffer (`skb->cb`).
+    pub fn cb(&self) -> &T::Cb {
+        // SAFETY: we own the skb and its `cb` holds a valid `T::Cb` (type invariants).
+        unsafe { &*cb_ptr::<T>(self.skb.as_ptr()) }
+    }
+
+    /// The protocol's control block of this buffer (`skb->cb`), which its receiver reads with
+    /// [`Datagram::cb`].
+    pub fn cb_mut(&mut self) -> &mut T::Cb {
+        // SAFETY: we own the skb exclusively and its `cb` holds a valid `T::Cb` (type
+        // invariants), so a unique borrow is fine.
+        unsafe { &mut *cb_ptr::<T>(self.skb.as_ptr()) }
+    }
+
+    /// A clone of the filled buffer for a socket of protocol `Q` (a monitor's copy): a new
+    /// `struct sk_buff` sharing the data (`skb_clone()`, no copy of the payload), with its own
+    /// control block `cb`. Allocated with `GFP_ATOMIC`, so it may be called under a spinlock;
+    /// `ENOMEM` when that fails, `EINVAL` if the buffer is not filled yet.
+    ///
+    /// The clone belongs to no socket until it is queued, where it is charged to the
+    /// receiver's buffer like any datagram.
+    pub fn clone_for<Q: Protocol>(&self, cb: Q::Cb) -> Result<SkBuff<Q>> {
+        if !self.filled {
+            return Err(EINVAL);
+        }
+        // SAFETY: we own the filled skb (type invariants); `skb_clone` only reads it.
+        let clone = unsafe { bindings::skb_clone(self.skb.as_ptr(), bindings::GFP_ATOMIC) };
+        let clone = NonNull::new(clone).ok_or(ENOMEM)?;
+        // SAFETY: the clone is a new `struct sk_buff` that we own; its `cb` is a copy of ours,
+        // overwritten here with a valid `Q::Cb` (`CbCheck` for `Q`).
+        unsafe { cb_ptr::<Q>(clone.as_ptr()).write(cb) };
+        // INVARIANT: owned, with `Q`'s control block, filled (its data is never written).
+        Ok(SkBuff {
+            skb: clone,
+            linear: self.linear,
+            paged: self.paged,
+            filled: true,
+            _protocol: PhantomData,
+        })
     }
 }
 
-impl Drop for SkBuff {
+impl<T: Protocol> Drop for SkBuff<T> {
     fn drop(&mut self) {
-        // SAFETY: owned (type invariants), freed once.
+        // SAFETY: owned (type invariants), freed once. `T::Cb` is `Copy`: nothing to drop.
         unsafe { bindings::kfree_skb(self.skb.as_ptr()) };
     }
 }
@@ -107,8 +185,9 @@ impl Drop for SkBuff {
 /// # Invariants
 ///
 /// `skb` is a buffer returned by `skb_recv_datagram()` on `sock`, with the reference that call
-/// gave us, released by `skb_free_datagram()` on drop. Its data is not modified while we
-/// hold it.
+/// gave us, released by `skb_free_datagram()` on drop. It was queued by
+/// [`super::HeldSock::queue_rcv`] as an [`SkBuff<T>`], so its `cb` holds a valid `T::Cb`. Its
+/// data and control block are not modified while we hold it.
 pub struct Datagram<'a, T: Protocol> {
     sock: &'a Sock<T>,
     skb: NonNull<bindings::sk_buff>,
@@ -119,7 +198,8 @@ impl<'a, T: Protocol> Datagram<'a, T> {
     ///
     /// `skb` was just returned by `skb_recv_datagram()` on `sock`.
     pub(crate) unsafe fn new(sock: &'a Sock<T>, skb: NonNull<bindings::sk_buff>) -> Self {
-        // INVARIANT: guaranteed by the caller.
+        // INVARIANT: guaranteed by the caller; only `queue_rcv` queues to a sock of `T`, and
+        // it takes an `SkBuff<T>`.
         Self { sock, skb }
     }
 
@@ -134,14 +214,16 @@ impl<'a, T: Protocol> Datagram<'a, T> {
         self.len() == 0
     }
 
-    /// The control buffer the sender filled in.
-    pub fn cb(&self) -> &[u8; 48] {
-        // SAFETY: we hold a reference and nobody writes to a queued skb's cb.
-        unsafe { &*core::ptr::addr_of!((*self.skb.as_ptr()).cb).cast::<[u8; 48]>() }
+    /// The control block the sender filled in.
+    pub fn cb(&self) -> &T::Cb {
+        // SAFETY: we hold a reference; the cb holds a valid `T::Cb` that nobody writes while
+        // the skb is queued (type invariants; the socket core only writes the bytes after
+        // `CB_SIZE`, and a socket filter's writes are undone by `bpf_prog_run_save_cb`).
+        unsafe { &*cb_ptr::<T>(self.skb.as_ptr()) }
     }
 
     /// Copies the first `len` bytes (at most [`Datagram::len`]) into the message's buffers.
-    pub fn copy_to_msg(&self, msg: &mut Msg, len: usize) -> Result {
+    pub fn copy_to_msg(&self, msg: &mut Msg<T::Address>, len: usize) -> Result {
         let len = len.min(self.len());
         // SAFETY: the skb is held (type invariants) and `msg` is a live msghdr.
         to_result(unsafe {
@@ -151,7 +233,7 @@ impl<'a, T: Protocol> Datagram<'a, T> {
 
     /// Fills in the receive-side control messages (timestamps and the like) the socket asked
     /// for with `SO_TIMESTAMP` and friends.
-    pub fn recv_cmsgs(&self, msg: &mut Msg) {
+    pub fn recv_cmsgs(&self, msg: &mut Msg<T::Address>) {
         // SAFETY: sock, skb and msghdr are live for the call.
         unsafe { bindings::sock_recv_cmsgs(msg.as_raw(), self.sock.as_raw(), self.skb.as_ptr()) };
     }

@@ -4,7 +4,9 @@
 
 use super::bindings;
 use super::conn::{ChildSock, Timeout};
-use super::{skb::Datagram, skb::SkBuff, HasVTable, Protocol};
+use super::{
+    skb::Datagram, skb::SkBuff, BuiltIn, Capability, HasVTable, MsgFlags, Protocol, ShutdownSet,
+};
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
 use kernel::{
     error::to_result,
@@ -173,6 +175,26 @@ impl<T: Protocol> HeldSock<T> {
         unsafe { T::vtable().net_data(bindings::sock_net(self.as_raw())) }
     }
 
+    /// The state of another protocol `Q` of the same family module in the sock's network
+    /// namespace (a monitor list that a datagram protocol feeds, say).
+    ///
+    /// Both protocols are built into the family's module ([`BuiltIn`]): while this sock
+    /// exists, `Q` is registered and its state set up in every namespace that has sockets.
+    pub fn sibling_net_data<Q>(&self) -> &Q::NetData
+    where
+        T: BuiltIn,
+        Q: BuiltIn<Family = T::Family>,
+    {
+        // SAFETY: the sock is live (type invariants), and so is its namespace's state of `T`
+        // (see `net_data`). `Q` is built into the same family module as `T` (`BuiltIn`'s
+        // safety contract): it was registered (its pernet `init` run for every namespace that
+        // existed, and for every later one before it could hold a socket) before any sock of
+        // `T` could exist, and is unregistered only after the last one is gone. Its pernet
+        // `exit` for the sock's namespace runs, as `T`'s (see `net_data`), only once no sock
+        // of the family is left there.
+        unsafe { Q::vtable().net_data(bindings::sock_net(self.as_raw())) }
+    }
+
     /// Whether `other` is this very sock.
     pub fn is(&self, other: &HeldSock<T>) -> bool {
         ptr::eq(self, other)
@@ -198,11 +220,13 @@ impl<T: Protocol> HeldSock<T> {
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_drops.counter)) as u32 }
     }
 
-    /// The directions closed by `shutdown()`: bit 0 receive, bit 1 send. A sock whose socket
-    /// was closed reads [`super::shutdown::BOTH`] (the layer's `release` sets it).
-    pub fn shutdown_mask(&self) -> u8 {
+    /// The directions closed by `shutdown()`. A sock whose socket was closed reads
+    /// [`ShutdownSet::BOTH`] (the layer's `release` sets it).
+    pub fn shutdown_mask(&self) -> ShutdownSet {
         // SAFETY: the sock is live; `sk_shutdown` is a byte written with `WRITE_ONCE`.
-        unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_shutdown)) }
+        ShutdownSet::from_raw(unsafe {
+            ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_shutdown))
+        })
     }
 
     /// Queues `skb` on this socket's receive queue and wakes readers. On error (receive
@@ -212,7 +236,10 @@ impl<T: Protocol> HeldSock<T> {
     /// the queue), and `sk_data_ready` finds no wait queue to wake. If the receiver asked for
     /// receive timestamps (`SO_TIMESTAMP*`, `SIOCGSTAMP`), the datagram is stamped now, as
     /// `unix_dgram_sendmsg()` does: that is the time `recvmsg()` and `SIOCGSTAMP` report.
-    pub fn queue_rcv(&self, skb: SkBuff) -> Result {
+    ///
+    /// Only a buffer of this very protocol can be queued (its control block is `T::Cb`, which
+    /// the receiver reads).
+    pub fn queue_rcv(&self, skb: SkBuff<T>) -> Result {
         let raw = skb.into_raw();
         // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff nobody else
         // sees yet, so its time stamp may be written.
@@ -279,15 +306,15 @@ impl<T: Protocol> Sock<T> {
 
     /// Whether the current task has `cap` in the user namespace owning the socket's network
     /// namespace (as `ns_capable()`, the check UDP does for privileged ports).
-    pub fn net_capable(&self, cap: u32) -> bool {
+    pub fn net_capable(&self, cap: Capability) -> bool {
         // SAFETY: the sock and its net are live (type invariants; a sock pins its net).
-        unsafe { bindings::ns_capable((*bindings::sock_net(self.as_raw())).user_ns, cap as i32) }
+        unsafe { bindings::ns_capable((*bindings::sock_net(self.as_raw())).user_ns, cap.as_raw()) }
     }
 
-    /// Closes directions (`RCV_SHUTDOWN` = 1, `SEND_SHUTDOWN` = 2) and wakes every waiter, so
+    /// Closes the directions in `dirs` (added to those already shut) and wakes every waiter, so
     /// that blocked readers return.
-    pub fn set_shutdown(&self, mask: u8) {
-        self.0.shut(mask);
+    pub fn set_shutdown(&self, dirs: ShutdownSet) {
+        self.0.shut(dirs);
     }
 
     /// How long a receive (or `accept()`) may wait: `SO_RCVTIMEO`, or 0 when `nonblock`.
@@ -311,7 +338,8 @@ impl<T: Protocol> Sock<T> {
     /// A new sock of this protocol in this socket's namespace, without a socket: the server
     /// side of a connection, for [`super::Protocol::accept`] to return (`unix_stream_connect()`
     /// makes its embryo the same way, with `sk_alloc` and `sock_init_data(NULL, sk)`). It has
-    /// this socket's type and protocol number, the protocol's data ([`Protocol::new_data`]),
+    /// this socket's type and protocol number, the protocol's data ([`Protocol::new_data`]; not
+    /// [`Protocol::init`], which is for sockets made by `create`),
     /// state [`super::SockState::Close`], and pins the protocol's module (`proto.owner`) for as long as
     /// it lives; a user socket's child counts in `/proc/net/sockstat` like a socket.
     pub fn new_child(&self) -> Result<ChildSock<T>>
@@ -344,16 +372,17 @@ impl<T: Protocol> Sock<T> {
             (*sk).sk_type = (*parent).sk_type;
             (*sk).sk_protocol = (*parent).sk_protocol;
         }
+        // The data only: `Protocol::init` is for a socket made by `create` (it gets a `Sock`,
+        // which needs a socket); a child's state is set up by the protocol that made it.
         // SAFETY: `sk` was just allocated with `T`'s proto and set up; its data is not.
-        let err = unsafe { super::callbacks::init_callback::<T>(sk) };
-        if err != 0 {
+        if let Err(e) = unsafe { super::callbacks::init_data::<T>(sk) } {
             // SAFETY: the data was not initialised and the destructor not installed: the sock
             // is marked dead and its only reference dropped, as `create`'s error path does.
             unsafe {
                 bindings::sock_orphan(sk);
                 bindings::sock_put(sk);
             }
-            return Err(Error::from_errno(err));
+            return Err(e);
         }
         // SAFETY: INVARIANT: a live sock of `T` with data, no socket, its one reference ours.
         Ok(unsafe { ChildSock::from_raw(NonNull::new_unchecked(sk)) })
@@ -365,11 +394,11 @@ impl<T: Protocol> Sock<T> {
     /// As `unix_dgram_sendmsg()` does, a large datagram goes mostly into page fragments, so
     /// that no high-order allocation is needed: the linear part stays within
     /// [`SkBuff::LINEAR_MAX`] bytes.
-    pub fn alloc_send(&self, len: usize, nonblock: bool) -> Result<SkBuff> {
+    pub fn alloc_send(&self, len: usize, nonblock: bool) -> Result<SkBuff<T>> {
         const PAGE: usize = bindings::PAGE_SIZE;
         let frags_max = bindings::MAX_SKB_FRAGS as usize * PAGE;
-        let paged = if len > SkBuff::LINEAR_MAX {
-            (len - SkBuff::LINEAR_MAX)
+        let paged = if len > SkBuff::<T>::LINEAR_MAX {
+            (len - SkBuff::<T>::LINEAR_MAX)
                 .next_multiple_of(PAGE)
                 .min(frags_max)
                 .min(len)
@@ -401,13 +430,14 @@ impl<T: Protocol> Sock<T> {
         }
     }
 
-    /// Takes (or with `MSG_PEEK` in `flags`, looks at) the next datagram, waiting unless
-    /// `MSG_DONTWAIT`, up to `SO_RCVTIMEO`. `Ok(None)` when the receive side is shut down.
-    pub fn recv_datagram(&self, flags: i32) -> Result<Option<Datagram<'_, T>>> {
+    /// Takes (or with [`MsgFlags::PEEK`] in `flags`, looks at) the next datagram, waiting
+    /// unless [`MsgFlags::DONTWAIT`], up to `SO_RCVTIMEO`. `Ok(None)` when the receive side is
+    /// shut down.
+    pub fn recv_datagram(&self, flags: MsgFlags) -> Result<Option<Datagram<'_, T>>> {
         let mut err = 0;
         // SAFETY: the sock is live and attached to its socket, whose wait queue a blocking call
         // sleeps on (type invariants); `err` is valid for writes.
-        let skb = unsafe { bindings::skb_recv_datagram(self.as_raw(), flags as u32, &mut err) };
+        let skb = unsafe { bindings::skb_recv_datagram(self.as_raw(), flags.bits(), &mut err) };
         match NonNull::new(skb) {
             // SAFETY: `skb_recv_datagram` gave us a reference to `skb`, to be released with
             // `skb_free_datagram` on this sock.

@@ -29,6 +29,22 @@ pub trait HasVTable: Protocol {
     fn vtable() -> &'static VTable<Self>;
 }
 
+/// A protocol built into the module of a family ([`crate::module_family!`] implements it for
+/// each of its `protocols`): registered by that module's init before the family's
+/// `sock_register()`, unregistered in its exit after the last socket of any of its protocols
+/// is gone. So while a sock of one built-in protocol exists, every other one of the same
+/// family is registered, with its per-namespace state ([`Protocol::NetData`]) set up in the
+/// sock's namespace: [`super::HeldSock::sibling_net_data`] relies on it.
+///
+/// # Safety
+///
+/// Only implemented for a protocol that the module of [`BuiltIn::Family`] registers as
+/// described above (by [`crate::module_family!`]).
+pub unsafe trait BuiltIn: HasVTable {
+    /// The family whose module registers the protocol.
+    type Family: super::Family;
+}
+
 /// The `struct proto`, `struct proto_ops`, `struct pernet_operations` and switch entry of
 /// protocol `T`.
 ///
@@ -99,6 +115,8 @@ impl<T: Protocol + HasVTable> VTable<T> {
             (T::FAMILY as u32) < bindings::NPROTO,
             "Protocol::FAMILY must be below NPROTO"
         );
+        // `Protocol::Cb` fits in `skb->cb`.
+        let () = super::skb::CbCheck::<T>::OK;
         Self {
             // INVARIANT: every field the socket core reads is set; the rest is zero, as in a C
             // designated initialiser.

@@ -116,7 +116,8 @@ protosw_wildcard_rules() {
 		[ "$out" = "$3" ] || ktap_fail_test "socket(18, $1, $2): '$out', expected $3"
 	done
 	expect_rdm_refcnt 0 "after the sockets closed"
-	expect_refcnt 1 "$MOD with $RDM loaded"
+	# rust_pf_demo_rdm and rust_pf_demo_seqpacket (type 5) depend on it.
+	expect_refcnt 2 "$MOD with $RDM and rust_pf_demo_seqpacket loaded"
 	unload_all
 }
 

@@ -12,7 +12,17 @@ use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 #[path = "../../pf/mod.rs"]
 pub mod pf;
 
-use pf::{Family, HeldSock, Msg, Protocol, Sock, SockType};
+use pf::{Family, HeldSock, Msg, NoAddress, Protocol, Sock, SockType};
+
+/// The control block of its buffers; too large for `skb->cb` in the `rpd_cf_cb_size` case, too
+/// aligned in `rpd_cf_cb_align`.
+#[derive(Clone, Copy, Default)]
+#[cfg_attr(rpd_cf_cb_align, repr(align(16)))]
+struct Cb {
+    sent: u8,
+    #[cfg(rpd_cf_cb_size)]
+    _more: [u8; 45],
+}
 
 /// A family that keeps the last socket that sent.
 struct CompileFailFamily;
@@ -40,6 +50,8 @@ impl Protocol for CompileFailFamily {
     type Shared = Shared;
     type Data = Data;
     type NetData = ();
+    type Address = NoAddress;
+    type Cb = Cb;
 
     fn shared() -> impl PinInit<Shared, Error> {
         try_pin_init!(Shared {
@@ -53,7 +65,7 @@ impl Protocol for CompileFailFamily {
         try_pin_init!(Data { sent: 0 })
     }
 
-    fn sendmsg(sock: &Sock<Self>, _msg: &mut Msg) -> Result<usize> {
+    fn sendmsg(sock: &Sock<Self>, _msg: &mut Msg<NoAddress>) -> Result<usize> {
         let held: ARef<HeldSock<Self>> = sock.hold();
         // What is valid on an orphaned sock.
         let _ = (
@@ -62,20 +74,47 @@ impl Protocol for CompileFailFamily {
             held.shutdown_mask(),
             held.rx_queued(),
         );
-        let skb = sock.alloc_send(0, true)?;
+        let mut skb = sock.alloc_send(0, true)?;
+        skb.cb_mut().sent = 1;
         held.queue_rcv(skb)?;
         // A blocking receive sleeps on the socket's wait queue: not on a held sock.
         #[cfg(rpd_cf_recv)]
-        let _ = held.recv_datagram(0);
+        let _ = held.recv_datagram(pf::MsgFlags::empty());
         // A full send buffer marks the socket: not on a held sock.
         #[cfg(rpd_cf_alloc)]
         let _ = held.alloc_send(0, false);
+        // A buffer of another protocol (its control block another type) cannot be queued: the
+        // receiver would read its control block as its own.
+        #[cfg(rpd_cf_foreign_cb)]
+        held.queue_rcv(sock.alloc_send(0, true)?.clone_for::<OtherProtocol>(0)?)?;
         // Only the layer makes a `Sock`, for the length of an operation: it cannot be kept.
         #[cfg(rpd_cf_keep_sock)]
         let _kept: ARef<Sock<Self>> = ARef::from(sock);
         *sock.shared().last.lock() = Some(held);
         Ok(0)
     }
+}
+
+/// Another protocol, whose buffers carry another control block.
+struct OtherProtocol;
+
+#[vtable]
+impl Protocol for OtherProtocol {
+    const FAMILY: u16 = 18;
+    const TYPE: SockType = SockType::RAW;
+    const PROTOCOL: i32 = 3;
+    const NAME: &'static CStr = c_str!("RUST_PF_DEMO_CF2");
+    type Shared = ();
+    type Data = ();
+    type NetData = ();
+    type Address = NoAddress;
+    type Cb = u64;
+
+    fn shared() -> impl PinInit<(), Error> {}
+
+    fn new_net(_shared: &()) -> impl PinInit<(), Error> {}
+
+    fn new_data(_shared: &()) -> impl PinInit<(), Error> {}
 }
 
 /// Its family.
@@ -87,7 +126,7 @@ impl Family for CompileFailPf {
 
 module_family! {
     family: CompileFailPf,
-    protocols: [CompileFailFamily],
+    protocols: [CompileFailFamily, OtherProtocol],
     name: "rust_pf_demo_compile_fail",
     author: "rust_pf_demo developers",
     description: "Build-time checks of pf/ (never loaded)",

@@ -22,7 +22,7 @@ use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
 pub mod pf;
 
 use pf::code::ENOTCONN;
-use pf::{Family, HeldSock, Msg, Protocol, Sock, SockType};
+use pf::{Address, Family, HeldSock, Msg, Protocol, Sock, SockType};
 
 /// `ioctl`: bytes queued on the held sock.
 const HELD_RX_QUEUED: u32 = 0x5f01;
@@ -52,6 +52,21 @@ fn held(sock: &Sock<DupFamily>) -> Result<ARef<HeldSock<DupFamily>>> {
 /// The same family number as rust_pf_demo's `PF_DEMO`.
 const PF_DEMO: u16 = 18;
 
+/// Any address of family 18 (`bind()` only looks at the family).
+#[derive(Clone, Copy)]
+struct AnyAddress;
+
+impl Address for AnyAddress {
+    const FAMILY: u16 = PF_DEMO;
+    const LEN: usize = 2;
+
+    fn decode(_bytes: &[u8]) -> Result<Self> {
+        Ok(Self)
+    }
+
+    fn encode(&self, _out: &mut [u8]) {}
+}
+
 /// A second implementation of family 18: datagrams, protocol 0.
 struct DupFamily;
 
@@ -64,6 +79,8 @@ impl Protocol for DupFamily {
     type Shared = Shared;
     type Data = u32;
     type NetData = ();
+    type Address = AnyAddress;
+    type Cb = ();
 
     fn shared() -> impl PinInit<Shared, Error> {
         try_pin_init!(Shared {
@@ -78,13 +95,13 @@ impl Protocol for DupFamily {
         shared.next_id.fetch_add(1, Relaxed)
     }
 
-    fn bind(sock: &Sock<Self>, _addr: &[u8]) -> Result {
+    fn bind(sock: &Sock<Self>, _addr: &AnyAddress) -> Result {
         let old = sock.shared().held.lock().replace(sock.hold());
         drop(old);
         Ok(())
     }
 
-    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg) -> Result<usize> {
+    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg<AnyAddress>) -> Result<usize> {
         let target = held(sock)?;
         let len = msg.data_left();
         let mut skb = sock.alloc_send(len, true)?;
@@ -100,7 +117,7 @@ impl Protocol for DupFamily {
                 let h = held(sock)?;
                 let same_net = if h.net() == sock.net() { 0x100 } else { 0 };
                 let orphan = if h.inode() == 0 { 0x200 } else { 0 };
-                u32::from(h.shutdown_mask()) | same_net | orphan
+                u32::from(h.shutdown_mask().bits()) | same_net | orphan
             }
             HELD_ID => *held(sock)?.data(),
             OWN_ID => *sock.data(),

@@ -19,7 +19,21 @@ pub mod pf;
 pub mod uapi;
 
 use pf::{KernelSocket, SockType};
-use uapi::{SockaddrPfdemo, PF_DEMO};
+use uapi::{SockaddrPfdemo, PF_DEMO, SOCKADDR_PFDEMO_LEN};
+
+/// The family's address, as rust_pf_demo.rs declares it for its protocol.
+impl pf::Address for SockaddrPfdemo {
+    const FAMILY: u16 = PF_DEMO;
+    const LEN: usize = SOCKADDR_PFDEMO_LEN;
+
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes(bytes).ok_or(EINVAL)
+    }
+
+    fn encode(&self, out: &mut [u8]) {
+        out.copy_from_slice(&self.to_bytes());
+    }
+}
 
 /// The kernel socket's port.
 const KERN_PORT: u32 = 4243;
@@ -47,11 +61,11 @@ impl kernel::Module for KernSocketModule {
             PF_DEMO,
             sock.sock_type().as_raw()
         );
-        sock.bind(&SockaddrPfdemo::new(KERN_PORT).to_bytes())?;
+        sock.bind(&SockaddrPfdemo::new(KERN_PORT))?;
         // Greets a userspace socket on USER_PORT if one is there (ECONNREFUSED otherwise: the
         // tests that only count references load the module without one).
         let greeting = b"ping from the kernel";
-        match sock.send_to(greeting, &SockaddrPfdemo::new(USER_PORT).to_bytes()) {
+        match sock.send_to(greeting, &SockaddrPfdemo::new(USER_PORT)) {
             Ok(n) => pr_info!("sent {} bytes to port {}\n", n, USER_PORT),
             Err(e) => pr_info!(
                 "nothing sent to port {}: error {}\n",
@@ -66,10 +80,10 @@ impl kernel::Module for KernSocketModule {
 impl Drop for KernSocketModule {
     fn drop(&mut self) {
         // Reports what userspace sent to the kernel socket, for the test to read in the log.
-        let (mut buf, mut from) = ([0u8; 64], [0u8; 16]);
-        match self.sock.recv_from(&mut buf, &mut from) {
-            Ok((n, name_len)) => {
-                let port = SockaddrPfdemo::from_bytes(&from[..name_len]).map_or(0, |a| a.port);
+        let mut buf = [0u8; 64];
+        match self.sock.recv_from::<SockaddrPfdemo>(&mut buf) {
+            Ok((n, from)) => {
+                let port = from.map_or(0, |a| a.port);
                 let text = core::str::from_utf8(&buf[..n.min(buf.len())]).unwrap_or("<not UTF-8>");
                 pr_info!("received {} bytes from port {}: {}\n", n, port, text);
             }

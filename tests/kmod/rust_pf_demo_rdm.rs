@@ -24,7 +24,7 @@ pub mod pf;
 pub mod uapi;
 
 use pf::code::ENOBUFS;
-use pf::{Protocol, Sock, SockType};
+use pf::{NoAddress, Protocol, Sock, SockType};
 use uapi::{PFDEMO_PROTO_RDM, PFDEMO_RDM_FAIL_NEXT_INIT, PF_DEMO};
 
 /// The SOCK_RDM protocol.
@@ -51,6 +51,8 @@ impl Protocol for RdmProtocol {
     type Shared = Shared;
     type Data = RdmSock;
     type NetData = ();
+    type Address = NoAddress;
+    type Cb = ();
 
     fn shared() -> impl PinInit<Shared, Error> {
         Shared {

@@ -422,7 +422,7 @@ fn pf_owner_failed_create_socket_open() -> TestResult {
     let held = open_demo()?;
     for (ty, proto, e) in [
         (libc::SOCK_STREAM, 0, libc::ESOCKTNOSUPPORT),
-        (libc::SOCK_SEQPACKET, 0, libc::ESOCKTNOSUPPORT),
+        (libc::SOCK_DCCP, 0, libc::ESOCKTNOSUPPORT),
         (libc::SOCK_RAW, 1, libc::EPROTONOSUPPORT),
         (libc::SOCK_DGRAM, 1, libc::EPROTONOSUPPORT),
     ] {
@@ -702,8 +702,13 @@ fn create_every_other_type() -> TestResult {
     // range-checks the type (the SOCK_PACKET special case is for PF_INET only), so every one of
     // them reaches the family's create, which refuses it.
     // SOCK_RDM has a protocol module loaded on demand (rust_pf_demo_rdm), SOCK_RAW the raw
-    // monitor: protosw.sh covers them.
-    let served = [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_RDM];
+    // monitor: protosw.sh covers them; SOCK_SEQPACKET its module (seqpacket.rs).
+    let served = [
+        libc::SOCK_DGRAM,
+        libc::SOCK_RAW,
+        libc::SOCK_RDM,
+        libc::SOCK_SEQPACKET,
+    ];
     for ty in (0..SOCK_MAX).filter(|t| !served.contains(t)) {
         let r = sock(PF_DEMO, ty, 0);
         check_eq!(
@@ -758,8 +763,13 @@ fn create_errors_sockstat_baseline() -> TestResult {
     check_eq!(sockets_used()?, base, "sockets: used after close");
     for _ in 0..50 {
         // SOCK_RDM has a protocol module loaded on demand (rust_pf_demo_rdm), SOCK_RAW the raw
-        // monitor: protosw.sh covers them.
-        let served = [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_RDM];
+        // monitor: protosw.sh covers them; SOCK_SEQPACKET its module (seqpacket.rs).
+        let served = [
+            libc::SOCK_DGRAM,
+            libc::SOCK_RAW,
+            libc::SOCK_RDM,
+            libc::SOCK_SEQPACKET,
+        ];
         for ty in (0..SOCK_MAX).filter(|t| !served.contains(t)) {
             check!(
                 sock(PF_DEMO, ty, 0).is_err(),
