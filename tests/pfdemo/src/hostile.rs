@@ -566,7 +566,13 @@ fn bad_pointers_on(fam: Fam, none: *mut u8) -> Result<String, String> {
     // (what, address, whether the length pointer is PROT_NONE, the length, the errno)
     let cases: [(&str, *mut u8, bool, u32, i32); 4] = [
         ("addr PROT_NONE", none, false, 128, libc::EFAULT),
-        ("addr NULL+1", std::ptr::dangling_mut::<u8>(), false, 128, libc::EFAULT),
+        (
+            "addr NULL+1",
+            std::ptr::dangling_mut::<u8>(),
+            false,
+            128,
+            libc::EFAULT,
+        ),
         (
             "addrlen PROT_NONE",
             buf.as_mut_ptr(),
