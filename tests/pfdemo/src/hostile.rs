@@ -602,7 +602,7 @@ fn bad_pointers_on(fam: Fam, none: *mut u8) -> Result<String, String> {
             ));
         }
         let seen = peer_gone(&c).map_err(|m| format!("{f} after accept4({what}): {m}"))?;
-        let again = accept(&l, libc::SOCK_NONBLOCK).map(drop);
+        let again = accept_nonblock(&l).map(drop);
         if again != Err(libc::EAGAIN) {
             return Err(format!(
                 "{f} accept4 after the faulting accept4({what}): {:?}, expected EAGAIN (the connection went with it)",
@@ -887,7 +887,7 @@ fn seq_case(
         }
         ("connect", _) => {
             // No half connection: nothing to accept; connecting again works.
-            let q = accept(&l, libc::SOCK_NONBLOCK).map(drop);
+            let q = accept_nonblock(&l).map(drop);
             if q != Err(libc::EAGAIN) {
                 return Err(format!(
                     "{what}: then accept4: {:?}, expected EAGAIN",
@@ -907,7 +907,7 @@ fn seq_case(
         ("accept", _) => {
             // The connection is still pending (the failure came before the protocol took it)
             // or went with the failed socket (its client sees the end).
-            match accept(&l, libc::SOCK_NONBLOCK) {
+            match accept_nonblock(&l) {
                 Ok(a) => {
                     check_sent(&c, &small)?;
                     set_watchdog(&a)?;

@@ -112,6 +112,23 @@ pub fn accept(fd: &OwnedFd, flags: i32) -> Result<OwnedFd, i32> {
     raw_accept(fd.as_raw_fd(), flags)
 }
 
+/// `accept4()` that does not wait: the listener's file is made `O_NONBLOCK` for the call
+/// (`accept4`'s `SOCK_NONBLOCK` is the new socket's flag, not the call's); `EAGAIN` when no
+/// connection is pending.
+pub fn accept_nonblock(fd: &OwnedFd) -> Result<OwnedFd, i32> {
+    // SAFETY: fcntl on a descriptor we own.
+    let fl = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if fl < 0 {
+        return Err(errno());
+    }
+    // SAFETY: as above.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK) };
+    let r = accept(fd, 0);
+    // SAFETY: as above.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, fl) };
+    r
+}
+
 /// `accept4(fd, NULL, NULL, flags)` on a raw descriptor (a thread's copy).
 pub fn raw_accept(fd: RawFd, flags: i32) -> Result<OwnedFd, i32> {
     // SAFETY: NULL address and length are allowed.
