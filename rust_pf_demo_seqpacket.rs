@@ -716,7 +716,7 @@ module_protocol! {
     protocol: SeqPacket,
     name: "rust_pf_demo_seqpacket",
     author: "rust_pf_demo developers",
-    description: "A SOCK_SEQPACKET protocol of family 18 (connections, listen/accept), loaded on demand",
+    description: "SOCK_SEQPACKET protocol of family 18 (listen/accept), loaded on demand",
     license: "GPL",
     alias: ["net-pf-18-proto-0-type-5", "net-pf-18-proto-5-type-5"],
 }

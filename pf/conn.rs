@@ -183,10 +183,10 @@ impl<T: Protocol> HeldSock<T> {
         };
     }
 
-    /// Closes the directions in `dirs` (added to those already shut) and wakes every waiter of the sock
-    /// (`sk_state_change`): blocked readers see end of file, blocked senders `EPIPE`. Atomic, so
-    /// a peer may shut this sock while its own operations run; valid on an orphaned sock (no
-    /// wait queue to wake then).
+    /// Closes the directions in `dirs` (added to those already shut) and wakes every waiter of
+    /// the sock (`sk_state_change`): blocked readers see end of file, blocked senders `EPIPE`.
+    /// Atomic, so a peer may shut this sock while its own operations run; valid on an orphaned
+    /// sock (no wait queue to wake then).
     pub fn shut(&self, dirs: ShutdownSet) {
         let sk = self.as_raw();
         // SAFETY: the sock is live (type invariants); `sk_shutdown` is a byte that pf/ only

@@ -339,9 +339,9 @@ impl<T: Protocol> Sock<T> {
     /// side of a connection, for [`super::Protocol::accept`] to return (`unix_stream_connect()`
     /// makes its embryo the same way, with `sk_alloc` and `sock_init_data(NULL, sk)`). It has
     /// this socket's type and protocol number, the protocol's data ([`Protocol::new_data`]; not
-    /// [`Protocol::init`], which is for sockets made by `create`),
-    /// state [`super::SockState::Close`], and pins the protocol's module (`proto.owner`) for as long as
-    /// it lives; a user socket's child counts in `/proc/net/sockstat` like a socket.
+    /// [`Protocol::init`], which is for sockets made by `create`), state
+    /// [`super::SockState::Close`], and pins the protocol's module (`proto.owner`) for as long
+    /// as it lives; a user socket's child counts in `/proc/net/sockstat` like a socket.
     pub fn new_child(&self) -> Result<ChildSock<T>>
     where
         T: HasVTable,

@@ -337,7 +337,8 @@ traced() {
 	[ $rc = 0 ] || ktap_fail_test "tracing the $1 case failed: $out"
 	[ -s $RAW.$1 ] || ktap_fail_test "empty trace for the $1 case"
 	# On a failure, the annotated graph goes to the log (the test's diagnostics).
-	trap 'annotate <$RAW.$1 | explain | sed "s/^/# $1: /"' EXIT
+	# (The case's name is expanded now: at exit `$1` is the script's argument, the filter.)
+	trap "annotate <$RAW.$1 | explain | sed 's/^/# $1: /'" EXIT
 }
 order() { o=$(expect_order "$@") || ktap_fail_test "$o"; }
 

@@ -93,6 +93,22 @@ impl Protocol for CompileFailFamily {
         *sock.shared().last.lock() = Some(held);
         Ok(0)
     }
+
+    fn accept(sock: &Sock<Self>, _nonblock: bool) -> Result<pf::ChildSock<Self>> {
+        let child = sock.new_child()?;
+        // What is valid on a sock without a socket.
+        let _ = (child.data().sent, child.state(), child.rx_queue_len());
+        // A child has no socket, so no wait queue: it cannot wait.
+        #[cfg(rpd_cf_child_wait)]
+        let _ = child.recv_datagram(pf::MsgFlags::empty());
+        // Only `Sock::new_child` makes one: a sock that has a socket is never grafted again.
+        #[cfg(rpd_cf_child_forge)]
+        let child: pf::ChildSock<Self> = sock.hold();
+        // One owner: handed to the layer (grafted) once.
+        #[cfg(rpd_cf_child_twice)]
+        let _kept = child;
+        Ok(child)
+    }
 }
 
 /// Another protocol, whose buffers carry another control block.

@@ -58,6 +58,9 @@ rpd_cf_keep_sock|AlwaysRefCounted` is not satisfied|a counted reference to the o
 rpd_cf_align|larger alignment than the struct sock slab guarantees|a Family::Data aligned beyond ARCH_SLAB_MINALIGN
 rpd_cf_cb_size|larger than the bytes of skb->cb a protocol may use|a Protocol::Cb over the 44 bytes of skb->cb before the socket core's own
 rpd_cf_cb_align|larger alignment than skb->cb has|a Protocol::Cb aligned beyond skb->cb's 8
+rpd_cf_child_wait|no method named `recv_datagram` found|a blocking receive on an unaccepted child (it has no socket, no wait queue)
+rpd_cf_child_forge|mismatched types|accept returning a sock that is not a new child (one with a socket would be grafted twice)
+rpd_cf_child_twice|use of moved value|a child kept after it was handed to accept (grafted)
 rpd_cf_foreign_cb|expected .SkBuff<CompileFailFamily>., found .SkBuff<OtherProtocol>.|queueing a buffer whose control block is another protocol's
 CASES
 [ "$fails" = 0 ] || exit 1

@@ -1495,6 +1495,9 @@ fn seqpacket_proc_net_lists_sockets() -> TestResult {
             })
             .cloned()
     };
+    for line in proc.lines() {
+        println!("# seqpacket_proc_net_lists_sockets: {line}");
+    }
     let msg = format!("{PROC_NET}:\n{proc}");
     let lrow = find("LISTEN", port, 0).ok_or(format!("no listener row; {msg}"))?;
     check_eq!(
