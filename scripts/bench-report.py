@@ -4,7 +4,8 @@
 
 Ratios are "how many times better pf_demo is": for higher-is-better figures
 pf_demo / other, for lower-is-better ones other / pf_demo. Targets are reported, not
-asserted.
+asserted. The SOCK_SEQPACKET figures compare family 18's SOCK_SEQPACKET protocol
+(rust_pf_demo_seqpacket) with AF_UNIX SOCK_SEQPACKET: the columns hold the same type.
 """
 import argparse
 import json
@@ -15,6 +16,10 @@ TARGETS = {  # metric -> {other: minimum ratio}
     "socket+close, 1 thread(s)": {"af_unix": 1.2},
     "64 B ping-pong": {"af_unix": 1.0, "udp": 1.5},
     "one-way 64 KiB": {"af_unix": 1.0},
+    "SOCK_SEQPACKET 64 B ping-pong": {"af_unix": 1.0},
+    "SOCK_SEQPACKET one-way 64 B": {"af_unix": 1.0},
+    "SOCK_SEQPACKET one-way 1 KiB": {"af_unix": 1.0},
+    "SOCK_SEQPACKET one-way 64 KiB": {"af_unix": 1.0},
 }
 
 
@@ -23,13 +28,19 @@ def main():
     ap.add_argument("log")
     ap.add_argument("outdir")
     ap.add_argument("--ko", required=True)
+    ap.add_argument("--seq-ko")
     ap.add_argument("--machine", required=True)
     a = ap.parse_args()
 
     rows = {}
     order = []
+    notes = []
     with open(a.log, errors="replace") as f:
         for line in f:
+            n = line.find("BENCH-NOTE: ")
+            if n >= 0:
+                notes.append(line[n + len("BENCH-NOTE: "):].strip())
+                continue
             i = line.find("BENCH-JSON: ")
             if i < 0:
                 continue
@@ -58,7 +69,9 @@ def main():
         row["targets"] = TARGETS.get(k, {})
         results.append(row)
     ko = os.path.getsize(a.ko)
-    out = {"machine": a.machine, "ko_bytes": ko, "results": results}
+    seq_ko = os.path.getsize(a.seq_ko) if a.seq_ko and os.path.exists(a.seq_ko) else None
+    out = {"machine": a.machine, "ko_bytes": ko, "seqpacket_ko_bytes": seq_ko, "notes": notes,
+           "results": results}
     os.makedirs(a.outdir, exist_ok=True)
     with open(os.path.join(a.outdir, "bench.json"), "w") as f:
         json.dump(out, f, indent=1)
@@ -85,9 +98,12 @@ def main():
     lines = [
         "<!-- SPDX-License-Identifier: GPL-2.0 -->",
         f"Measured on {a.machine}; median (min–max) of the repetitions.",
-        f"rust_pf_demo.ko: {ko:,} bytes.",
+        f"rust_pf_demo.ko: {ko:,} bytes" + (f", rust_pf_demo_seqpacket.ko: {seq_ko:,} bytes." if seq_ko else "."),
+        "SOCK_SEQPACKET rows: family 18's rust_pf_demo_seqpacket against AF_UNIX SOCK_SEQPACKET; "
+        "the other rows: SOCK_DGRAM.",
+        *[f"Note: {n}" for n in notes],
         "",
-        "| figure | unit | pf_demo | AF_UNIX dgram | UDP loopback | vs AF_UNIX | vs UDP |",
+        "| figure | unit | pf_demo | AF_UNIX (same type) | UDP loopback | vs AF_UNIX | vs UDP |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in results:

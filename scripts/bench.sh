@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Benchmarks (make bench): boots the VM once, measures the family against AF_UNIX SOCK_DGRAM
-# and UDP on loopback with the same harness (tests/pfdemo/src/bench.rs), and writes
-# results/bench.{json,md,svg}. Figures, never assertions: nothing here passes or fails on speed.
+# and UDP on loopback, and its SOCK_SEQPACKET protocol against AF_UNIX SOCK_SEQPACKET, with the
+# same harness (tests/pfdemo/src/bench.rs), and writes results/bench.{json,md,svg}. Figures, never assertions: nothing here passes or fails on speed.
 set -euo pipefail
 RPD_STAGE=bench
 . "$(dirname "$0")/lib.sh"
@@ -13,4 +13,4 @@ RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-1500} "$RPD_ROOT/qemu/run-vm.sh" "$RPD_BZIMAGE"
 accel=$(sed -n 's/^RPD-ACCEL: //p' "$log" | tail -n1)
 mkdir -p "$RPD_ROOT/results"
 python3 "$RPD_ROOT/scripts/bench-report.py" "$log" "$RPD_ROOT/results" \
-	--ko "$RPD_ROOT/rust_pf_demo.ko" --machine "QEMU ${accel^^}, 2 vCPUs, on a $(nproc)-core $(uname -m) host"
+	--ko "$RPD_ROOT/rust_pf_demo.ko" --seq-ko "$RPD_ROOT/rust_pf_demo_seqpacket.ko" --machine "QEMU ${accel^^}, 2 vCPUs, on a $(nproc)-core $(uname -m) host"

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `pfdemo bench`: the family against AF_UNIX (SOCK_DGRAM) and UDP on loopback, measured in
-//! the same VM run with the same code. Prints one `BENCH-JSON: {...}` line per figure (median,
+//! `pfdemo bench`: the family against AF_UNIX (SOCK_DGRAM) and UDP on loopback, and its
+//! SOCK_SEQPACKET protocol (rust_pf_demo_seqpacket) against AF_UNIX SOCK_SEQPACKET, measured
+//! in the same VM run with the same code. Prints one `BENCH-JSON: {...}` line per figure (median,
 //! min and max over the repetitions) for the host to tabulate and plot (`make bench`).
 
+use crate::seqp::{demo_available, Fam};
 use crate::sys::*;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Instant;
@@ -26,6 +28,10 @@ enum Kind {
     Demo,
     Unix,
     Udp,
+    /// SOCK_SEQPACKET of family 18 (reported in the pf_demo column).
+    SeqDemo,
+    /// AF_UNIX SOCK_SEQPACKET (reported in the AF_UNIX column).
+    SeqUnix,
 }
 
 const KINDS: [Kind; 3] = [Kind::Demo, Kind::Unix, Kind::Udp];
@@ -33,8 +39,8 @@ const KINDS: [Kind; 3] = [Kind::Demo, Kind::Unix, Kind::Udp];
 impl Kind {
     fn name(self) -> &'static str {
         match self {
-            Kind::Demo => "pf_demo",
-            Kind::Unix => "af_unix",
+            Kind::Demo | Kind::SeqDemo => "pf_demo",
+            Kind::Unix | Kind::SeqUnix => "af_unix",
             Kind::Udp => "udp",
         }
     }
@@ -44,6 +50,8 @@ impl Kind {
             Kind::Demo => (18, libc::SOCK_DGRAM),
             Kind::Unix => (libc::AF_UNIX, libc::SOCK_DGRAM),
             Kind::Udp => (libc::AF_INET, libc::SOCK_DGRAM),
+            Kind::SeqDemo => (18, libc::SOCK_SEQPACKET),
+            Kind::SeqUnix => (libc::AF_UNIX, libc::SOCK_SEQPACKET),
         };
         socket(f, t, 0).unwrap_or_else(|e| panic!("socket({f}): {}", ename(e)))
     }
@@ -51,6 +59,22 @@ impl Kind {
     /// Two sockets connected to each other.
     fn pair(self) -> (OwnedFd, OwnedFd) {
         match self {
+            // A client and the socket accepted for it (the listener closed).
+            Kind::SeqDemo | Kind::SeqUnix => {
+                let fam = if self == Kind::SeqDemo {
+                    Fam::Demo
+                } else {
+                    Fam::Unix
+                };
+                let (l, addr) = fam.listener(4).expect("listener");
+                let (c, s) = fam.connection(&l, &addr).expect("connection");
+                // No watchdog timeouts: the benchmarks block as long as they need.
+                for fd in [&c, &s] {
+                    let _ = set_rcvtimeo(fd, 0);
+                    let _ = set_sndtimeo0(fd);
+                }
+                (c, s)
+            }
             Kind::Unix => {
                 let mut fds = [0; 2];
                 // SAFETY: `fds` is valid for two ints.
@@ -445,6 +469,71 @@ fn filter() -> Option<String> {
         .map(str::to_string)
 }
 
+/// `SO_SNDTIMEO` 0 (no timeout).
+fn set_sndtimeo0(fd: &OwnedFd) -> Result<(), i32> {
+    let tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    // SAFETY: `tv` is valid for reads of its size.
+    let r = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// A figure: its metric, its unit, one measurement of a kind.
+type Figure = (String, &'static str, Box<dyn Fn(Kind) -> f64>);
+
+/// SOCK_SEQPACKET: family 18 against AF_UNIX, the repetitions alternated (family 18, then
+/// AF_UNIX) so that both see the same machine.
+fn seqpacket(want: &dyn Fn(&str) -> bool) {
+    if let Err(why) = demo_available() {
+        println!("BENCH-NOTE: SOCK_SEQPACKET of family 18 not measured: {why}");
+    }
+    let kinds: Vec<Kind> = if demo_available().is_ok() {
+        vec![Kind::SeqDemo, Kind::SeqUnix]
+    } else {
+        vec![Kind::SeqUnix]
+    };
+    let mut figures: Vec<Figure> = vec![(
+        "SOCK_SEQPACKET 64 B ping-pong".into(),
+        "round trips/s",
+        Box::new(pingpong_rate),
+    )];
+    for (size, label) in [(64, "64 B"), (1024, "1 KiB"), (65507, "64 KiB")] {
+        figures.push((
+            format!("SOCK_SEQPACKET one-way {label}"),
+            "MB/s",
+            Box::new(move |k| throughput(k, size)),
+        ));
+    }
+    for (metric, unit, f) in figures {
+        if !want(&metric) {
+            continue;
+        }
+        let mut v: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+        for _ in 0..REPS {
+            for (k, kind) in kinds.iter().enumerate() {
+                v[k].push(f(*kind));
+            }
+        }
+        for (kind, samples) in kinds.iter().zip(v) {
+            report(&metric, unit, "higher", *kind, samples);
+        }
+    }
+}
+
 /// Runs every benchmark; returns 0.
 pub fn run() -> i32 {
     let only = filter();
@@ -457,6 +546,7 @@ pub fn run() -> i32 {
     // SAFETY: `lim` is valid for reads.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
     ensure_loaded().expect("load the module");
+    seqpacket(&want);
     for kind in [Kind::Demo, Kind::Udp] {
         let metric = "unconnected sendto 64 B, 2 threads to 2 receivers";
         if want(metric) {

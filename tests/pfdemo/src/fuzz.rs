@@ -2,9 +2,11 @@
 
 //! A seeded random syscall fuzzer for the family: `pfdemo fuzz --seed S --ops N [--netns]`.
 //!
-//! Each operation picks a syscall (socket, bind, connect, sendmsg, recvmsg, getsockopt,
-//! setsockopt, ioctl, poll, shutdown, getsockname/getpeername, close, dup, fork) and random or
-//! boundary arguments: address lengths 0/1/7/8/9/16/128/129/huge, NULL and PROT_NONE pointers,
+//! Each operation picks a syscall (socket, bind, connect, listen, accept4, sendmsg, recvmsg,
+//! getsockopt, setsockopt, ioctl, poll, shutdown, getsockname/getpeername, close, dup, fork,
+//! socketpair) on a socket of the family's protocols (SOCK_DGRAM; SOCK_SEQPACKET, the
+//! protocol module rust_pf_demo_seqpacket; SOCK_RDM, the test module rust_pf_demo_rdm;
+//! SOCK_RAW) and random or boundary arguments: address lengths 0/1/7/8/9/16/128/129/huge, NULL and PROT_NONE pointers,
 //! huge lengths, iovec counts 0..2000, random flags. Everything is non-blocking
 //! (`MSG_DONTWAIT`, `poll` timeout 0), so it cannot hang. Every failure's errno must be in
 //! that syscall's allowlist ([`allowed`]); anything else fails with the seed and the operation
@@ -13,9 +15,15 @@
 //! Every datagram the fuzzer sends carries a header `MAGIC, port, !port, namespace tag`: the
 //! destination port and the network namespace of the sender. A datagram received with a valid
 //! header must name the receiving socket's own port and namespace; so a datagram delivered to
-//! another socket, or across namespaces, fails the run.
+//! another socket, or across namespaces, fails the run. A SOCK_SEQPACKET message carries
+//! `MAGIC_SEQ, length, sender's port, sender's peer port, namespace tag, seed` and bytes made
+//! from the seed: it must arrive whole (its length, every byte), in its namespace, and on the
+//! connection it was sent on (the receiver's own port and peer port are the sender's peer and
+//! own port, where both ends have one). SOCK_SEQPACKET sockets are non-blocking (restored
+//! before `connect`/`accept4`: the fuzzer's `FIONBIO` may clear it).
 
 use crate::ktap::{Outcome, Test, TestResult};
+use crate::seqp::{ensure_seq_unloaded, seq_check, seq_refcnt};
 use crate::stress::{pick, report, Baseline};
 use crate::sys::*;
 use crate::{check, check_eq};
@@ -28,6 +36,9 @@ pub const TESTS: &[Test] = &[Test {
 }];
 
 const MAGIC: u32 = 0x5046_4445; // "PFDE"
+const MAGIC_SEQ: u32 = 0x5046_5351; // "PFSQ"
+/// The SOCK_SEQPACKET header: 6 words.
+const SEQ_HDR: usize = 24;
 /// Ports the fuzzer binds and sends to: few, so that binds collide and sends hit.
 const HOT_PORTS: std::ops::Range<u32> = 4000..4024;
 const POOL_MAX: usize = 24;
@@ -74,6 +85,44 @@ enum Op {
     Dup,
     Fork,
     Unsupported,
+    Listen,
+    Accept,
+}
+
+/// The protocol of a pool descriptor (by the type it was created with).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Dgram,
+    Seq,
+    /// SOCK_RDM or SOCK_RAW: create, close, poll, ioctl and the socket core's options; every
+    /// protocol operation is the kernel's `sock_no_*` (`EOPNOTSUPP`).
+    NoOps,
+}
+
+/// The errnos a socket of `kind` adds to [`allowed`] for `op`.
+fn allowed_kind(op: Op, kind: Kind) -> &'static [i32] {
+    use libc::*;
+    match (kind, op) {
+        (Kind::Dgram, _) => &[],
+        // As AF_UNIX SOCK_SEQPACKET: no listener or a full backlog, already connected,
+        // a broken connection; listen needs a bound, unconnected socket; accept a listener.
+        (Kind::Seq, Op::Bind) => &[EINVAL, EISCONN],
+        (Kind::Seq, Op::Connect) => &[ECONNREFUSED, EISCONN, EAGAIN, EINVAL, ENOBUFS, ECONNRESET],
+        (Kind::Seq, Op::Sendmsg) => &[ENOTCONN, EPIPE, ECONNRESET, EISCONN],
+        (Kind::Seq, Op::Recvmsg) => &[ENOTCONN, ECONNRESET],
+        (Kind::Seq, Op::Listen) => &[EINVAL],
+        (Kind::Seq, Op::Accept) => &[
+            EAGAIN,
+            EINVAL,
+            ECONNABORTED,
+            EMFILE,
+            ENFILE,
+            ENOMEM,
+            ENOBUFS,
+        ],
+        (Kind::Seq, _) => &[],
+        (Kind::NoOps, _) => &[EOPNOTSUPP],
+    }
 }
 
 /// The documented errnos of each syscall on this family (README "Reliability"). EFAULT for
@@ -135,7 +184,10 @@ fn allowed(op: Op) -> &'static [i32] {
         Op::Close => &[],
         Op::Dup => &[EMFILE],
         Op::Fork => &[EAGAIN, ENOMEM],
-        Op::Unsupported => &[EOPNOTSUPP, EINVAL, EFAULT],
+        // socketpair (a SOCK_SEQPACKET pair may be served).
+        Op::Unsupported => &[EOPNOTSUPP, EINVAL, EFAULT, EMFILE, ESOCKTNOSUPPORT],
+        Op::Listen => &[EOPNOTSUPP, EINVAL],
+        Op::Accept => &[EOPNOTSUPP, EINVAL, EFAULT],
     }
 }
 
@@ -177,14 +229,29 @@ pub struct Fuzzer {
     /// Namespace tag written in every payload and expected in every received one.
     ns: u32,
     pool: Vec<i32>,
+    /// The protocol of each pool descriptor.
+    kinds: std::collections::HashMap<i32, Kind>,
+    /// The pool's SOCK_SEQPACKET descriptors that listen, with their ports.
+    listeners: std::collections::BTreeMap<i32, u32>,
+    /// The pool's SOCK_SEQPACKET descriptors that connected or were accepted.
+    connected: std::collections::BTreeSet<i32>,
+    /// The protocol of the descriptor this operation uses (`None`: a bad one, or none).
+    cur: Option<Kind>,
     mem: Mem,
-    pub counts: [u64; 15],
+    pub counts: [u64; 17],
     pub errors: u64,
     /// Errors by (syscall, errno).
     pub by_errno: std::collections::BTreeMap<(String, i32), u64>,
     pub verified: u64,
+    /// SOCK_SEQPACKET messages verified (whole, own connection, own namespace).
+    pub verified_seq: u64,
+    /// Connections accepted.
+    pub accepted: u64,
     pub ops: u64,
     in_child: bool,
+    /// Whether family 18 serves SOCK_SEQPACKET (rust_pf_demo_seqpacket is there): without
+    /// it each such socket() would cost two modprobe runs, so the fuzzer makes none.
+    seq_ok: bool,
     /// This operation's arguments are hostile (a third of the operations); otherwise they
     /// are valid, so that datagrams flow and state changes.
     hostile: bool,
@@ -229,13 +296,20 @@ impl Fuzzer {
             seed,
             ns,
             pool: Vec::new(),
+            kinds: Default::default(),
+            listeners: Default::default(),
+            connected: Default::default(),
+            cur: None,
             mem: Mem::new()?,
-            counts: [0; 15],
+            counts: [0; 17],
             errors: 0,
             by_errno: Default::default(),
             verified: 0,
+            verified_seq: 0,
+            accepted: 0,
             ops: 0,
             in_child: false,
+            seq_ok: crate::seqp::demo_available().is_ok(),
             hostile: false,
         })
     }
@@ -243,10 +317,58 @@ impl Fuzzer {
     fn fd(&mut self) -> i32 {
         if self.pool.is_empty() || self.rng.chance(200) {
             // An invalid or non-socket descriptor now and then.
+            self.cur = None;
             return self.rng.pick(&[-1, 0, 9999]);
         }
         let i = self.rng.below(self.pool.len() as u64) as usize;
-        self.pool[i]
+        let fd = self.pool[i];
+        self.cur = self.kinds.get(&fd).copied();
+        fd
+    }
+
+    /// Adds a new descriptor of `kind` to the pool (closes it when the pool is full).
+    fn adopt(&mut self, fd: i32, kind: Kind) {
+        if self.pool.len() < POOL_MAX {
+            self.pool.push(fd);
+            self.kinds.insert(fd, kind);
+            self.listeners.remove(&fd);
+            self.connected.remove(&fd);
+        } else {
+            // SAFETY: our new descriptor.
+            unsafe { libc::close(fd) };
+        }
+    }
+
+    /// For a valid send or receive, a connected SOCK_SEQPACKET descriptor a third of the time
+    /// (so that messages flow); otherwise any.
+    fn fd_or_connected(&mut self) -> i32 {
+        if !self.hostile && !self.connected.is_empty() && self.rng.chance(3) {
+            let v: Vec<i32> = self.connected.iter().copied().collect();
+            let fd = self.rng.pick(&v);
+            self.cur = Some(Kind::Seq);
+            return fd;
+        }
+        self.fd()
+    }
+
+    /// Half the time, a SOCK_SEQPACKET descriptor of the pool that listens, with its port.
+    fn pick_listener(&mut self) -> Option<(i32, u32)> {
+        if self.listeners.is_empty() || self.rng.chance(2) {
+            return None;
+        }
+        let v: Vec<(i32, u32)> = self.listeners.iter().map(|(f, p)| (*f, *p)).collect();
+        Some(self.rng.pick(&v))
+    }
+
+    /// Makes a SOCK_SEQPACKET descriptor non-blocking again (before a call that could block).
+    fn nonblock(fd: i32) {
+        // SAFETY: fcntl on a descriptor; a bad one fails harmlessly.
+        unsafe {
+            let fl = libc::fcntl(fd, libc::F_GETFL);
+            if fl >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+            }
+        }
     }
 
     /// Fills `mem.buf` with an address: mostly our family and a hot port. Returns the port
@@ -290,7 +412,8 @@ impl Fuzzer {
         let err = errno();
         self.errors += 1;
         *self.by_errno.entry((format!("{op:?}"), err)).or_default() += 1;
-        if allowed(op).contains(&err) || extra.contains(&err) {
+        let by_kind = self.cur.map_or(&[][..], |k| allowed_kind(op, k));
+        if allowed(op).contains(&err) || extra.contains(&err) || by_kind.contains(&err) {
             Ok(r)
         } else {
             Err(self.fail(i, op, format!("{what}: unexpected {}", ename(err))))
@@ -329,6 +452,46 @@ impl Fuzzer {
         Ok(())
     }
 
+    /// Verifies a received SOCK_SEQPACKET message (`ret`: recvmsg's return): whole (its
+    /// length, every byte), sent in this namespace, on this connection.
+    fn verify_seq(&mut self, i: u64, fd: i32, data: &[u8], ret: usize) -> Result<(), String> {
+        if data.len() < SEQ_HDR {
+            return Ok(());
+        }
+        let w = |k: usize| u32::from_ne_bytes(data[4 * k..4 * k + 4].try_into().unwrap());
+        if w(0) != MAGIC_SEQ {
+            return Ok(());
+        }
+        let (len, from_port, from_peer, ns, seed) = (w(1) as usize, w(2), w(3), w(4), w(5));
+        let (own, peer) = (name_port(fd, false), name_port(fd, true));
+        let bad = if len != ret || len != data.len() {
+            Some(format!(
+                "a {len}-byte message arrived as {ret} bytes ({} in the buffer)",
+                data.len()
+            ))
+        } else if let Some(k) = (SEQ_HDR..len).find(|&k| data[k] != seq_byte(seed, k)) {
+            Some(format!("byte {k} of a {len}-byte message differs"))
+        } else if ns != self.ns {
+            Some(format!(
+                "a message of ns tag {ns} arrived in ns tag {}",
+                self.ns
+            ))
+        } else if [own, peer, from_port, from_peer].iter().all(|&p| p != 0)
+            && (from_peer != own || from_port != peer)
+        {
+            Some(format!(
+                "socket {own} (peer {peer}) received a message sent by {from_port} to {from_peer}"
+            ))
+        } else {
+            None
+        };
+        if let Some(m) = bad {
+            return Err(self.fail(i, Op::Recvmsg, format!("fd {fd} SOCK_SEQPACKET: {m}")));
+        }
+        self.verified_seq += 1;
+        Ok(())
+    }
+
     /// Runs `ops` operations.
     pub fn run(&mut self, ops: u64) -> Result<(), String> {
         for i in 0..ops {
@@ -355,26 +518,32 @@ impl Fuzzer {
             // SAFETY: the pool's descriptors are ours.
             unsafe { libc::close(fd) };
         }
+        self.kinds.clear();
+        self.listeners.clear();
+        self.connected.clear();
     }
 
     fn step(&mut self, i: u64) -> Result<(), String> {
         self.hostile = self.rng.chance(3);
+        self.cur = None;
         let op = match self.rng.below(100) {
             _ if self.pool.len() < 3 => Op::Socket,
             0..=7 => Op::Socket,
-            8..=15 => Op::Bind,
-            16..=21 => Op::Connect,
-            22..=41 => Op::Sendmsg,
-            42..=59 => Op::Recvmsg,
-            60..=64 => Op::Getsockopt,
-            65..=69 => Op::Setsockopt,
-            70..=74 => Op::Ioctl,
-            75..=79 => Op::Poll,
-            80..=82 if self.hostile || self.rng.chance(4) => Op::Shutdown,
-            83..=86 => Op::Name,
-            87..=92 => Op::Close,
-            93..=96 => Op::Dup,
-            97 if self.rng.chance(200) && !self.in_child => Op::Fork,
+            8..=14 => Op::Bind,
+            15..=20 => Op::Connect,
+            21..=39 => Op::Sendmsg,
+            40..=56 => Op::Recvmsg,
+            57..=60 => Op::Getsockopt,
+            61..=64 => Op::Setsockopt,
+            65..=68 => Op::Ioctl,
+            69..=72 => Op::Poll,
+            73..=75 if self.hostile || self.rng.chance(4) => Op::Shutdown,
+            76..=79 => Op::Name,
+            80..=85 => Op::Close,
+            86..=88 => Op::Dup,
+            89..=92 => Op::Listen,
+            93..=97 => Op::Accept,
+            98 if self.rng.chance(200) && !self.in_child => Op::Fork,
             _ => Op::Unsupported,
         };
         self.counts[op as usize] += 1;
@@ -384,26 +553,37 @@ impl Fuzzer {
                 // A type below SOCK_MAX that no protocol serves costs two modprobe runs, as in
                 // inet (net-pf-18-proto-P-type-T, then net-pf-18-proto-P): slow on the debug
                 // kernel under TCG, so those are rarer than the cheap errors.
+                // SOCK_SEQPACKET (rust_pf_demo_seqpacket) a quarter of the time; SOCK_RDM
+                // (the test module rust_pf_demo_rdm, loaded on demand) and SOCK_RAW (the raw
+                // monitor, CAP_NET_RAW: the fuzzer runs as root) now and then.
                 let ty = match rng.below(200) {
                     0..=9 => rng.next() as i32,
                     10 => rng.below(11) as i32,
+                    11..=60 if self.seq_ok => libc::SOCK_SEQPACKET,
+                    61..=63 => libc::SOCK_RDM,
+                    64..=66 => libc::SOCK_RAW,
                     _ => libc::SOCK_DGRAM,
                 };
-                // SOCK_RDM (the on-demand protocol module) and SOCK_RAW (the raw monitor) are
-                // other protocols (protosw.sh tests them): the fuzzer models the datagram
-                // protocol, so those types are fuzzed as SOCK_DGRAM.
-                let other = [libc::SOCK_RDM, libc::SOCK_RAW];
-                let ty = if other.contains(&ty) {
-                    libc::SOCK_DGRAM
-                } else {
-                    ty
-                } | rng.pick(&[0, 0, libc::SOCK_NONBLOCK, libc::SOCK_CLOEXEC]);
+                let kind = match ty & 0xf {
+                    libc::SOCK_SEQPACKET => Kind::Seq,
+                    libc::SOCK_RDM | libc::SOCK_RAW => Kind::NoOps,
+                    _ => Kind::Dgram,
+                };
+                // SOCK_SEQPACKET sockets never block the fuzzer.
+                let ty = ty
+                    | rng.pick(&[0, 0, libc::SOCK_NONBLOCK, libc::SOCK_CLOEXEC])
+                    | if kind == Kind::Seq {
+                        libc::SOCK_NONBLOCK
+                    } else {
+                        0
+                    };
                 let proto = if rng.chance(20) { rng.next() as i32 } else { 0 };
                 // SAFETY: integer arguments.
                 let fd = unsafe { libc::socket(PF_DEMO, ty, proto) };
                 let what = format!("socket(18, {ty:#x}, {proto})");
                 self.check(i, op, fd as i64, &[], &what)?;
-                if fd >= 0 && !self.hostile && self.rng.chance(2) {
+                self.cur = Some(kind);
+                if fd >= 0 && kind != Kind::NoOps && !self.hostile && self.rng.chance(2) {
                     // Most sockets get a hot port, so that sends find receivers.
                     let port = HOT_PORTS.start + self.rng.below(HOT_PORTS.len() as u64) as u32;
                     let a = SockaddrPfdemo::new(port).to_bytes();
@@ -412,17 +592,23 @@ impl Fuzzer {
                     self.check(i, Op::Bind, r as i64, &[], "bind after socket")?;
                 }
                 if fd >= 0 {
-                    if self.pool.len() < POOL_MAX {
-                        self.pool.push(fd);
-                    } else {
-                        // SAFETY: our new descriptor.
-                        unsafe { libc::close(fd) };
-                    }
+                    self.adopt(fd, kind);
                 }
             }
             Op::Bind | Op::Connect => {
                 let fd = self.fd();
+                if op == Op::Connect && self.cur == Some(Kind::Seq) {
+                    Self::nonblock(fd);
+                }
                 self.addr();
+                // Valid SOCK_SEQPACKET connects go to a listening port of the pool half the
+                // time, so that connections are made.
+                if op == Op::Connect && self.cur == Some(Kind::Seq) && !self.hostile {
+                    if let Some(port) = self.pick_listener().map(|(_, p)| p) {
+                        let a = SockaddrPfdemo::new(port).to_bytes();
+                        self.mem.buf[..8].copy_from_slice(&a);
+                    }
+                }
                 let rng = &mut self.rng;
                 let len = addr_len(self.hostile, rng);
                 let p = bad_ptr(self.hostile, rng, self.mem.none, self.mem.buf.as_mut_ptr());
@@ -436,6 +622,9 @@ impl Fuzzer {
                 };
                 let what = format!("fd {fd} addr {p:?} len {len}");
                 self.check(i, op, r as i64, &[libc::EBADF, libc::ENOTSOCK], &what)?;
+                if r == 0 && op == Op::Connect && self.cur == Some(Kind::Seq) {
+                    self.connected.insert(fd);
+                }
             }
             Op::Sendmsg => self.sendmsg(i)?,
             Op::Recvmsg => self.recvmsg(i)?,
@@ -570,6 +759,9 @@ impl Fuzzer {
                 if !self.pool.is_empty() {
                     let k = self.rng.below(self.pool.len() as u64) as usize;
                     let fd = self.pool.swap_remove(k);
+                    self.kinds.remove(&fd);
+                    self.listeners.remove(&fd);
+                    self.connected.remove(&fd);
                     // SAFETY: the descriptor is the pool's.
                     let r = unsafe { libc::close(fd) };
                     self.check(i, op, r as i64, &[], &format!("close({fd})"))?;
@@ -588,46 +780,146 @@ impl Fuzzer {
                         };
                         self.check(i, op, d as i64, bad, &format!("dup({fd})"))?;
                         if d >= 0 {
-                            self.pool.push(d);
+                            let kind = self.kinds.get(&fd).copied().unwrap_or(Kind::Dgram);
+                            self.adopt(d, kind);
                         }
                     }
                 }
             }
             Op::Fork => self.fork(i)?,
             Op::Unsupported => {
-                let fd = self.fd();
-                let r = match self.rng.below(3) {
-                    // SAFETY: integer arguments.
-                    0 => unsafe { libc::listen(fd, self.rng.next() as i32) },
-                    // SAFETY: NULL address and length are allowed.
-                    1 => unsafe {
-                        libc::accept4(
-                            fd,
-                            std::ptr::null_mut(),
-                            std::ptr::null_mut(),
-                            libc::SOCK_NONBLOCK,
-                        )
-                    },
-                    _ => {
-                        let mut sv = [0i32; 2];
-                        // SAFETY: `sv` holds two ints.
-                        unsafe { libc::socketpair(PF_DEMO, libc::SOCK_DGRAM, 0, sv.as_mut_ptr()) }
-                    }
+                // socketpair: SOCK_DGRAM is sock_no_socketpair (EOPNOTSUPP); SOCK_SEQPACKET
+                // as its protocol serves it.
+                let seq = self.rng.chance(2) && self.seq_ok;
+                let ty = if seq {
+                    libc::SOCK_SEQPACKET | libc::SOCK_NONBLOCK
+                } else {
+                    libc::SOCK_DGRAM
                 };
+                let mut sv = [-1i32; 2];
+                let p = if self.hostile && self.rng.chance(3) {
+                    self.mem.none.cast()
+                } else {
+                    sv.as_mut_ptr()
+                };
+                // SAFETY: `p` is `sv` (two ints) or the PROT_NONE page, which the kernel checks.
+                let r = unsafe { libc::socketpair(PF_DEMO, ty, 0, p) };
                 self.check(
                     i,
                     op,
                     r as i64,
-                    &[libc::EBADF, libc::ENOTSOCK],
-                    &format!("fd {fd}"),
+                    &[],
+                    &format!("socketpair(18, {ty:#x}) to {p:?}"),
                 )?;
+                if r == 0 && p == sv.as_mut_ptr() {
+                    let kind = if seq { Kind::Seq } else { Kind::Dgram };
+                    self.adopt(sv[0], kind);
+                    self.adopt(sv[1], kind);
+                }
+            }
+            Op::Listen => {
+                let mut fd = self.fd();
+                // Valid listens mostly on a SOCK_SEQPACKET socket.
+                if !self.hostile && self.rng.chance(2) {
+                    let seq: Vec<i32> = self
+                        .pool
+                        .iter()
+                        .copied()
+                        .filter(|f| self.kinds.get(f) == Some(&Kind::Seq))
+                        .collect();
+                    if !seq.is_empty() {
+                        fd = self.rng.pick(&seq);
+                        self.cur = Some(Kind::Seq);
+                    }
+                }
+                let backlog = match self.rng.below(6) {
+                    0 => self.rng.next() as i32,
+                    1 => 0,
+                    2 => -1,
+                    _ => 1 + self.rng.below(16) as i32,
+                };
+                // SAFETY: integer arguments.
+                let r = unsafe { libc::listen(fd, backlog) };
+                let what = format!("fd {fd} backlog {backlog}");
+                self.check(i, op, r as i64, &[libc::EBADF, libc::ENOTSOCK], &what)?;
+                if r == 0 && self.cur == Some(Kind::Seq) {
+                    self.listeners.insert(fd, name_port(fd, false));
+                }
+            }
+            Op::Accept => self.accept(i)?,
+        }
+        Ok(())
+    }
+
+    /// accept4 with good or hostile address and length pointers and flags; an accepted
+    /// connection joins the pool (non-blocking).
+    fn accept(&mut self, i: u64) -> Result<(), String> {
+        let mut fd = self.fd();
+        // Valid accepts on a listener of the pool half the time.
+        if !self.hostile {
+            if let Some((l, _)) = self.pick_listener() {
+                fd = l;
+                self.cur = Some(Kind::Seq);
+            }
+        }
+        if self.cur == Some(Kind::Seq) {
+            Self::nonblock(fd);
+        }
+        let hostile = self.hostile;
+        let rng = &mut self.rng;
+        let base = self.mem.buf.as_mut_ptr();
+        // The length at offset 256, the address at 0.
+        let lenv: u32 = match rng.below(6) {
+            _ if !hostile => 128,
+            0 => 0,
+            1 => 3,
+            2 => u32::MAX,
+            3 => 0x8000_0000,
+            _ => 16,
+        };
+        self.mem.buf[256..260].copy_from_slice(&lenv.to_ne_bytes());
+        let (addr, lenp) = match rng.below(4) {
+            _ if !hostile => (base, base.wrapping_add(256)),
+            0 => (std::ptr::null_mut(), std::ptr::null_mut()),
+            1 => (
+                base,
+                bad_ptr(true, rng, self.mem.none, base.wrapping_add(256)),
+            ),
+            _ => (
+                bad_ptr(true, rng, self.mem.none, base),
+                base.wrapping_add(256),
+            ),
+        };
+        let flags = match rng.below(8) {
+            _ if !hostile => libc::SOCK_NONBLOCK,
+            0 => rng.next() as i32,
+            1 => 0,
+            2 => libc::SOCK_CLOEXEC,
+            _ => libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        };
+        // SAFETY: the kernel checks the pointers; `buf` is 70,000 bytes.
+        let r = unsafe { libc::accept4(fd, addr.cast(), lenp.cast(), flags) };
+        let what = format!("fd {fd} addr {addr:?} len {lenp:?} = {lenv} flags {flags:#x}");
+        self.check(
+            i,
+            Op::Accept,
+            r as i64,
+            &[libc::EBADF, libc::ENOTSOCK],
+            &what,
+        )?;
+        if r >= 0 {
+            self.accepted += 1;
+            Self::nonblock(r);
+            self.adopt(r, Kind::Seq);
+            if self.pool.contains(&r) {
+                self.connected.insert(r);
             }
         }
         Ok(())
     }
 
     fn sendmsg(&mut self, i: u64) -> Result<(), String> {
-        let fd = self.fd();
+        let fd = self.fd_or_connected();
         let port = self.addr();
         let rng = &mut self.rng;
         let base = self.mem.buf.as_mut_ptr();
@@ -684,6 +976,35 @@ impl Fuzzer {
         for (k, w) in hdr.iter().enumerate() {
             self.mem.buf[64 + 4 * k..68 + 4 * k].copy_from_slice(&w.to_ne_bytes());
         }
+        // A SOCK_SEQPACKET message: with valid arguments a header and bytes made from a seed,
+        // checked whole by the receiver; with hostile ones none (magic 0).
+        let seq_len = match self.cur {
+            Some(Kind::Seq) if !self.hostile => {
+                let len = iovs[0].iov_len.max(SEQ_HDR);
+                iovs[0].iov_len = len;
+                let seed = self.rng.next() as u32;
+                let hdr = [
+                    MAGIC_SEQ,
+                    len as u32,
+                    name_port(fd, false),
+                    name_port(fd, true),
+                    self.ns,
+                    seed,
+                ];
+                for (k, w) in hdr.iter().enumerate() {
+                    self.mem.buf[64 + 4 * k..68 + 4 * k].copy_from_slice(&w.to_ne_bytes());
+                }
+                for k in SEQ_HDR..len {
+                    self.mem.buf[64 + k] = seq_byte(seed, k);
+                }
+                Some(len)
+            }
+            Some(Kind::Seq) => {
+                self.mem.buf[64..68].copy_from_slice(&[0; 4]);
+                None
+            }
+            _ => None,
+        };
         let rng = &mut self.rng;
         let iovp = if self.hostile && rng.chance(20) {
             self.mem.none.cast()
@@ -723,11 +1044,21 @@ impl Fuzzer {
             &[libc::EBADF, libc::ENOTSOCK],
             &what,
         )?;
+        // A message is sent whole or not at all.
+        if let Some(len) = seq_len {
+            if r >= 0 && r as usize != len {
+                return Err(self.fail(
+                    i,
+                    Op::Sendmsg,
+                    format!("{what}: SOCK_SEQPACKET send of {len} bytes returned {r}"),
+                ));
+            }
+        }
         Ok(())
     }
 
     fn recvmsg(&mut self, i: u64) -> Result<(), String> {
-        let fd = self.fd();
+        let fd = self.fd_or_connected();
         let rng = &mut self.rng;
         let base = self.mem.buf.as_mut_ptr();
         // Mostly one good iovec (so the payload can be verified).
@@ -795,7 +1126,11 @@ impl Fuzzer {
         if r >= 16 && good {
             let n = (r as usize).min(70_000 - 128);
             let data = self.mem.buf[128..128 + n].to_vec();
-            self.verify(i, fd, &data)?;
+            if self.cur == Some(Kind::Seq) {
+                self.verify_seq(i, fd, &data, r as usize)?;
+            } else {
+                self.verify(i, fd, &data)?;
+            }
         }
         Ok(())
     }
@@ -847,6 +1182,29 @@ impl Fuzzer {
     }
 }
 
+/// Byte `k` of a SOCK_SEQPACKET message made from `seed`.
+fn seq_byte(seed: u32, k: usize) -> u8 {
+    (seed.wrapping_mul(31).wrapping_add(k as u32 * 7) >> 3) as u8
+}
+
+/// The port of `fd`'s own (`peer` false) or peer address, 0 if none or not of the family.
+fn name_port(fd: i32, peer: bool) -> u32 {
+    let mut a = [0u8; 16];
+    let mut len = a.len() as u32;
+    // SAFETY: `a` and `len` are valid for writes.
+    let r = unsafe {
+        if peer {
+            libc::getpeername(fd, a.as_mut_ptr().cast(), &mut len)
+        } else {
+            libc::getsockname(fd, a.as_mut_ptr().cast(), &mut len)
+        }
+    };
+    match SockaddrPfdemo::from_bytes(&a[..(len as usize).min(16)]) {
+        Some(x) if r == 0 && x.family == PF_DEMO as u16 => x.port,
+        _ => 0,
+    }
+}
+
 /// SOL_SOCKET options the fuzzer sets and gets. Left out: SO_ATTACH_* (BPF programs: not the
 /// family's code), SO_LINGER is harmless for datagram sockets and kept.
 const SAFE_SOL_SOCKET: [i32; 24] = [
@@ -894,6 +1252,8 @@ fn fuzz_syscalls_netns() -> TestResult {
     const T: &str = "fuzz_syscalls_netns";
     let ops = pick(100_000u64, 1_000_000);
     let seed = seed();
+    let seq = crate::seqp::demo_available();
+    ensure_seq_unloaded()?;
     ensure_loaded()?;
     let base = Baseline::take()?;
     // SAFETY: ignore SIGPIPE (sendmsg after SHUT_WR); MSG_NOSIGNAL is set anyway.
@@ -915,8 +1275,8 @@ fn fuzz_syscalls_netns() -> TestResult {
         match f.run(ops) {
             Ok(()) => {
                 println!(
-                    "# {T}: netns child: {} ops, {} errors (all allowed), {} datagrams verified",
-                    f.ops, f.errors, f.verified
+                    "# {T}: netns child: {} ops, {} errors (all allowed), {} datagrams and {} SOCK_SEQPACKET messages verified, {} connections accepted",
+                    f.ops, f.errors, f.verified, f.verified_seq, f.accepted
                 );
                 0
             }
@@ -934,17 +1294,33 @@ fn fuzz_syscalls_netns() -> TestResult {
     r.map_err(Outcome::Fail)?;
     check_eq!(status, 0, format!("netns fuzzer child (seed {})", seed + 1));
     check!(f.verified > 0, "seed {seed}: no datagram was verified");
-    check_eq!(
-        refcnt(),
-        Some(0),
-        format!("seed {seed}: refcnt after the fuzzer")
+    if seq.is_ok() {
+        check!(
+            f.verified_seq > 0 && f.accepted > 0,
+            "seed {seed}: {} SOCK_SEQPACKET messages verified, {} connections accepted",
+            f.verified_seq,
+            f.accepted
+        );
+    }
+    // No stuck reference: the protocol modules' counts are 0 and they unload (the family's
+    // count is then 0 too: seq_check).
+    let rdm = crate::seqp::module_refcnt("rust_pf_demo_rdm");
+    check!(
+        matches!(rdm, None | Some(0)),
+        "seed {seed}: rust_pf_demo_rdm refcnt {rdm:?} after the fuzzer"
     );
-    let after = base.check().map_err(|m| format!("seed {seed}: {m}"))?;
+    if rdm.is_some() {
+        rmmod_named(RDM_MODULE).map_err(e("rmmod rust_pf_demo_rdm"))?;
+    }
+    let seq_refs = seq_refcnt();
+    let after = seq_check(&base).map_err(|m| format!("seed {seed}: {m}"))?;
     report(
         T,
         format!(
-            "seed {seed}: {} ops here + {ops} in a child netns in {secs:.1} s; here {} errors (all allowed), {} datagrams verified (own port, own netns); ops by kind {:?}; top errors (op:errno=count) {}; {after}",
-            f.ops, f.errors, f.verified, f.counts, f.top_errors(12)
+            "seed {seed}: {} ops here + {ops} in a child netns in {secs:.1} s; here {} errors (all allowed), {} datagrams verified (own port, own netns), {} SOCK_SEQPACKET messages verified (whole, own connection, own netns){}, {} connections accepted; rust_pf_demo_rdm refcnt {rdm:?}, rust_pf_demo_seqpacket {seq_refs:?} (then unloaded); ops by kind {:?}; top errors (op:errno=count) {}; {after}",
+            f.ops, f.errors, f.verified, f.verified_seq,
+            seq.err().map_or(String::new(), |why| format!(" (none: {why})")),
+            f.accepted, f.counts, f.top_errors(12)
         ),
     );
     Ok(())

@@ -21,6 +21,7 @@ mod hostile;
 mod ktap;
 mod monitor;
 mod seed;
+mod seqp;
 mod seqpacket;
 mod sock_create;
 mod stress;

@@ -11,9 +11,10 @@
 
 use crate::dgram::{counter, read_proc};
 use crate::ktap::{Outcome, Test, TestResult};
+use crate::seqp::*;
 use crate::sys::*;
 use crate::{check, check_eq};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,6 +40,18 @@ pub const TESTS: &[Test] = &[
     Test {
         name: "rcvbuf_flood_bounded",
         run: rcvbuf_flood_bounded,
+    },
+    Test {
+        name: "seqpacket_rmmod_races_live_connections",
+        run: seqpacket_rmmod_races_live_connections,
+    },
+    Test {
+        name: "seqpacket_ten_thousand_connections",
+        run: seqpacket_ten_thousand_connections,
+    },
+    Test {
+        name: "seqpacket_blocked_calls_race_close_shutdown",
+        run: seqpacket_blocked_calls_race_close_shutdown,
     },
 ];
 
@@ -450,17 +463,6 @@ fn ten_thousand_sockets() -> TestResult {
     Ok(())
 }
 
-/// A blocking `recv()` on a raw fd: the byte count or the errno.
-fn raw_recv(fd: RawFd, buf: &mut [u8]) -> Result<usize, i32> {
-    // SAFETY: `buf` is valid for writes of its length.
-    let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n < 0 {
-        Err(errno())
-    } else {
-        Ok(n as usize)
-    }
-}
-
 /// A reader blocked in `recv()` while another thread shuts the socket down, sends it a
 /// datagram, or closes its descriptor (then shuts a dup down). The reader must always come
 /// back (0 bytes, the exact datagram, or EBADF when the close came before the call) well
@@ -487,7 +489,7 @@ fn blocked_reader_races_shutdown_close() -> TestResult {
         let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 64];
             let t = Instant::now();
-            let r = raw_recv(raw, &mut buf);
+            let r = raw_recv(raw, &mut buf, 0);
             (r, buf, t.elapsed())
         });
         // Vary the moment: sometimes before the reader blocks, sometimes after.
@@ -673,6 +675,648 @@ fn rcvbuf_flood_bounded() -> TestResult {
         T,
         format!(
             "{sent} x {LEN} B from 2 senders in {secs:.1} s: {received} received, {drops} dropped; rx_queue max {max} B over {samples} samples (SO_RCVBUF {rcvbuf}, one datagram charged {one}; one sender alone: {single} B); {after}"
+        ),
+    );
+    Ok(())
+}
+
+/// What a blocked call of [`seqpacket_blocked_calls_race_close_shutdown`] blocks in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Blocked {
+    /// `accept()` on a listener with no pending connection.
+    Accept,
+    /// `recv()` on an accepted socket with nothing queued.
+    Recv,
+    /// `send()` of 1000 bytes by a client whose send buffer is full (the peer reads nothing).
+    Send,
+}
+
+/// What another thread does while the call is blocked.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Action {
+    /// A client connects and sends a message (accept).
+    Connect,
+    /// The peer sends a message (recv).
+    PeerSend,
+    /// The peer reads every queued message (send).
+    PeerRecv,
+    /// The peer closes (recv, send).
+    PeerClose,
+    /// The peer shuts down (`how`).
+    PeerShutdown(i32),
+    /// The blocked socket is shut down through a dup (`how`).
+    Shutdown(i32),
+    /// The blocked socket's descriptor is closed (which does not wake the call: it holds the
+    /// file), then the socket is shut down through a dup (`how`).
+    CloseThenShutdown(i32),
+}
+
+/// One race: the call, what wakes it, and what the call must return (AF_UNIX SOCK_SEQPACKET's
+/// answers; `Ok(n)`: bytes, 1 for an accepted connection that delivered its message).
+struct Race {
+    call: Blocked,
+    action: Action,
+    expect: &'static [Result<usize, i32>],
+}
+
+const MSG: usize = 1000;
+
+/// The races, each run on AF_UNIX (the control) and on family 18. A closed descriptor adds
+/// `EBADF` (the close came before the call).
+const RACES: &[Race] = &[
+    Race {
+        call: Blocked::Accept,
+        action: Action::Connect,
+        expect: &[Ok(1)],
+    },
+    // AF_UNIX: the listener's RCV_SHUTDOWN ends skb_recv_datagram with no error: EINVAL.
+    Race {
+        call: Blocked::Accept,
+        action: Action::Shutdown(libc::SHUT_RDWR),
+        expect: &[Err(libc::EINVAL)],
+    },
+    Race {
+        call: Blocked::Accept,
+        action: Action::CloseThenShutdown(libc::SHUT_RD),
+        expect: &[Err(libc::EINVAL)],
+    },
+    Race {
+        call: Blocked::Recv,
+        action: Action::PeerSend,
+        expect: &[Ok(MSG)],
+    },
+    Race {
+        call: Blocked::Recv,
+        action: Action::PeerClose,
+        expect: &[Ok(0)],
+    },
+    Race {
+        call: Blocked::Recv,
+        action: Action::PeerShutdown(libc::SHUT_WR),
+        expect: &[Ok(0)],
+    },
+    Race {
+        call: Blocked::Recv,
+        action: Action::Shutdown(libc::SHUT_RD),
+        expect: &[Ok(0)],
+    },
+    Race {
+        call: Blocked::Recv,
+        action: Action::CloseThenShutdown(libc::SHUT_RDWR),
+        expect: &[Ok(0)],
+    },
+    Race {
+        call: Blocked::Send,
+        action: Action::PeerRecv,
+        expect: &[Ok(MSG)],
+    },
+    // AF_UNIX: a peer closing with unread messages sets ECONNRESET on the survivor (as TCP's
+    // reset), reported by the next call; SEND_SHUTDOWN after it (EPIPE).
+    Race {
+        call: Blocked::Send,
+        action: Action::PeerClose,
+        expect: &[Err(libc::ECONNRESET)],
+    },
+    Race {
+        call: Blocked::Send,
+        action: Action::PeerShutdown(libc::SHUT_RD),
+        expect: &[Err(libc::EPIPE)],
+    },
+    Race {
+        call: Blocked::Send,
+        action: Action::Shutdown(libc::SHUT_WR),
+        expect: &[Err(libc::EPIPE)],
+    },
+    Race {
+        call: Blocked::Send,
+        action: Action::CloseThenShutdown(libc::SHUT_WR),
+        expect: &[Err(libc::EPIPE)],
+    },
+];
+
+/// Fills `fd`'s way to its peer with non-blocking 1000-byte messages until `EAGAIN`; returns
+/// how many were queued.
+fn fill(fd: &OwnedFd) -> Result<usize, String> {
+    for n in 0..100_000 {
+        let tag = [n as u8; MSG];
+        match raw_send(fd.as_raw_fd(), &tag, libc::MSG_DONTWAIT) {
+            Ok(MSG) => {}
+            Err(libc::EAGAIN) => return Ok(n),
+            other => return Err(format!("filling: send #{n}: {:?}", other.map_err(ename))),
+        }
+    }
+    Err("100,000 non-blocking sends and never EAGAIN: the sender never blocks".into())
+}
+
+/// Runs one race on `fam`; returns the blocked call's result and how long it took.
+fn race_once(fam: Fam, race: &Race, i: usize) -> Result<(Result<usize, i32>, Duration), String> {
+    let (l, addr) = fam.listener(16)?;
+    let payload: Vec<u8> = (0..MSG).map(|k| (k + i) as u8).collect();
+    // The blocked socket, its peer (if any), how many messages the blocked sender queued.
+    let (blocked, mut peer, queued) = match race.call {
+        Blocked::Accept => (l, None, 0),
+        Blocked::Recv => {
+            let (c, s) = fam.connection(&l, &addr)?;
+            (s, Some(c), 0)
+        }
+        Blocked::Send => {
+            let (c, s) = fam.connection(&l, &addr)?;
+            let n = fill(&c)?;
+            (c, Some(s), n)
+        }
+    };
+    let dup = dup(&blocked)?;
+    let raw = blocked.as_raw_fd();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let call = race.call;
+    let sent = payload.clone();
+    let thread = std::thread::spawn(move || {
+        let t = Instant::now();
+        let r = match call {
+            Blocked::Accept => raw_accept(raw, 0).and_then(|s| {
+                // The accepted connection must carry the client's message.
+                let mut buf = [0u8; 2 * MSG];
+                let _ = set_rcvtimeo(&s, WATCHDOG_MS);
+                match raw_recv(s.as_raw_fd(), &mut buf, 0) {
+                    Ok(n) if buf[..n] == sent[..] => Ok(1),
+                    Ok(n) => Ok(1000 + n),
+                    Err(err) => Err(1000 + err),
+                }
+            }),
+            Blocked::Recv => {
+                let mut buf = [0u8; 2 * MSG];
+                raw_recv(raw, &mut buf, 0)
+                    .map(|n| if buf[..n] == sent[..n] { n } else { 10_000 + n })
+            }
+            Blocked::Send => raw_send(raw, &sent, 0),
+        };
+        let _ = tx.send((r, t.elapsed()));
+    });
+    // Vary the moment: sometimes before the call blocks, sometimes after.
+    std::thread::sleep(Duration::from_micros((i as u64 * 37) % 400));
+    let mut closed = None;
+    let mut blocked = Some(blocked);
+    match race.action {
+        Action::Connect => {
+            let c = fam.watched_socket()?;
+            connect_raw(&c, &addr).map_err(e("connect"))?;
+            check_send(&c, &payload)?;
+            closed = Some(c);
+        }
+        Action::PeerSend => check_send(peer.as_ref().ok_or("no peer")?, &payload)?,
+        Action::PeerRecv => {
+            let p = peer.as_ref().ok_or("no peer")?;
+            let mut buf = [0u8; 2 * MSG];
+            for k in 0..=queued {
+                let n = raw_recv(p.as_raw_fd(), &mut buf, 0).map_err(|err| {
+                    format!("peer reading message {k} of {}: {}", queued + 1, ename(err))
+                })?;
+                let want: &[u8] = if k < queued {
+                    &[k as u8; MSG]
+                } else {
+                    &payload
+                };
+                if buf[..n] != *want {
+                    return Err(format!(
+                        "peer read message {k}: {n} bytes, not the {MSG} sent"
+                    ));
+                }
+            }
+        }
+        Action::PeerClose => drop(peer.take()),
+        Action::PeerShutdown(how) => {
+            shutdown(peer.as_ref().ok_or("no peer")?, how).map_err(e("peer shutdown"))?
+        }
+        Action::Shutdown(how) => shutdown(&dup, how).map_err(e("shutdown"))?,
+        Action::CloseThenShutdown(how) => {
+            drop(blocked.take());
+            shutdown(&dup, how).map_err(e("shutdown after close"))?;
+        }
+    }
+    let waited = Duration::from_secs(8);
+    let Ok((r, took)) = rx.recv_timeout(waited) else {
+        // Wake it for good (it holds sockets) and leave the thread.
+        let _ = shutdown(&dup, libc::SHUT_RDWR);
+        return Err(format!(
+            "{} blocked {:?} not woken by {:?} in {} s (no return at all: a lost wake-up and the watchdog's SO_RCVTIMEO/SO_SNDTIMEO ignored)",
+            fam.name(),
+            race.call,
+            race.action,
+            waited.as_secs()
+        ));
+    };
+    let _ = thread.join();
+    drop((closed, blocked, peer, dup));
+    Ok((r, took))
+}
+
+/// Sends one message and checks it went whole.
+fn check_send(fd: &OwnedFd, data: &[u8]) -> Result<(), String> {
+    match raw_send(fd.as_raw_fd(), data, 0) {
+        Ok(n) if n == data.len() => Ok(()),
+        other => Err(format!(
+            "send {} bytes: {:?}",
+            data.len(),
+            other.map_err(ename)
+        )),
+    }
+}
+
+/// `accept()`, `recv()` and `send()` blocked on SOCK_SEQPACKET sockets while another thread
+/// connects, sends, reads, closes the peer, or shuts the socket or its peer down (also after
+/// closing the blocked descriptor): each call returns well within its 5 s watchdog with
+/// AF_UNIX's result. Run on AF_UNIX first (the control: the expectations are its answers),
+/// then on family 18.
+fn seqpacket_blocked_calls_race_close_shutdown() -> TestResult {
+    const T: &str = "seqpacket_blocked_calls_race_close_shutdown";
+    let rounds = pick(3, 100);
+    let (fams, missing) = families();
+    ensure_loaded()?;
+    let base = Baseline::take()?;
+    let mut lines = Vec::new();
+    for fam in fams {
+        let start = Instant::now();
+        let mut slowest = Duration::ZERO;
+        let mut ebadf = 0;
+        for round in 0..rounds {
+            for (k, race) in RACES.iter().enumerate() {
+                let i = round * RACES.len() + k;
+                let (r, took) = race_once(fam, race, i)?;
+                let closed = matches!(race.action, Action::CloseThenShutdown(_));
+                let what = format!(
+                    "{} round {round}: {:?} blocked, {:?}: got {:?} after {took:?}",
+                    fam.name(),
+                    race.call,
+                    race.action,
+                    r.map_err(ename)
+                );
+                check!(
+                    took < Duration::from_secs(4),
+                    "{what}: woken by the watchdog, not by the action (lost wake-up)"
+                );
+                if closed && r == Err(libc::EBADF) {
+                    ebadf += 1;
+                    continue;
+                }
+                check!(
+                    race.expect.contains(&r),
+                    "{what}, expected one of {:?}",
+                    race.expect
+                        .iter()
+                        .map(|x| x.map_err(ename))
+                        .collect::<Vec<_>>()
+                );
+                slowest = slowest.max(took);
+            }
+        }
+        lines.push(format!(
+            "{}: {} races in {:.1} s (slowest wake-up {slowest:?}, {ebadf} closed before the call: EBADF)",
+            fam.name(),
+            rounds * RACES.len(),
+            start.elapsed().as_secs_f64()
+        ));
+    }
+    let after = seq_check(&base)?;
+    report(T, format!("{}; {after}", lines.join("; ")));
+    match missing {
+        Some(why) => Err(Outcome::Skip(format!(
+            "AF_UNIX control passed; family 18: {why}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `count` connections on `fam` held at once: connect + accept + one message each (checked
+/// byte for byte, both ways for a sample), then all closed: sockets used and the protocol
+/// module's reference count follow, and come back.
+fn connections(fam: Fam, count: usize, base_sockets: u64) -> Result<String, String> {
+    let start = Instant::now();
+    let (l, addr) = fam.listener(4096)?;
+    let mut conns = Vec::with_capacity(count);
+    let mut buf = [0u8; 64];
+    for i in 0..count {
+        let (c, s) = fam
+            .connection(&l, &addr)
+            .map_err(|m| format!("connection #{i}: {m}"))?;
+        let tag = (i as u64).to_ne_bytes();
+        check_send(&c, &tag).map_err(|m| format!("connection #{i}: {m}"))?;
+        let n = raw_recv(s.as_raw_fd(), &mut buf, 0)
+            .map_err(|err| format!("connection #{i}: recv: {}", ename(err)))?;
+        if buf[..n] != tag {
+            return Err(format!(
+                "connection #{i}: got {:?}, sent {tag:?}",
+                &buf[..n]
+            ));
+        }
+        conns.push((c, s));
+    }
+    let opened = start.elapsed().as_secs_f64();
+    let used = sockets_used()?;
+    let want = base_sockets + 2 * count as u64 + 1;
+    if used != want {
+        return Err(format!(
+            "{}: sockets used {used} with {count} connections open, expected {want}",
+            fam.name()
+        ));
+    }
+    let refs = if fam == Fam::Demo {
+        let r = seq_refcnt();
+        let want = Some(REFS_PER_SOCKET * (2 * count as i64 + 1));
+        if r != want {
+            return Err(format!("{SEQ_NAME} refcnt with {count} connections: {r:?}, expected {want:?} (2 per socket, the accepted ones too)"));
+        }
+        if refcnt() != Some(1) {
+            return Err(format!(
+                "rust_pf_demo refcnt {:?}, expected 1 (the protocol module's dependency)",
+                refcnt()
+            ));
+        }
+        format!(", {SEQ_NAME} refcnt {}", r.unwrap_or(0))
+    } else {
+        String::new()
+    };
+    // Both ways through a sample, from the accepted side too.
+    for k in (0..count).step_by(97) {
+        let (c, s) = &conns[k];
+        let tag = (k as u64 | 1 << 40).to_ne_bytes();
+        check_send(s, &tag)?;
+        let n = raw_recv(c.as_raw_fd(), &mut buf, 0).map_err(e("client recv"))?;
+        if buf[..n] != tag {
+            return Err(format!("connection #{k}: the reply differs"));
+        }
+    }
+    let t = Instant::now();
+    drop(conns);
+    drop(l);
+    let closed = t.elapsed().as_secs_f64();
+    if fam == Fam::Demo && seq_refcnt() != Some(0) {
+        return Err(format!(
+            "{SEQ_NAME} refcnt after closing all: {:?}",
+            seq_refcnt()
+        ));
+    }
+    Ok(format!(
+        "{}: {count} connections opened (connect+accept+message) in {opened:.2} s, sockets used {used}{refs}, closed in {closed:.2} s",
+        fam.name()
+    ))
+}
+
+/// 10,000 SOCK_SEQPACKET connections of family 18 open at once (20,001 sockets), then closed;
+/// AF_UNIX's the same way first, the control. The short mode on a KASAN kernel makes 2,000
+/// (AF_UNIX: 1,000): there 10,000 take three minutes under TCG (the full mode makes them).
+fn seqpacket_ten_thousand_connections() -> TestResult {
+    const T: &str = "seqpacket_ten_thousand_connections";
+    const N: usize = 10_000;
+    let (n_demo, n_unix) = if kasan() {
+        pick((2_000, 1_000), (N, N))
+    } else {
+        (N, N)
+    };
+    let (fams, missing) = families();
+    ensure_seq_unloaded()?;
+    ensure_loaded()?;
+    let base = Baseline::take()?;
+    let old = nofile();
+    raise_nofile(2 * N as u64 + 64)?;
+    let mut lines = Vec::new();
+    let result = (|| -> Result<(), String> {
+        for fam in fams {
+            let n = if fam == Fam::Demo { n_demo } else { n_unix };
+            lines.push(connections(fam, n, base.sockets)?);
+        }
+        Ok(())
+    })();
+    // SAFETY: `old` came from getrlimit.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) };
+    result?;
+    let after = seq_check(&base)?;
+    report(T, format!("{}; {after}", lines.join("; ")));
+    match missing {
+        Some(why) => Err(Outcome::Skip(format!(
+            "AF_UNIX control passed; family 18: {why}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// rmmod of rust_pf_demo_seqpacket with connections live: first one connection (listener,
+/// client, accepted socket) closed socket by socket, rmmod of both modules refused until the
+/// last one is closed (the accepted socket alone holds its module: do_accept's reference and
+/// its sock's); then 3 workers making connections (messages both ways, some held a while and
+/// checked working) while a thread loops rmmod of the protocol module (and of the family's)
+/// and autoloads it again. Never an oops; a refused rmmod is EWOULDBLOCK (EBUSY while coming
+/// or going); at the end both unload and sockstat, the slab and the counts are at baseline.
+fn seqpacket_rmmod_races_live_connections() -> TestResult {
+    const T: &str = "seqpacket_rmmod_races_live_connections";
+    const MIN_CONNS: u64 = 10;
+    let secs = pick(3, 60);
+    if let Err(why) = demo_available() {
+        return Err(Outcome::Skip(why));
+    }
+    ensure_seq_unloaded()?;
+    let base = Baseline::take()?;
+    let fam = Fam::Demo;
+    // One connection, closed socket by socket.
+    let (l, addr) = fam.listener(8)?;
+    let (c, s) = fam.connection(&l, &addr)?;
+    check!(
+        module_loaded() && seq_refcnt().is_some(),
+        "socket(18, SOCK_SEQPACKET, 0) loaded neither module"
+    );
+    check_eq!(
+        seq_refcnt(),
+        Some(3 * REFS_PER_SOCKET),
+        format!("{SEQ_NAME} refcnt with listener, client, accepted")
+    );
+    let mut steps = vec![];
+    let mut held: Vec<(&str, OwnedFd)> =
+        vec![("listener", l), ("client", c), ("accepted socket", s)];
+    while !held.is_empty() {
+        let live: Vec<&str> = held.iter().map(|h| h.0).collect();
+        check_eq!(
+            rmmod_named(SEQ_MODULE).map_err(ename),
+            Err(ename(libc::EWOULDBLOCK)),
+            format!("rmmod {SEQ_NAME} with {live:?} open")
+        );
+        check_eq!(
+            rmmod().map_err(ename),
+            Err(ename(libc::EWOULDBLOCK)),
+            format!("rmmod rust_pf_demo with {live:?} open")
+        );
+        let (name, fd) = held.remove(0);
+        drop(fd);
+        steps.push(format!("{name} closed: refcnt {:?}", seq_refcnt()));
+    }
+    check_eq!(seq_refcnt(), Some(0), "after all three closed");
+    check_eq!(
+        refcnt(),
+        Some(1),
+        "rust_pf_demo refcnt with the protocol module loaded"
+    );
+    check_eq!(
+        rmmod_named(SEQ_MODULE).map_err(ename),
+        Ok(()),
+        format!("rmmod {SEQ_NAME} after close")
+    );
+    check_eq!(
+        refcnt(),
+        Some(0),
+        "rust_pf_demo refcnt after rmmod of the protocol module"
+    );
+    // The race.
+    let stop = Arc::new(AtomicBool::new(false));
+    let counts = Arc::new(RaceCounts::default());
+    let mut workers = Vec::new();
+    for w in 0..3u32 {
+        let (stop, counts) = (stop.clone(), counts.clone());
+        workers.push(std::thread::spawn(move || -> Result<(), String> {
+            let mut n = 0u32;
+            while !stop.load(Relaxed) {
+                n += 1;
+                let (l, addr) = match fam.listener(4) {
+                    Ok(x) => x,
+                    // The protocol module was going away: its entry is gone or its
+                    // try_module_get failed, and the autoload found it still listed.
+                    Err(m)
+                        if m.contains("socket(SOCK_SEQPACKET): EPROTONOSUPPORT")
+                            || m.contains("socket(SOCK_SEQPACKET): ESOCKTNOSUPPORT") =>
+                    {
+                        counts.eafnosupport.fetch_add(1, Relaxed);
+                        continue;
+                    }
+                    Err(m) => return Err(format!("worker {w}: {m}")),
+                };
+                let (c, s) = match fam.connection(&l, &addr) {
+                    Ok(x) => x,
+                    Err(m)
+                        if m.contains("socket(SOCK_SEQPACKET): EPROTONOSUPPORT")
+                            || m.contains("socket(SOCK_SEQPACKET): ESOCKTNOSUPPORT") =>
+                    {
+                        counts.eafnosupport.fetch_add(1, Relaxed);
+                        continue;
+                    }
+                    Err(m) => return Err(format!("worker {w}: {m}")),
+                };
+                counts.sockets.fetch_add(1, Relaxed);
+                if seq_refcnt().is_none() {
+                    return Err(format!(
+                        "worker {w}: connection open but {SEQ_NAME} not loaded"
+                    ));
+                }
+                let rounds = if w == 0 && n.is_multiple_of(8) { 20 } else { 1 };
+                for k in 0..rounds {
+                    let data = [w as u8, n as u8, (n >> 8) as u8, k];
+                    let mut buf = [0u8; 16];
+                    check_send(&c, &data).map_err(|m| format!("worker {w}: {m}"))?;
+                    let got = raw_recv(s.as_raw_fd(), &mut buf, 0)
+                        .map_err(|err| format!("worker {w}: recv: {}", ename(err)))?;
+                    check_send(&s, &buf[..got]).map_err(|m| format!("worker {w}: reply: {m}"))?;
+                    let back = raw_recv(c.as_raw_fd(), &mut buf, 0)
+                        .map_err(|err| format!("worker {w}: recv reply: {}", ename(err)))?;
+                    if buf[..back] != data {
+                        return Err(format!(
+                            "worker {w}: message {:?} came back as {:?}",
+                            data,
+                            &buf[..back]
+                        ));
+                    }
+                    counts.datagrams.fetch_add(1, Relaxed);
+                    if rounds > 1 {
+                        std::thread::sleep(Duration::from_millis(1));
+                        if seq_refcnt().is_none() {
+                            return Err(format!("{SEQ_NAME} unloaded under a held connection"));
+                        }
+                        counts.held_checks.fetch_add(1, Relaxed);
+                    }
+                }
+                drop((c, s, l));
+                std::thread::sleep(Duration::from_micros(200 * (n % 8) as u64));
+            }
+            Ok(())
+        }));
+    }
+    let (mut unloads, mut refused, mut busy, mut absent, mut family_unloads) =
+        (0u64, 0u64, 0u64, 0u64, 0u64);
+    let start = Instant::now();
+    let mut failure = None;
+    let covered = |unloads: u64, refused: u64| {
+        unloads > 0 && refused > 0 && counts.sockets.load(Relaxed) >= MIN_CONNS
+    };
+    while start.elapsed() < Duration::from_secs(secs)
+        || (!covered(unloads, refused) && start.elapsed() < Duration::from_secs(10 * secs))
+    {
+        match rmmod_named(SEQ_MODULE) {
+            Ok(()) => {
+                unloads += 1;
+                // Now and then the family's module too (refused if a worker loaded the
+                // protocol module again meanwhile).
+                if unloads % 4 == 0 {
+                    match rmmod() {
+                        Ok(()) => family_unloads += 1,
+                        Err(libc::EWOULDBLOCK | libc::EBUSY | libc::ENOENT) => {}
+                        Err(err) => {
+                            failure =
+                                Some(format!("rmmod rust_pf_demo: unexpected {}", ename(err)));
+                            break;
+                        }
+                    }
+                }
+                match fam.socket(0) {
+                    Ok(_) | Err(libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT) => {}
+                    Err(err) => {
+                        failure = Some(format!("autoload after rmmod: {}", ename(err)));
+                        break;
+                    }
+                }
+            }
+            Err(libc::EWOULDBLOCK) => refused += 1,
+            Err(libc::EBUSY) => busy += 1,
+            Err(libc::ENOENT) => absent += 1,
+            Err(err) => {
+                failure = Some(format!("rmmod {SEQ_NAME}: unexpected {}", ename(err)));
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    stop.store(true, Relaxed);
+    for (w, h) in workers.into_iter().enumerate() {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(m)) => return Err(Outcome::Fail(m)),
+            Err(_) => return Err(Outcome::Fail(format!("worker {w} panicked"))),
+        }
+    }
+    if let Some(m) = failure {
+        return Err(Outcome::Fail(m));
+    }
+    let el = start.elapsed().as_secs_f64();
+    let c = &counts;
+    check!(unloads > 0, "rmmod {SEQ_NAME} never succeeded in {el:.1} s");
+    check!(
+        refused > 0,
+        "rmmod {SEQ_NAME} was never refused in {el:.1} s"
+    );
+    check!(
+        c.sockets.load(Relaxed) >= MIN_CONNS,
+        "only {} connections made",
+        c.sockets.load(Relaxed)
+    );
+    check_eq!(
+        seq_refcnt().unwrap_or(0),
+        0,
+        format!("{SEQ_NAME} refcnt after the race")
+    );
+    let after = seq_check(&base)?;
+    report(
+        T,
+        format!(
+            "one connection: {}; race {el:.1} s, 3 workers: {} connections, {} round trips, {} held checks, {} socket() refused while unloading; rmmod thread: {unloads} unloads ({family_unloads} with rust_pf_demo), {refused} EWOULDBLOCK, {busy} EBUSY, {absent} ENOENT; {after}",
+            steps.join(", "),
+            c.sockets.load(Relaxed),
+            c.datagrams.load(Relaxed),
+            c.held_checks.load(Relaxed),
+            c.eafnosupport.load(Relaxed)
         ),
     );
     Ok(())

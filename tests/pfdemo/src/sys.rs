@@ -65,6 +65,9 @@ pub fn ename(e: i32) -> String {
         libc::ENOTCONN => "ENOTCONN",
         libc::ECONNREFUSED => "ECONNREFUSED",
         libc::EALREADY => "EALREADY",
+        libc::EFAULT => "EFAULT",
+        libc::EBADF => "EBADF",
+        libc::ENFILE => "ENFILE",
         _ => "errno",
     };
     format!("{name} ({e})")
