@@ -103,8 +103,8 @@ trace:
 # pf/bindings_generated.rs is bindgen's output (its own line breaks; the Kbuild rule renames the
 # shim's functions after it formatted them): not ours to format.
 KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/rust_pf_demo_seqpacket.rs \
-	$(filter-out %/bindings_generated.rs,$(wildcard $(ROOT)/pf/*.rs)) $(ROOT)/uapi/*.rs $(ROOT)/proto/*.rs \
-	$(ROOT)/tests/kmod/*.rs $(ROOT)/tests/compile_fail/*.rs
+	$(filter-out %/bindings_generated.rs,$(wildcard $(ROOT)/pf/*.rs)) $(ROOT)/uapi/*.rs \
+	$(ROOT)/proto/*.rs $(ROOT)/tests/kmod/*.rs $(ROOT)/tests/compile_fail/*.rs
 # Debian's cargo-web, rustfmt and clippy, not rustup's shadows in PATH.
 TESTS_CARGO = cd $(ROOT)/tests/pfdemo && PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc /usr/bin/cargo
 TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/cargo
