@@ -104,7 +104,7 @@ trace:
 # shim's functions after it formatted them): not ours to format.
 KERNEL_RS = $(ROOT)/rust_pf_demo.rs $(ROOT)/rust_pf_demo_seqpacket.rs \
 	$(filter-out %/bindings_generated.rs,$(wildcard $(ROOT)/pf/*.rs)) $(ROOT)/uapi/*.rs \
-	$(ROOT)/tests/kmod/*.rs $(ROOT)/tests/compile_fail/*.rs
+	$(ROOT)/proto/*.rs $(ROOT)/tests/kmod/*.rs $(ROOT)/tests/compile_fail/*.rs
 # Debian's cargo-web, rustfmt and clippy, not rustup's shadows in PATH.
 TESTS_CARGO = cd $(ROOT)/tests/pfdemo && PATH=/usr/bin:$$PATH RUSTC=/usr/bin/rustc /usr/bin/cargo
 TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/cargo

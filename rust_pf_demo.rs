@@ -47,15 +47,20 @@ use kernel::{
     types::ARef,
 };
 
+#[path = "uapi/kernel_address.rs"]
+mod kernel_address;
 pub mod pf;
+#[path = "proto/ports.rs"]
+mod ports;
 #[path = "uapi/pfdemo.rs"]
 pub mod uapi;
 
 use pf::code::{EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP};
 use pf::{
-    Capability, ConnectTarget, Family, HeldSock, Msg, MsgFlags, NoAddress, Protocol, SeqFile,
-    Shutdown, ShutdownSet, SkBuff, Sock, SockType,
+    ConnectTarget, Family, HeldSock, Msg, MsgFlags, NoAddress, Protocol, SeqFile, Shutdown,
+    ShutdownSet, SkBuff, Sock, SockType,
 };
+use ports::{check_bind_permission, ephemeral_ports, BindBy};
 use uapi::*;
 
 /// The family number: 18, `AF_ASH` in `<linux/socket.h>`.
@@ -212,33 +217,10 @@ fn set_peer_sock(sock: &Sock<DemoDgram>, new: Option<ARef<HeldSock<DemoDgram>>>)
 /// values).
 const SIOCINQ: u32 = 0x541b;
 
-/// The family's address, `struct sockaddr_pfdemo`: pf/ checks its length and family.
-impl pf::Address for SockaddrPfdemo {
-    const FAMILY: u16 = PF_DEMO;
-    const LEN: usize = SOCKADDR_PFDEMO_LEN;
-
-    fn decode(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(bytes).ok_or(EINVAL)
-    }
-
-    fn encode(&self, out: &mut [u8]) {
-        out.copy_from_slice(&self.to_bytes());
-    }
-}
-
 /// What each datagram carries beside its payload: the sender's port.
 #[derive(Clone, Copy, Default)]
 struct DgramCb {
     src_port: u32,
-}
-
-/// How a port is being bound: by `bind()` or automatically (send, connect), which differ in the
-/// error for an exhausted ephemeral range, as in UDP: `bind()` to port 0 gets `EADDRINUSE`
-/// (`inet_bind`), an automatic bind `EAGAIN` (`inet_autobind`).
-#[derive(Clone, Copy, PartialEq)]
-enum BindBy {
-    User,
-    Auto,
 }
 
 /// Binds the unbound `sock` to `port` (0: a free ephemeral one, from a random start) in its
@@ -247,19 +229,13 @@ fn bind_locked(sock: &Sock<DemoDgram>, port: u32, by: BindBy) -> Result<u32> {
     if sock.data().port.load(Relaxed) != 0 {
         return Err(EINVAL);
     }
-    if port != 0 && port < PFDEMO_PROT_PORT_END && !sock.net_capable(Capability::NetBindService) {
-        return Err(EACCES);
-    }
+    check_bind_permission(sock, port)?;
     let locked = by == BindBy::User && port != 0;
     let table = sock.net_data();
     let mut node = RBTreeNodeReservation::new(GFP_KERNEL)?;
     let port = if port == 0 {
-        let range = PFDEMO_EPHEMERAL_PORTS;
-        let span = range.end - range.start;
-        let start = pf::random_below(span);
         let mut found = None;
-        for i in 0..span {
-            let candidate = range.start + (start + i) % span;
+        for candidate in ephemeral_ports() {
             match table.insert_if_free(candidate, sock, node) {
                 Ok(()) => {
                     found = Some(candidate);
@@ -268,11 +244,7 @@ fn bind_locked(sock: &Sock<DemoDgram>, port: u32, by: BindBy) -> Result<u32> {
                 Err(back) => node = back,
             }
         }
-        match (found, by) {
-            (Some(port), _) => port,
-            (None, BindBy::User) => return Err(EADDRINUSE),
-            (None, BindBy::Auto) => return Err(EAGAIN),
-        }
+        found.ok_or(by.exhausted())?
     } else {
         table
             .insert_if_free(port, sock, node)
@@ -479,18 +451,8 @@ impl Protocol for DemoDgram {
         let Some(dgram) = sock.recv_datagram(flags)? else {
             return Ok(0);
         };
-        let copied = len.min(dgram.len());
-        dgram.copy_to_msg(msg, copied)?;
-        if copied < dgram.len() {
-            msg.add_flags(MsgFlags::TRUNC);
-        }
-        dgram.recv_cmsgs(msg);
         msg.set_source(&SockaddrPfdemo::new(dgram.cb().src_port));
-        Ok(if flags.contains(MsgFlags::TRUNC) {
-            dgram.len()
-        } else {
-            copied
-        })
+        dgram.recv_into(msg, len, flags)
     }
 
     fn shutdown(sock: &Sock<Self>, how: Shutdown) -> Result {

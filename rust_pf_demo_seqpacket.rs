@@ -48,8 +48,12 @@ use kernel::{
     types::ARef,
 };
 
+#[path = "uapi/kernel_address.rs"]
+mod kernel_address;
 #[path = "pf/mod.rs"]
 pub mod pf;
+#[path = "proto/ports.rs"]
+mod ports;
 #[path = "uapi/pfdemo.rs"]
 pub mod uapi;
 
@@ -57,9 +61,10 @@ use pf::code::{
     EADDRINUSE, EALREADY, ECONNREFUSED, ECONNRESET, EISCONN, EMSGSIZE, ENOTCONN, EOPNOTSUPP,
 };
 use pf::{
-    poll, Capability, ChildSock, ConnectTarget, HeldSock, Msg, MsgFlags, Protocol, SeqFile,
-    Shutdown, ShutdownSet, Sock, SockState, SockType,
+    poll, ChildSock, ConnectTarget, HeldSock, Msg, MsgFlags, Protocol, SeqFile, Shutdown,
+    ShutdownSet, Sock, SockState, SockType,
 };
+use ports::{check_bind_permission, ephemeral_ports, BindBy};
 use uapi::*;
 
 /// The protocol.
@@ -151,20 +156,6 @@ struct Shared {
     resets: AtomicU64,
 }
 
-/// The family's address, `struct sockaddr_pfdemo`: pf/ checks its length and family.
-impl pf::Address for SockaddrPfdemo {
-    const FAMILY: u16 = PF_DEMO;
-    const LEN: usize = SOCKADDR_PFDEMO_LEN;
-
-    fn decode(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(bytes).ok_or(EINVAL)
-    }
-
-    fn encode(&self, out: &mut [u8]) {
-        out.copy_from_slice(&self.to_bytes());
-    }
-}
-
 /// What each message carries beside its payload: the sender's port.
 #[derive(Clone, Copy, Default)]
 struct SeqCb {
@@ -192,10 +183,8 @@ fn unlist(sock: &HeldSock<SeqPacket>) {
 }
 
 /// Binds the unbound `sock` to `port` (0: a free ephemeral one): returns the port.
-fn bind_port(sock: &Sock<SeqPacket>, port: u32, auto: bool) -> Result<u32> {
-    if port != 0 && port < PFDEMO_PROT_PORT_END && !sock.net_capable(Capability::NetBindService) {
-        return Err(EACCES);
-    }
+fn bind_port(sock: &Sock<SeqPacket>, port: u32, by: BindBy) -> Result<u32> {
+    check_bind_permission(sock, port)?;
     let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
     let list_node = RBTreeNodeReservation::new(GFP_KERNEL)?;
     let net = sock.net_data();
@@ -206,22 +195,9 @@ fn bind_port(sock: &Sock<SeqPacket>, port: u32, auto: bool) -> Result<u32> {
         return Err(EINVAL);
     }
     let port = if port == 0 {
-        let range = PFDEMO_EPHEMERAL_PORTS;
-        let span = range.end - range.start;
-        let start = pf::random_below(span);
-        let mut found = None;
-        for i in 0..span {
-            let candidate = range.start + (start + i) % span;
-            if ports.get(&candidate).is_none() {
-                found = Some(candidate);
-                break;
-            }
-        }
-        match found {
-            Some(port) => port,
-            None if auto => return Err(EAGAIN),
-            None => return Err(EADDRINUSE),
-        }
+        ephemeral_ports()
+            .find(|candidate| ports.get(candidate).is_none())
+            .ok_or(by.exhausted())?
     } else if ports.get(&port).is_some() {
         return Err(EADDRINUSE);
     } else {
@@ -371,7 +347,7 @@ impl Protocol for SeqPacket {
     }
 
     fn bind(sock: &Sock<Self>, addr: &SockaddrPfdemo) -> Result {
-        bind_port(sock, addr.port, false).map(drop)
+        bind_port(sock, addr.port, BindBy::User).map(drop)
     }
 
     fn listen(sock: &Sock<Self>, backlog: u32) -> Result {
@@ -415,7 +391,7 @@ impl Protocol for SeqPacket {
         };
         let result = (|| -> Result<(u32, Held)> {
             let port = match port {
-                0 => bind_port(sock, 0, true)?,
+                0 => bind_port(sock, 0, BindBy::Auto)?,
                 port => port,
             };
             let listener = sock
@@ -590,18 +566,8 @@ impl Protocol for SeqPacket {
         let Some(m) = sock.recv_datagram(flags)? else {
             return Ok(0);
         };
-        let copied = len.min(m.len());
-        m.copy_to_msg(msg, copied)?;
-        if copied < m.len() {
-            msg.add_flags(MsgFlags::TRUNC);
-        }
-        m.recv_cmsgs(msg);
         msg.set_source(&SockaddrPfdemo::new(m.cb().src_port));
-        Ok(if flags.contains(MsgFlags::TRUNC) {
-            m.len()
-        } else {
-            copied
-        })
+        m.recv_into(msg, len, flags)
     }
 
     fn shutdown(sock: &Sock<Self>, how: Shutdown) -> Result {

@@ -4,7 +4,7 @@
 //! each with its protocol's typed control block ([`super::Protocol::Cb`], in `skb->cb`).
 
 use super::bindings;
-use super::{Address, Msg, Protocol, Sock};
+use super::{Address, Msg, MsgFlags, Protocol, Sock};
 use core::{marker::PhantomData, ptr, ptr::NonNull};
 use kernel::{error::to_result, prelude::*};
 
@@ -236,6 +236,32 @@ impl<'a, T: Protocol> Datagram<'a, T> {
     pub fn recv_cmsgs(&self, msg: &mut Msg<T::Address>) {
         // SAFETY: sock, skb and msghdr are live for the call.
         unsafe { bindings::sock_recv_cmsgs(msg.as_raw(), self.sock.as_raw(), self.skb.as_ptr()) };
+    }
+
+    /// Delivers the datagram to a `recvmsg()` caller with room for `len` bytes, `flags` being
+    /// the call's flags, as UDP (`udp_recvmsg()`) and AF_UNIX (`__unix_dgram_recvmsg()`) do:
+    /// copies `min(len, self.len())` bytes; a shorter buffer loses the rest of the datagram
+    /// and sets [`MsgFlags::TRUNC`] in the message's flags; fills in the receive-side control
+    /// messages ([`Datagram::recv_cmsgs`]). Returns the bytes copied, or the datagram's whole
+    /// length when the caller passed [`MsgFlags::TRUNC`]. The source address is the
+    /// protocol's to set ([`Msg::set_source`]).
+    pub fn recv_into(
+        &self,
+        msg: &mut Msg<T::Address>,
+        len: usize,
+        flags: MsgFlags,
+    ) -> Result<usize> {
+        let copied = len.min(self.len());
+        self.copy_to_msg(msg, copied)?;
+        if copied < self.len() {
+            msg.add_flags(MsgFlags::TRUNC);
+        }
+        self.recv_cmsgs(msg);
+        Ok(if flags.contains(MsgFlags::TRUNC) {
+            self.len()
+        } else {
+            copied
+        })
     }
 }
 

@@ -15,25 +15,13 @@ use kernel::prelude::*;
 #[path = "../../pf/mod.rs"]
 pub mod pf;
 
+#[path = "../../uapi/kernel_address.rs"]
+mod kernel_address;
 #[path = "../../uapi/pfdemo.rs"]
 pub mod uapi;
 
 use pf::{KernelSocket, SockType};
-use uapi::{SockaddrPfdemo, PF_DEMO, SOCKADDR_PFDEMO_LEN};
-
-/// The family's address, as rust_pf_demo.rs declares it for its protocol.
-impl pf::Address for SockaddrPfdemo {
-    const FAMILY: u16 = PF_DEMO;
-    const LEN: usize = SOCKADDR_PFDEMO_LEN;
-
-    fn decode(bytes: &[u8]) -> Result<Self> {
-        Self::from_bytes(bytes).ok_or(EINVAL)
-    }
-
-    fn encode(&self, out: &mut [u8]) {
-        out.copy_from_slice(&self.to_bytes());
-    }
-}
+use uapi::{SockaddrPfdemo, PF_DEMO};
 
 /// The kernel socket's port.
 const KERN_PORT: u32 = 4243;

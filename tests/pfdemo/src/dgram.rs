@@ -245,20 +245,7 @@ fn bind_privileged_port_needs_cap() -> TestResult {
     check_eq!(port, 80, "root binds port 80");
     drop(root);
     // An unprivileged user: no CAP_NET_BIND_SERVICE.
-    let code = in_child(|| {
-        // SAFETY: plain syscalls in the single-threaded child.
-        if unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0 {
-            return 10;
-        }
-        let Ok(fd) = demo_socket() else { return 11 };
-        if bind(&fd, 81) != Err(libc::EACCES) {
-            return 12;
-        }
-        if bind(&fd, 1024) != Ok(()) {
-            return 13;
-        }
-        0
-    })?;
+    let code = unprivileged_bind_child(demo_socket)?;
     check_eq!(
         code,
         0,
@@ -1169,11 +1156,7 @@ fn netns_ports_isolated() -> TestResult {
         }
         0
     })?;
-    if code == 30 {
-        return Err(Outcome::Skip(
-            "unshare(CLONE_NEWNET) failed: no CONFIG_NET_NS".into(),
-        ));
-    }
+    skip_without_netns(code)?;
     check_eq!(
         code,
         0,

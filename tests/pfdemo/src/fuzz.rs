@@ -196,28 +196,14 @@ struct Mem {
     /// A readable/writable buffer (payloads, addresses, option values).
     buf: Vec<u8>,
     /// A PROT_NONE page: any access faults.
-    none: *mut u8,
+    none: NoAccess,
 }
 
 impl Mem {
     fn new() -> Result<Self, String> {
-        // SAFETY: an anonymous private mapping of one page, no file.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!("mmap PROT_NONE: {}", ename(errno())));
-        }
         Ok(Self {
             buf: vec![0u8; 70_000],
-            none: p.cast(),
+            none: NoAccess::new()?,
         })
     }
 }
@@ -611,7 +597,12 @@ impl Fuzzer {
                 }
                 let rng = &mut self.rng;
                 let len = addr_len(self.hostile, rng);
-                let p = bad_ptr(self.hostile, rng, self.mem.none, self.mem.buf.as_mut_ptr());
+                let p = bad_ptr(
+                    self.hostile,
+                    rng,
+                    self.mem.none.0,
+                    self.mem.buf.as_mut_ptr(),
+                );
                 // SAFETY: the kernel checks the pointer and length; `buf` is 70,000 bytes.
                 let r = unsafe {
                     if op == Op::Bind {
@@ -657,7 +648,7 @@ impl Fuzzer {
                 let p = bad_ptr(
                     self.hostile,
                     &mut self.rng,
-                    self.mem.none,
+                    self.mem.none.0,
                     self.mem.buf.as_mut_ptr(),
                 );
                 // SAFETY: the kernel checks the pointers; `buf` is 70,000 bytes and `len` a
@@ -690,7 +681,7 @@ impl Fuzzer {
                 let p = bad_ptr(
                     self.hostile,
                     &mut self.rng,
-                    self.mem.none,
+                    self.mem.none.0,
                     self.mem.buf.as_mut_ptr(),
                 );
                 // SAFETY: the kernel checks the pointer; `buf` is 70,000 bytes.
@@ -740,7 +731,7 @@ impl Fuzzer {
                 let p = bad_ptr(
                     self.hostile,
                     &mut self.rng,
-                    self.mem.none,
+                    self.mem.none.0,
                     self.mem.buf.as_mut_ptr(),
                 );
                 let peer = self.rng.chance(2);
@@ -798,7 +789,7 @@ impl Fuzzer {
                 };
                 let mut sv = [-1i32; 2];
                 let p = if self.hostile && self.rng.chance(3) {
-                    self.mem.none.cast()
+                    self.mem.none.0.cast()
                 } else {
                     sv.as_mut_ptr()
                 };
@@ -883,10 +874,10 @@ impl Fuzzer {
             0 => (std::ptr::null_mut(), std::ptr::null_mut()),
             1 => (
                 base,
-                bad_ptr(true, rng, self.mem.none, base.wrapping_add(256)),
+                bad_ptr(true, rng, self.mem.none.0, base.wrapping_add(256)),
             ),
             _ => (
-                bad_ptr(true, rng, self.mem.none, base),
+                bad_ptr(true, rng, self.mem.none.0, base),
                 base.wrapping_add(256),
             ),
         };
@@ -946,7 +937,8 @@ impl Fuzzer {
             };
             iovs.push(libc::iovec {
                 // SAFETY: offset 64 of the 70,000-byte buffer.
-                iov_base: bad_ptr(self.hostile, rng, self.mem.none, unsafe { base.add(64) }).cast(),
+                iov_base: bad_ptr(self.hostile, rng, self.mem.none.0, unsafe { base.add(64) })
+                    .cast(),
                 iov_len: len,
             });
         }
@@ -954,7 +946,7 @@ impl Fuzzer {
         let name = if rng.chance(if self.hostile { 5 } else { 20 }) {
             std::ptr::null_mut()
         } else {
-            bad_ptr(self.hostile, rng, self.mem.none, base)
+            bad_ptr(self.hostile, rng, self.mem.none.0, base)
         };
         let namelen = if name.is_null() {
             0
@@ -1007,7 +999,7 @@ impl Fuzzer {
         };
         let rng = &mut self.rng;
         let iovp = if self.hostile && rng.chance(20) {
-            self.mem.none.cast()
+            self.mem.none.0.cast()
         } else {
             iovs.as_mut_ptr()
         };
@@ -1028,7 +1020,7 @@ impl Fuzzer {
         msg.msg_iov = iovp;
         msg.msg_iovlen = niov;
         if self.hostile && rng.chance(10) {
-            msg.msg_control = bad_ptr(self.hostile, rng, self.mem.none, base).cast();
+            msg.msg_control = bad_ptr(self.hostile, rng, self.mem.none.0, base).cast();
             msg.msg_controllen = rng.below(64) as usize;
         }
         // SAFETY: `msg` and the iovecs describe memory the kernel checks.
@@ -1080,7 +1072,7 @@ impl Fuzzer {
                 unsafe { base.add(128) }
             } else {
                 // SAFETY: as above.
-                bad_ptr(self.hostile, rng, self.mem.none, unsafe { base.add(128) })
+                bad_ptr(self.hostile, rng, self.mem.none.0, unsafe { base.add(128) })
             };
             // SAFETY: as above.
             let at_128 = unsafe { base.add(128) };
@@ -1093,7 +1085,7 @@ impl Fuzzer {
                 },
             });
         }
-        let name = bad_ptr(self.hostile, rng, self.mem.none, base);
+        let name = bad_ptr(self.hostile, rng, self.mem.none.0, base);
         let namelen = addr_len(self.hostile, rng);
         let flags = libc::MSG_DONTWAIT
             | match rng.below(10) {

@@ -459,36 +459,6 @@ fn fault_injection_every_allocation() -> TestResult {
     Ok(())
 }
 
-/// A PROT_NONE page: every access of the kernel to it faults (EFAULT).
-struct NoAccess(*mut u8);
-
-impl NoAccess {
-    fn new() -> Result<Self, String> {
-        // SAFETY: an anonymous private mapping of one page, no file.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                4096,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!("mmap PROT_NONE: {}", ename(errno())));
-        }
-        Ok(Self(p.cast()))
-    }
-}
-
-impl Drop for NoAccess {
-    fn drop(&mut self) {
-        // SAFETY: our mapping of one page.
-        unsafe { libc::munmap(self.0.cast(), 4096) };
-    }
-}
-
 /// `accept4(fd, addr, addrlen, flags)` with raw pointers: the new descriptor or the errno.
 fn accept_raw(fd: &OwnedFd, addr: *mut u8, len: *mut u32, flags: i32) -> Result<OwnedFd, i32> {
     // SAFETY: the kernel checks the pointers.
@@ -795,14 +765,7 @@ fn seqpacket_bad_user_pointers() -> TestResult {
     for fam in fams {
         lines.push(bad_pointers_on(fam, none.0)?);
     }
-    let after = seq_check(&base)?;
-    report(T, format!("{}; {after}", lines.join("; ")));
-    match missing {
-        Some(why) => Err(Outcome::Skip(format!(
-            "AF_UNIX control passed; family 18: {why}"
-        ))),
-        None => Ok(()),
-    }
+    seq_finish(T, &base, lines.join("; "), missing)
 }
 
 /// The SOCK_SEQPACKET calls whose allocations are failed in turn, and their errnos.
@@ -855,7 +818,7 @@ fn seq_case(
         }
     }
     if case == "recvmsg" {
-        check_sent(&c, &small)?;
+        check_send(&c, &small)?;
     }
     let mut rbuf = vec![0u8; 65536];
     fail.arm(nth)?;
@@ -882,7 +845,7 @@ fn seq_case(
     match (case, err) {
         ("connect", 0) => {
             let a = accept(&l, 0).map_err(e("accept"))?;
-            check_sent(&c, &small)?;
+            check_send(&c, &small)?;
             expect_msg(&a, &small, &what)?;
         }
         ("connect", _) => {
@@ -897,11 +860,11 @@ fn seq_case(
             connect_raw(&c, &addr)
                 .map_err(|err| format!("{what}: connect again: {}", ename(err)))?;
             let a = accept(&l, 0).map_err(e("accept"))?;
-            check_sent(&c, &small)?;
+            check_send(&c, &small)?;
             expect_msg(&a, &small, &what)?;
         }
         ("accept", 0) => {
-            check_sent(&c, &small)?;
+            check_send(&c, &small)?;
             expect_msg(s.as_ref().ok_or("no socket")?, &small, &what)?;
         }
         ("accept", _) => {
@@ -909,7 +872,7 @@ fn seq_case(
             // or went with the failed socket (its client sees the end).
             match accept_nonblock(&l) {
                 Ok(a) => {
-                    check_sent(&c, &small)?;
+                    check_send(&c, &small)?;
                     set_watchdog(&a)?;
                     expect_msg(&a, &small, &what)?;
                 }
@@ -933,7 +896,7 @@ fn seq_case(
             if q != Err(libc::EAGAIN) {
                 return Err(format!("{what}: the peer then read {:?}", q.map_err(ename)));
             }
-            check_sent(&c, &small)?;
+            check_send(&c, &small)?;
             expect_msg(s, &small, &what)?;
         }
         (_, 0) => {
@@ -952,18 +915,6 @@ fn seq_case(
         }
     }
     Ok((injected, err))
-}
-
-/// Sends one message, whole.
-fn check_sent(c: &OwnedFd, m: &[u8]) -> Result<(), String> {
-    match raw_send(c.as_raw_fd(), m, 0) {
-        Ok(n) if n == m.len() => Ok(()),
-        other => Err(format!(
-            "send {} bytes: {:?}",
-            m.len(),
-            other.map_err(ename)
-        )),
-    }
 }
 
 /// Debug kernel: every allocation of SOCK_SEQPACKET connect (the child socket), accept, send
@@ -1014,12 +965,10 @@ fn fault_injection_seqpacket() -> TestResult {
         }
     }
     drop(cfg);
-    let after = seq_check(&base)?;
-    report(T, format!("fail-nth: {}; {after}", summary.join(", ")));
-    match missing {
-        Some(why) => Err(Outcome::Skip(format!(
-            "AF_UNIX control passed; family 18: {why}"
-        ))),
-        None => Ok(()),
-    }
+    seq_finish(
+        T,
+        &base,
+        format!("fail-nth: {}", summary.join(", ")),
+        missing,
+    )
 }

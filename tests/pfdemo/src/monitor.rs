@@ -4,7 +4,7 @@
 //! every datagram delivered in its network namespace, as a `PfdemoMonitorHdr` (ports, length)
 //! and the payload; checked byte for byte, with a watchdog on every blocking read.
 
-use crate::ktap::{Outcome, Test, TestResult};
+use crate::ktap::{Test, TestResult};
 use crate::sys::*;
 use crate::uapi::{PfdemoMonitorHdr, PFDEMO_MONITOR_HDR_LEN, PFDEMO_RAW_PROC_NET};
 use crate::{check, check_eq};
@@ -392,11 +392,7 @@ fn raw_monitor_netns_isolated() -> TestResult {
     let host_sent =
         wait_byte(&ready_r) && sendto(&a, b"outside", Some(pb), 0) == Ok(7) && put_byte(&sent_w);
     let code = wait_child(child)?;
-    if code == 30 {
-        return Err(Outcome::Skip(
-            "unshare(CLONE_NEWNET) failed: no CONFIG_NET_NS".into(),
-        ));
-    }
+    skip_without_netns(code)?;
     check!(
         host_sent,
         "the host's send while the child's monitor was open"

@@ -5,7 +5,8 @@
 //! and AF_UNIX SOCK_SEQPACKET, the control that says what a blocked or failing call must give
 //! (the module's connection-oriented calls behave as AF_UNIX's).
 
-use crate::stress::Baseline;
+use crate::ktap::{Outcome, TestResult};
+use crate::stress::{report, Baseline};
 use crate::sys::*;
 use crate::uapi::PFDEMO_PROTO_SEQPACKET;
 use std::ffi::CStr;
@@ -170,6 +171,18 @@ pub fn raw_send(fd: RawFd, buf: &[u8], flags: i32) -> Result<usize, i32> {
     }
 }
 
+/// Sends one message (`MSG_NOSIGNAL`) and checks it went whole.
+pub fn check_send(fd: &OwnedFd, data: &[u8]) -> Result<(), String> {
+    match raw_send(fd.as_raw_fd(), data, 0) {
+        Ok(n) if n == data.len() => Ok(()),
+        other => Err(format!(
+            "send {} bytes: {:?}",
+            data.len(),
+            other.map_err(ename)
+        )),
+    }
+}
+
 /// `recv(fd, buf, flags)` on a raw descriptor.
 pub fn raw_recv(fd: RawFd, buf: &mut [u8], flags: i32) -> Result<usize, i32> {
     // SAFETY: `buf` is valid for writes of its length.
@@ -263,5 +276,24 @@ pub fn families() -> (Vec<Fam>, Option<String>) {
     match demo_available() {
         Ok(()) => (vec![Fam::Unix, Fam::Demo], None),
         Err(why) => (vec![Fam::Unix], Some(why)),
+    }
+}
+
+/// The end of a test run on [`families`]: waits for rust_pf_demo_seqpacket to let go and checks
+/// everything is back at `base` ([`seq_check`]), reports `what` with that check's summary, and
+/// skips (the AF_UNIX control passed) when family 18 was `missing`.
+pub fn seq_finish(
+    test: &str,
+    base: &Baseline,
+    what: String,
+    missing: Option<String>,
+) -> TestResult {
+    let after = seq_check(base)?;
+    report(test, format!("{what}; {after}"));
+    match missing {
+        Some(why) => Err(Outcome::Skip(format!(
+            "AF_UNIX control passed; family 18: {why}"
+        ))),
+        None => Ok(()),
     }
 }

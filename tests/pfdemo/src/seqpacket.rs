@@ -6,7 +6,7 @@
 //! Payloads are checked byte for byte, errors by exact errno; every blocking call has a 5 s
 //! `SO_RCVTIMEO`/`SO_SNDTIMEO` watchdog and runs under a deadline that names what it waited for.
 
-use crate::ktap::{Outcome, Test, TestResult};
+use crate::ktap::{Test, TestResult};
 use crate::sys::*;
 use crate::{check, check_eq};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -487,22 +487,7 @@ fn seqpacket_bind_privileged_port_needs_cap() -> TestResult {
     let root = seq_socket()?;
     bind(&root, 80).map_err(e("root binds 80"))?;
     drop(root);
-    let code = in_child(|| {
-        // SAFETY: plain syscalls in the single-threaded child.
-        if unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0 {
-            return 10;
-        }
-        let Ok(fd) = socket(PF_DEMO, libc::SOCK_SEQPACKET, 0) else {
-            return 11;
-        };
-        if bind(&fd, 81) != Err(libc::EACCES) {
-            return 12;
-        }
-        if bind(&fd, 1024) != Ok(()) {
-            return 13;
-        }
-        0
-    })?;
+    let code = unprivileged_bind_child(|| socket(PF_DEMO, libc::SOCK_SEQPACKET, 0))?;
     check_eq!(
         code,
         0,
@@ -1453,11 +1438,7 @@ fn seqpacket_netns_no_crossing() -> TestResult {
         }
         0
     })?;
-    if code == 30 {
-        return Err(Outcome::Skip(
-            "unshare(CLONE_NEWNET) failed: no CONFIG_NET_NS".into(),
-        ));
-    }
+    skip_without_netns(code)?;
     check_eq!(
         code,
         0,

@@ -241,6 +241,105 @@ struct RaceCounts {
     held_checks: AtomicU64,
 }
 
+/// What the rmmod thread of a race saw.
+#[derive(Default)]
+struct RmmodTally {
+    /// Successful unloads.
+    unloads: u64,
+    /// Refused with EWOULDBLOCK (the module in use).
+    refused: u64,
+    /// EBUSY: the module was still coming up or going away.
+    busy: u64,
+    /// ENOENT: not loaded at that moment.
+    absent: u64,
+}
+
+/// A race of workers using a module (3 threads, each calling its round with `n` = 1, 2, ...)
+/// against a thread unloading it.
+struct RmmodRace<'a> {
+    /// How long the race runs at least.
+    secs: u64,
+    /// The unload call, as failure messages name it (`"{what}: unexpected EPERM"`).
+    what: &'a str,
+    /// Unloads the module.
+    rmmod: &'a dyn Fn() -> Result<(), i32>,
+    /// The sockets (connections) the workers must have made for the race to be covered.
+    min_sockets: u64,
+}
+
+impl RmmodRace<'_> {
+    /// Starts 3 workers, each calling `round(w, n, counts)` (worker `w`, its `n`-th round) until
+    /// the race stops or a round fails. Meanwhile loops `rmmod` (1 ms apart) for `secs`, then
+    /// on until the race is covered (an unload, a refusal and `min_sockets` sockets: a loaded
+    /// host and the debug kernel create sockets slowly), up to 10 times as long: the bound is
+    /// on coverage, not on speed. After each unload, `after_unload(unloads so far)` (autoload
+    /// again, ...). A refusal other than EWOULDBLOCK, EBUSY or ENOENT, or an error of
+    /// `after_unload`, ends the race and fails the test, as a worker's error or panic does.
+    /// Returns the tally and the seconds the race took.
+    fn run(
+        &self,
+        counts: &Arc<RaceCounts>,
+        round: impl Fn(u32, u32, &RaceCounts) -> Result<(), String> + Clone + Send + 'static,
+        mut after_unload: impl FnMut(u64) -> Result<(), String>,
+    ) -> Result<(RmmodTally, f64), Outcome> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = (0..3u32)
+            .map(|w| {
+                let (stop, counts, round) = (stop.clone(), counts.clone(), round.clone());
+                std::thread::spawn(move || -> Result<(), String> {
+                    let mut n = 0u32;
+                    while !stop.load(Relaxed) {
+                        n += 1;
+                        round(w, n, &counts)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        let mut tally = RmmodTally::default();
+        let covered = |tally: &RmmodTally| {
+            tally.unloads > 0
+                && tally.refused > 0
+                && counts.sockets.load(Relaxed) >= self.min_sockets
+        };
+        let start = Instant::now();
+        let mut failure = None;
+        while start.elapsed() < Duration::from_secs(self.secs)
+            || (!covered(&tally) && start.elapsed() < Duration::from_secs(10 * self.secs))
+        {
+            match (self.rmmod)() {
+                Ok(()) => {
+                    tally.unloads += 1;
+                    if let Err(m) = after_unload(tally.unloads) {
+                        failure = Some(m);
+                        break;
+                    }
+                }
+                Err(libc::EWOULDBLOCK) => tally.refused += 1,
+                Err(libc::EBUSY) => tally.busy += 1,
+                Err(libc::ENOENT) => tally.absent += 1,
+                Err(err) => {
+                    failure = Some(format!("{}: unexpected {}", self.what, ename(err)));
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        stop.store(true, Relaxed);
+        for (w, h) in workers.into_iter().enumerate() {
+            match h.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(m)) => return Err(Outcome::Fail(m)),
+                Err(_) => return Err(Outcome::Fail(format!("worker {w} panicked"))),
+            }
+        }
+        if let Some(m) = failure {
+            return Err(Outcome::Fail(m));
+        }
+        Ok((tally, start.elapsed().as_secs_f64()))
+    }
+}
+
 /// Workers create sockets, exchange datagrams and close while another thread loops
 /// `delete_module` + autoload. A refused rmmod must be EWOULDBLOCK (EBUSY while the module is
 /// still coming up or going away); a socket that exists keeps its module and keeps working.
@@ -250,99 +349,57 @@ fn rmmod_races_live_sockets() -> TestResult {
     let secs = pick(3, 60);
     ensure_unloaded()?;
     let base = Baseline::take()?;
-    let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new(RaceCounts::default());
-    let mut workers = Vec::new();
-    for w in 0..3u32 {
-        let (stop, counts) = (stop.clone(), counts.clone());
-        workers.push(std::thread::spawn(move || -> Result<(), String> {
-            let mut n = 0u32;
-            while !stop.load(Relaxed) {
-                n += 1;
-                let fd = match demo_socket() {
-                    Ok(fd) => fd,
-                    // The module was going away: __sock_create's try_module_get(pf->owner)
-                    // fails and the autoload found it still listed.
-                    Err(libc::EAFNOSUPPORT) => {
-                        counts.eafnosupport.fetch_add(1, Relaxed);
-                        continue;
-                    }
-                    Err(err) => return Err(format!("worker {w}: socket: {}", ename(err))),
-                };
-                counts.sockets.fetch_add(1, Relaxed);
+    let worker = move |w: u32, n: u32, counts: &RaceCounts| -> Result<(), String> {
+        let fd = match demo_socket() {
+            Ok(fd) => fd,
+            // The module was going away: __sock_create's try_module_get(pf->owner)
+            // fails and the autoload found it still listed.
+            Err(libc::EAFNOSUPPORT) => {
+                counts.eafnosupport.fetch_add(1, Relaxed);
+                return Ok(());
+            }
+            Err(err) => return Err(format!("worker {w}: socket: {}", ename(err))),
+        };
+        counts.sockets.fetch_add(1, Relaxed);
+        if !module_loaded() {
+            return Err(format!("worker {w}: socket open but module not loaded"));
+        }
+        bind(&fd, 0).map_err(e("bind"))?;
+        let (addr, _) = getsockname(&fd).map_err(e("getsockname"))?;
+        let data = [w as u8, n as u8, (n >> 8) as u8, 0xa5];
+        self_exchange(&fd, addr.port, &data).map_err(|m| format!("worker {w}: {m}"))?;
+        counts.datagrams.fetch_add(1, Relaxed);
+        if w == 0 && n.is_multiple_of(16) {
+            // Hold this one for a while, checking it keeps working while rmmod runs.
+            for k in 0..20u8 {
+                std::thread::sleep(Duration::from_millis(1));
+                self_exchange(&fd, addr.port, &[k; 16]).map_err(|m| format!("held socket: {m}"))?;
                 if !module_loaded() {
-                    return Err(format!("worker {w}: socket open but module not loaded"));
+                    return Err("module unloaded under a held socket".into());
                 }
-                bind(&fd, 0).map_err(e("bind"))?;
-                let (addr, _) = getsockname(&fd).map_err(e("getsockname"))?;
-                let data = [w as u8, n as u8, (n >> 8) as u8, 0xa5];
-                self_exchange(&fd, addr.port, &data).map_err(|m| format!("worker {w}: {m}"))?;
-                counts.datagrams.fetch_add(1, Relaxed);
-                if w == 0 && n.is_multiple_of(16) {
-                    // Hold this one for a while, checking it keeps working while rmmod runs.
-                    for k in 0..20u8 {
-                        std::thread::sleep(Duration::from_millis(1));
-                        self_exchange(&fd, addr.port, &[k; 16])
-                            .map_err(|m| format!("held socket: {m}"))?;
-                        if !module_loaded() {
-                            return Err("module unloaded under a held socket".into());
-                        }
-                        counts.held_checks.fetch_add(1, Relaxed);
-                    }
-                }
-                drop(fd);
-                // Leave windows with no socket open, so that rmmod sometimes succeeds.
-                std::thread::sleep(Duration::from_micros(200 * (n % 8) as u64));
+                counts.held_checks.fetch_add(1, Relaxed);
             }
-            Ok(())
-        }));
-    }
-    let (mut unloads, mut refused, mut busy, mut absent) = (0u64, 0u64, 0u64, 0u64);
-    let start = Instant::now();
-    let mut failure = None;
-    // The race runs `secs`, then on until it has covered what it checks below (a loaded host
-    // and the debug kernel create sockets slowly), up to 10 times as long: the bound is on
-    // coverage, not on speed.
-    let covered = |unloads: u64, refused: u64| {
-        unloads > 0 && refused > 0 && counts.sockets.load(Relaxed) >= MIN_SOCKETS
+        }
+        drop(fd);
+        // Leave windows with no socket open, so that rmmod sometimes succeeds.
+        std::thread::sleep(Duration::from_micros(200 * (n % 8) as u64));
+        Ok(())
     };
-    while start.elapsed() < Duration::from_secs(secs)
-        || (!covered(unloads, refused) && start.elapsed() < Duration::from_secs(10 * secs))
-    {
-        match rmmod() {
-            Ok(()) => {
-                unloads += 1;
-                // Autoload again (the workers do too).
-                match demo_socket() {
-                    Ok(_) | Err(libc::EAFNOSUPPORT) => {}
-                    Err(err) => {
-                        failure = Some(format!("autoload after rmmod: {}", ename(err)));
-                        break;
-                    }
-                }
-            }
-            Err(libc::EWOULDBLOCK) => refused += 1,
-            Err(libc::EBUSY) => busy += 1,
-            Err(libc::ENOENT) => absent += 1,
-            Err(err) => {
-                failure = Some(format!("rmmod: unexpected {}", ename(err)));
-                break;
-            }
+    let race = RmmodRace {
+        secs,
+        what: "rmmod",
+        rmmod: &rmmod,
+        min_sockets: MIN_SOCKETS,
+    };
+    let (tally, el) = race.run(&counts, worker, |_| {
+        // Autoload again (the workers do too).
+        match demo_socket() {
+            Ok(_) | Err(libc::EAFNOSUPPORT) => Ok(()),
+            Err(err) => Err(format!("autoload after rmmod: {}", ename(err))),
         }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    stop.store(true, Relaxed);
-    for (w, h) in workers.into_iter().enumerate() {
-        match h.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(m)) => return Err(Outcome::Fail(m)),
-            Err(_) => return Err(Outcome::Fail(format!("worker {w} panicked"))),
-        }
-    }
-    if let Some(m) = failure {
-        return Err(Outcome::Fail(m));
-    }
-    let el = start.elapsed().as_secs_f64();
+    })?;
+    let (unloads, refused, busy, absent) = (tally.unloads, tally.refused, tally.busy, tally.absent);
     let c = &counts;
     check!(unloads > 0, "rmmod never succeeded in {el:.1} s");
     check!(refused > 0, "rmmod was never refused in {el:.1} s");
@@ -910,18 +967,6 @@ fn race_once(fam: Fam, race: &Race, i: usize) -> Result<(Result<usize, i32>, Dur
     Ok((r, took))
 }
 
-/// Sends one message and checks it went whole.
-fn check_send(fd: &OwnedFd, data: &[u8]) -> Result<(), String> {
-    match raw_send(fd.as_raw_fd(), data, 0) {
-        Ok(n) if n == data.len() => Ok(()),
-        other => Err(format!(
-            "send {} bytes: {:?}",
-            data.len(),
-            other.map_err(ename)
-        )),
-    }
-}
-
 /// `accept()`, `recv()` and `send()` blocked on SOCK_SEQPACKET sockets while another thread
 /// connects, sends, reads, closes the peer, or shuts the socket or its peer down (also after
 /// closing the blocked descriptor): each call returns well within its 5 s watchdog with
@@ -976,14 +1021,7 @@ fn seqpacket_blocked_calls_race_close_shutdown() -> TestResult {
             start.elapsed().as_secs_f64()
         ));
     }
-    let after = seq_check(&base)?;
-    report(T, format!("{}; {after}", lines.join("; ")));
-    match missing {
-        Some(why) => Err(Outcome::Skip(format!(
-            "AF_UNIX control passed; family 18: {why}"
-        ))),
-        None => Ok(()),
-    }
+    seq_finish(T, &base, lines.join("; "), missing)
 }
 
 /// `count` connections on `fam` held at once: connect + accept + one message each (checked
@@ -1089,14 +1127,7 @@ fn seqpacket_ten_thousand_connections() -> TestResult {
     // SAFETY: `old` came from getrlimit.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &old) };
     result?;
-    let after = seq_check(&base)?;
-    report(T, format!("{}; {after}", lines.join("; ")));
-    match missing {
-        Some(why) => Err(Outcome::Skip(format!(
-            "AF_UNIX control passed; family 18: {why}"
-        ))),
-        None => Ok(()),
-    }
+    seq_finish(T, &base, lines.join("; "), missing)
 }
 
 /// rmmod of rust_pf_demo_seqpacket with connections live: first one connection (listener,
@@ -1164,133 +1195,86 @@ fn seqpacket_rmmod_races_live_connections() -> TestResult {
         "rust_pf_demo refcnt after rmmod of the protocol module"
     );
     // The race.
-    let stop = Arc::new(AtomicBool::new(false));
     let counts = Arc::new(RaceCounts::default());
-    let mut workers = Vec::new();
-    for w in 0..3u32 {
-        let (stop, counts) = (stop.clone(), counts.clone());
-        workers.push(std::thread::spawn(move || -> Result<(), String> {
-            let mut n = 0u32;
-            while !stop.load(Relaxed) {
-                n += 1;
-                let (l, addr) = match fam.listener(4) {
-                    Ok(x) => x,
-                    // The protocol module was going away: its entry is gone or its
-                    // try_module_get failed, and the autoload found it still listed.
-                    Err(m)
-                        if m.contains("socket(SOCK_SEQPACKET): EPROTONOSUPPORT")
-                            || m.contains("socket(SOCK_SEQPACKET): ESOCKTNOSUPPORT") =>
-                    {
-                        counts.eafnosupport.fetch_add(1, Relaxed);
-                        continue;
-                    }
-                    Err(m) => return Err(format!("worker {w}: {m}")),
-                };
-                let (c, s) = match fam.connection(&l, &addr) {
-                    Ok(x) => x,
-                    Err(m)
-                        if m.contains("socket(SOCK_SEQPACKET): EPROTONOSUPPORT")
-                            || m.contains("socket(SOCK_SEQPACKET): ESOCKTNOSUPPORT") =>
-                    {
-                        counts.eafnosupport.fetch_add(1, Relaxed);
-                        continue;
-                    }
-                    Err(m) => return Err(format!("worker {w}: {m}")),
-                };
-                counts.sockets.fetch_add(1, Relaxed);
+    let worker = move |w: u32, n: u32, counts: &RaceCounts| -> Result<(), String> {
+        let connected = fam.listener(4).and_then(|(l, addr)| {
+            let (c, s) = fam.connection(&l, &addr)?;
+            Ok((l, c, s))
+        });
+        let (l, c, s) = match connected {
+            Ok(x) => x,
+            // The protocol module was going away: its entry is gone or its
+            // try_module_get failed, and the autoload found it still listed.
+            Err(m)
+                if m.contains("socket(SOCK_SEQPACKET): EPROTONOSUPPORT")
+                    || m.contains("socket(SOCK_SEQPACKET): ESOCKTNOSUPPORT") =>
+            {
+                counts.eafnosupport.fetch_add(1, Relaxed);
+                return Ok(());
+            }
+            Err(m) => return Err(format!("worker {w}: {m}")),
+        };
+        counts.sockets.fetch_add(1, Relaxed);
+        if seq_refcnt().is_none() {
+            return Err(format!(
+                "worker {w}: connection open but {SEQ_NAME} not loaded"
+            ));
+        }
+        let rounds = if w == 0 && n.is_multiple_of(8) { 20 } else { 1 };
+        for k in 0..rounds {
+            let data = [w as u8, n as u8, (n >> 8) as u8, k];
+            let mut buf = [0u8; 16];
+            check_send(&c, &data).map_err(|m| format!("worker {w}: {m}"))?;
+            let got = raw_recv(s.as_raw_fd(), &mut buf, 0)
+                .map_err(|err| format!("worker {w}: recv: {}", ename(err)))?;
+            check_send(&s, &buf[..got]).map_err(|m| format!("worker {w}: reply: {m}"))?;
+            let back = raw_recv(c.as_raw_fd(), &mut buf, 0)
+                .map_err(|err| format!("worker {w}: recv reply: {}", ename(err)))?;
+            if buf[..back] != data {
+                return Err(format!(
+                    "worker {w}: message {:?} came back as {:?}",
+                    data,
+                    &buf[..back]
+                ));
+            }
+            counts.datagrams.fetch_add(1, Relaxed);
+            if rounds > 1 {
+                std::thread::sleep(Duration::from_millis(1));
                 if seq_refcnt().is_none() {
-                    return Err(format!(
-                        "worker {w}: connection open but {SEQ_NAME} not loaded"
-                    ));
+                    return Err(format!("{SEQ_NAME} unloaded under a held connection"));
                 }
-                let rounds = if w == 0 && n.is_multiple_of(8) { 20 } else { 1 };
-                for k in 0..rounds {
-                    let data = [w as u8, n as u8, (n >> 8) as u8, k];
-                    let mut buf = [0u8; 16];
-                    check_send(&c, &data).map_err(|m| format!("worker {w}: {m}"))?;
-                    let got = raw_recv(s.as_raw_fd(), &mut buf, 0)
-                        .map_err(|err| format!("worker {w}: recv: {}", ename(err)))?;
-                    check_send(&s, &buf[..got]).map_err(|m| format!("worker {w}: reply: {m}"))?;
-                    let back = raw_recv(c.as_raw_fd(), &mut buf, 0)
-                        .map_err(|err| format!("worker {w}: recv reply: {}", ename(err)))?;
-                    if buf[..back] != data {
-                        return Err(format!(
-                            "worker {w}: message {:?} came back as {:?}",
-                            data,
-                            &buf[..back]
-                        ));
-                    }
-                    counts.datagrams.fetch_add(1, Relaxed);
-                    if rounds > 1 {
-                        std::thread::sleep(Duration::from_millis(1));
-                        if seq_refcnt().is_none() {
-                            return Err(format!("{SEQ_NAME} unloaded under a held connection"));
-                        }
-                        counts.held_checks.fetch_add(1, Relaxed);
-                    }
-                }
-                drop((c, s, l));
-                std::thread::sleep(Duration::from_micros(200 * (n % 8) as u64));
+                counts.held_checks.fetch_add(1, Relaxed);
             }
-            Ok(())
-        }));
-    }
-    let (mut unloads, mut refused, mut busy, mut absent, mut family_unloads) =
-        (0u64, 0u64, 0u64, 0u64, 0u64);
-    let start = Instant::now();
-    let mut failure = None;
-    let covered = |unloads: u64, refused: u64| {
-        unloads > 0 && refused > 0 && counts.sockets.load(Relaxed) >= MIN_CONNS
+        }
+        drop((c, s, l));
+        std::thread::sleep(Duration::from_micros(200 * (n % 8) as u64));
+        Ok(())
     };
-    while start.elapsed() < Duration::from_secs(secs)
-        || (!covered(unloads, refused) && start.elapsed() < Duration::from_secs(10 * secs))
-    {
-        match rmmod_named(SEQ_MODULE) {
-            Ok(()) => {
-                unloads += 1;
-                // Now and then the family's module too (refused if a worker loaded the
-                // protocol module again meanwhile).
-                if unloads % 4 == 0 {
-                    match rmmod() {
-                        Ok(()) => family_unloads += 1,
-                        Err(libc::EWOULDBLOCK | libc::EBUSY | libc::ENOENT) => {}
-                        Err(err) => {
-                            failure =
-                                Some(format!("rmmod rust_pf_demo: unexpected {}", ename(err)));
-                            break;
-                        }
-                    }
-                }
-                match fam.socket(0) {
-                    Ok(_) | Err(libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT) => {}
-                    Err(err) => {
-                        failure = Some(format!("autoload after rmmod: {}", ename(err)));
-                        break;
-                    }
+    let mut family_unloads = 0u64;
+    let race = RmmodRace {
+        secs,
+        what: &format!("rmmod {SEQ_NAME}"),
+        rmmod: &|| rmmod_named(SEQ_MODULE),
+        min_sockets: MIN_CONNS,
+    };
+    let (tally, el) = race.run(&counts, worker, |unloads| {
+        // Now and then the family's module too (refused if a worker loaded the protocol
+        // module again meanwhile).
+        if unloads % 4 == 0 {
+            match rmmod() {
+                Ok(()) => family_unloads += 1,
+                Err(libc::EWOULDBLOCK | libc::EBUSY | libc::ENOENT) => {}
+                Err(err) => {
+                    return Err(format!("rmmod rust_pf_demo: unexpected {}", ename(err)));
                 }
             }
-            Err(libc::EWOULDBLOCK) => refused += 1,
-            Err(libc::EBUSY) => busy += 1,
-            Err(libc::ENOENT) => absent += 1,
-            Err(err) => {
-                failure = Some(format!("rmmod {SEQ_NAME}: unexpected {}", ename(err)));
-                break;
-            }
         }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    stop.store(true, Relaxed);
-    for (w, h) in workers.into_iter().enumerate() {
-        match h.join() {
-            Ok(Ok(())) => {}
-            Ok(Err(m)) => return Err(Outcome::Fail(m)),
-            Err(_) => return Err(Outcome::Fail(format!("worker {w} panicked"))),
+        match fam.socket(0) {
+            Ok(_) | Err(libc::EPROTONOSUPPORT | libc::ESOCKTNOSUPPORT) => Ok(()),
+            Err(err) => Err(format!("autoload after rmmod: {}", ename(err))),
         }
-    }
-    if let Some(m) = failure {
-        return Err(Outcome::Fail(m));
-    }
-    let el = start.elapsed().as_secs_f64();
+    })?;
+    let (unloads, refused, busy, absent) = (tally.unloads, tally.refused, tally.busy, tally.absent);
     let c = &counts;
     check!(unloads > 0, "rmmod {SEQ_NAME} never succeeded in {el:.1} s");
     check!(

@@ -2,6 +2,7 @@
 
 //! Thin syscall wrappers: sockets of the family, module state and reference counts.
 
+use crate::ktap::{Outcome, TestResult};
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -457,5 +458,68 @@ fn set_timeo(fd: &OwnedFd, opt: i32, ms: i64) -> Result<(), String> {
         Err(format!("setsockopt({opt}, {ms} ms): {}", ename(errno())))
     } else {
         Ok(())
+    }
+}
+
+/// In a child running as nobody (no `CAP_NET_BIND_SERVICE`): a socket from `make`, then
+/// `bind()` to port 81 must be `EACCES` and to port 1024 must succeed. Returns the child's
+/// status: 0, or 10 (setuid/setgid failed), 11 (no socket), 12 (port 81 not `EACCES`), 13
+/// (port 1024 refused).
+pub fn unprivileged_bind_child(make: impl FnOnce() -> Result<OwnedFd, i32>) -> Result<i32, String> {
+    in_child(|| {
+        // SAFETY: plain syscalls in the single-threaded child.
+        if unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0 {
+            return 10;
+        }
+        let Ok(fd) = make() else { return 11 };
+        if bind(&fd, 81) != Err(libc::EACCES) {
+            return 12;
+        }
+        if bind(&fd, 1024) != Ok(()) {
+            return 13;
+        }
+        0
+    })
+}
+
+/// A skip for a test whose child exited with 30: its `unshare(CLONE_NEWNET)` failed (a kernel
+/// without `CONFIG_NET_NS`).
+pub fn skip_without_netns(code: i32) -> TestResult {
+    if code == 30 {
+        return Err(Outcome::Skip(
+            "unshare(CLONE_NEWNET) failed: no CONFIG_NET_NS".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A `PROT_NONE` page: every access of the kernel to it faults (`EFAULT`). Unmapped on drop.
+pub struct NoAccess(pub *mut u8);
+
+impl NoAccess {
+    /// Maps the page.
+    pub fn new() -> Result<Self, String> {
+        // SAFETY: an anonymous private mapping of one page, no file.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(format!("mmap PROT_NONE: {}", ename(errno())));
+        }
+        Ok(Self(p.cast()))
+    }
+}
+
+impl Drop for NoAccess {
+    fn drop(&mut self) {
+        // SAFETY: our mapping of one page.
+        unsafe { libc::munmap(self.0.cast(), 4096) };
     }
 }
