@@ -513,12 +513,14 @@ impl Protocol for SeqPacket {
         if let Some(e) = sock.take_error() {
             return Err(e);
         }
-        let peer = {
+        // The peer and our port under one acquisition: a connected socket's port does not
+        // change until it is released, which no send can overlap.
+        let (peer, port) = {
             let inner = sock.data().inner.lock();
             if inner.state != State::Connected {
                 return Err(ENOTCONN);
             }
-            inner.peer.clone()
+            (inner.peer.clone(), inner.port)
         };
         let Some(peer) = peer else {
             return Err(pf::epipe(flags));
@@ -537,7 +539,7 @@ impl Protocol for SeqPacket {
             Err(e) => return Err(e),
         };
         skb.fill_from_msg(msg)?;
-        skb.cb_mut().src_port = sock.data().inner.lock().port;
+        skb.cb_mut().src_port = port;
         // Queued under the peer's lock: a peer that closed (which it marks under this lock
         // before its queue is purged) gets nothing.
         let inner = peer.data().inner.lock();
