@@ -572,26 +572,38 @@ impl Monitors {
         Some(skb.clone_for::<RawMonitor>(MonitorCb { src_port, dst_port }))
     }
 
-    /// Queues a clone of `copy` to every monitor that still reads; counts what each got or
-    /// lost. Nothing here sleeps (clones are `GFP_ATOMIC`, a full monitor drops).
+    /// Queues `copy` to every monitor that still reads (a clone of it to all but the last, the
+    /// copy itself to the last); counts what each got or lost. Nothing here sleeps (clones are
+    /// `GFP_ATOMIC`, a full monitor drops).
     fn deliver(&self, copy: Result<SkBuff<RawMonitor>>) {
         let list = self.list.lock();
-        for mon in list.values() {
-            if mon.shutdown_mask().contains(ShutdownSet::RCV) {
-                continue;
+        let readers = list
+            .values()
+            .filter(|mon| !mon.shutdown_mask().contains(ShutdownSet::RCV));
+        let mut prev = None;
+        for mon in readers {
+            if let Some(prev) = prev.replace(mon) {
+                let clone = copy
+                    .as_ref()
+                    .map_err(|e| *e)
+                    .and_then(|c| c.clone_for::<RawMonitor>(*c.cb()));
+                give(prev, clone);
             }
-            let queued = copy
-                .as_ref()
-                .map_err(|e| *e)
-                .and_then(|c| c.clone_for::<RawMonitor>(*c.cb()))
-                .and_then(|c| mon.queue_rcv(c));
-            let counter = match queued {
-                Ok(()) => &mon.data().copies,
-                Err(_) => &mon.data().drops,
-            };
-            counter.fetch_add(1, Relaxed);
+        }
+        if let Some(last) = prev {
+            give(last, copy);
         }
     }
+}
+
+/// Queues `copy` to the monitor `mon` and counts it, or counts a drop (the clone failed, or
+/// the monitor's receive buffer is full).
+fn give(mon: &HeldSock<RawMonitor>, copy: Result<SkBuff<RawMonitor>>) {
+    let counter = match copy.and_then(|c| mon.queue_rcv(c)) {
+        Ok(()) => &mon.data().copies,
+        Err(_) => &mon.data().drops,
+    };
+    counter.fetch_add(1, Relaxed);
 }
 
 #[vtable]
