@@ -309,6 +309,27 @@ fn not_timed_out<T>(r: Result<T, i32>, what: &str) -> Result<Result<T, String>, 
     }
 }
 
+/// On a new connection, a `recv()` blocked on the server side must be woken with end of file
+/// by `wake` (`what`), done to the client side.
+fn blocked_recv_sees_eof(
+    what: &str,
+    wake: impl FnOnce(OwnedFd) -> Result<(), String>,
+) -> TestResult {
+    let (c, s) = pair()?;
+    let ss = share(&s);
+    let b = spawn_blocked(move || recv(&ss, 64, 0));
+    let blocked = b.blocking();
+    wake(c)?;
+    let r = not_timed_out(b.join(what)?, what)?;
+    check!(blocked, "recv did not block");
+    check_eq!(
+        r,
+        Ok((vec![], 0, 0)),
+        format!("blocked reader after {what}")
+    );
+    Ok(())
+}
+
 extern "C" fn on_signal(_: i32) {}
 
 /// Installs a no-op handler of `sig`, with `SA_RESTART` or not.
@@ -1157,19 +1178,10 @@ fn seqpacket_peer_close_drains_then_eof() -> TestResult {
         "end of file again"
     );
     // A reader blocked when the peer closes is woken with end of file.
-    let (c, s) = pair()?;
-    let ss = share(&s);
-    let b = spawn_blocked(move || recv(&ss, 64, 0));
-    let blocked = b.blocking();
-    drop(c);
-    let r = not_timed_out(b.join("the peer's close")?, "the peer's close")?;
-    check!(blocked, "recv did not block");
-    check_eq!(
-        r,
-        Ok((vec![], 0, 0)),
-        "blocked reader after the peer closed"
-    );
-    Ok(())
+    blocked_recv_sees_eof("the peer's close", |c| {
+        drop(c);
+        Ok(())
+    })
 }
 
 /// Whether `SIGPIPE` is pending for this thread (it is blocked by the caller).
@@ -1256,19 +1268,9 @@ fn seqpacket_shutdown_wr_is_peer_eof() -> TestResult {
         "the reply after SHUT_WR"
     );
     // A blocked reader is woken by the peer's SHUT_WR.
-    let (c, s) = pair()?;
-    let ss = share(&s);
-    let b = spawn_blocked(move || recv(&ss, 64, 0));
-    let blocked = b.blocking();
-    shutdown(&c, libc::SHUT_WR).map_err(e("shutdown"))?;
-    let r = not_timed_out(b.join("the peer's SHUT_WR")?, "the peer's SHUT_WR")?;
-    check!(blocked, "recv did not block");
-    check_eq!(
-        r,
-        Ok((vec![], 0, 0)),
-        "blocked reader after the peer's SHUT_WR"
-    );
-    Ok(())
+    blocked_recv_sees_eof("the peer's SHUT_WR", |c| {
+        shutdown(&c, libc::SHUT_WR).map_err(e("shutdown"))
+    })
 }
 
 fn seqpacket_poll_hup_rdhup() -> TestResult {

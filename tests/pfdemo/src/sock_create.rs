@@ -696,20 +696,23 @@ fn ops_owner_scm_rights_in_flight_close() -> TestResult {
     Ok(())
 }
 
+/// The socket types the family serves: SOCK_DGRAM and SOCK_RAW (the raw monitor) are built in,
+/// SOCK_RDM (rust_pf_demo_rdm, covered by protosw.sh) and SOCK_SEQPACKET (its module,
+/// seqpacket.rs) are protocol modules loaded on demand. Every other type below SOCK_MAX is
+/// refused by the family's create.
+const SERVED_TYPES: [i32; 4] = [
+    libc::SOCK_DGRAM,
+    libc::SOCK_RAW,
+    libc::SOCK_RDM,
+    libc::SOCK_SEQPACKET,
+];
+
 fn create_every_other_type() -> TestResult {
     ensure_loaded()?;
     // Types 0 and 7..9 are not in `enum sock_type` but are below SOCK_MAX: __sock_create() only
     // range-checks the type (the SOCK_PACKET special case is for PF_INET only), so every one of
     // them reaches the family's create, which refuses it.
-    // SOCK_RDM has a protocol module loaded on demand (rust_pf_demo_rdm), SOCK_RAW the raw
-    // monitor: protosw.sh covers them; SOCK_SEQPACKET its module (seqpacket.rs).
-    let served = [
-        libc::SOCK_DGRAM,
-        libc::SOCK_RAW,
-        libc::SOCK_RDM,
-        libc::SOCK_SEQPACKET,
-    ];
-    for ty in (0..SOCK_MAX).filter(|t| !served.contains(t)) {
+    for ty in (0..SOCK_MAX).filter(|t| !SERVED_TYPES.contains(t)) {
         let r = sock(PF_DEMO, ty, 0);
         check_eq!(
             r,
@@ -762,15 +765,7 @@ fn create_errors_sockstat_baseline() -> TestResult {
     drop(s);
     check_eq!(sockets_used()?, base, "sockets: used after close");
     for _ in 0..50 {
-        // SOCK_RDM has a protocol module loaded on demand (rust_pf_demo_rdm), SOCK_RAW the raw
-        // monitor: protosw.sh covers them; SOCK_SEQPACKET its module (seqpacket.rs).
-        let served = [
-            libc::SOCK_DGRAM,
-            libc::SOCK_RAW,
-            libc::SOCK_RDM,
-            libc::SOCK_SEQPACKET,
-        ];
-        for ty in (0..SOCK_MAX).filter(|t| !served.contains(t)) {
+        for ty in (0..SOCK_MAX).filter(|t| !SERVED_TYPES.contains(t)) {
             check!(
                 sock(PF_DEMO, ty, 0).is_err(),
                 "socket(18, {ty}, 0) succeeded"
