@@ -104,17 +104,6 @@ impl Kind {
     }
 }
 
-fn sin(port: u16) -> libc::sockaddr_in {
-    libc::sockaddr_in {
-        sin_family: libc::AF_INET as u16,
-        sin_port: port.to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
-        },
-        sin_zero: [0; 8],
-    }
-}
-
 fn udp_bind(fd: &OwnedFd) -> u16 {
     let a = sin(0);
     let len = std::mem::size_of::<libc::sockaddr_in>() as u32;

@@ -877,17 +877,11 @@ fn blocked_recv_woken_by_data() -> TestResult {
     Ok(())
 }
 
-extern "C" fn on_signal(_: i32) {}
-
 fn blocked_recv_eintr_on_signal() -> TestResult {
     ensure_loaded()?;
     let (b, _) = bound_socket(0)?;
-    // SAFETY: installs a no-op handler without SA_RESTART, so the syscall is interrupted.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as usize;
-        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
-    }
+    // Without SA_RESTART, so the syscall is interrupted.
+    handle_signal(libc::SIGUSR1, false);
     let (h, tid) = blocked_reader(&b);
     // SAFETY: `tid` is a live thread of ours (joined below).
     unsafe { libc::pthread_kill(tid, libc::SIGUSR1) };
@@ -900,13 +894,8 @@ fn blocked_recv_restarts_with_sa_restart() -> TestResult {
     ensure_loaded()?;
     let (a, _) = bound_socket(0)?;
     let (b, pb) = bound_socket(0)?;
-    // SAFETY: installs a no-op handler with SA_RESTART: the interrupted recv restarts.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigaction(libc::SIGUSR2, &sa, std::ptr::null_mut());
-    }
+    // With SA_RESTART: the interrupted recv restarts.
+    handle_signal(libc::SIGUSR2, true);
     // A receive timeout turns the restart into EINTR (`sock_intr_errno()`): this reader has
     // none, and `join_reader`'s deadline is its watchdog.
     set_rcvtimeo(&b, 0)?;

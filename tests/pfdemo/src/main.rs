@@ -14,6 +14,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod bench;
+mod blind;
 mod demo;
 mod dgram;
 mod fuzz;
@@ -40,7 +41,8 @@ fn main() {
                 .iter()
                 .chain(dgram::TESTS)
                 .chain(monitor::TESTS)
-                .chain(seqpacket::TESTS);
+                .chain(seqpacket::TESTS)
+                .chain(blind::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }

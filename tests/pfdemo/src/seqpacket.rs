@@ -330,19 +330,6 @@ fn blocked_recv_sees_eof(
     Ok(())
 }
 
-extern "C" fn on_signal(_: i32) {}
-
-/// Installs a no-op handler of `sig`, with `SA_RESTART` or not.
-fn handle(sig: i32, restart: bool) {
-    // SAFETY: installs a handler that does nothing.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_signal as *const () as usize;
-        sa.sa_flags = if restart { libc::SA_RESTART } else { 0 };
-        libc::sigaction(sig, &sa, std::ptr::null_mut());
-    }
-}
-
 fn seqpacket_autoload_refcnt() -> TestResult {
     ensure_unloaded()?;
     // Which modules the kernel asks modprobe for, in order: a logging wrapper.
@@ -787,7 +774,7 @@ fn seqpacket_accept_woken_by_connect() -> TestResult {
 fn seqpacket_accept_eintr_on_signal() -> TestResult {
     ensure_seq_loaded()?;
     let (l, _) = listener(0, 4)?;
-    handle(libc::SIGUSR1, false);
+    handle_signal(libc::SIGUSR1, false);
     let b = blocked_accept(&l);
     // SAFETY: a live thread of ours (joined below).
     unsafe { libc::pthread_kill(b.tid, libc::SIGUSR1) };
@@ -807,7 +794,7 @@ fn seqpacket_accept_restarts_with_sa_restart() -> TestResult {
     let (l, port) = listener(0, 4)?;
     // Without a timeout the wait restarts (`ERESTARTSYS`); the join deadline is the watchdog.
     set_rcvtimeo(&l, 0)?;
-    handle(libc::SIGUSR2, true);
+    handle_signal(libc::SIGUSR2, true);
     let b = blocked_accept(&l);
     // SAFETY: a live thread of ours (joined below).
     unsafe { libc::pthread_kill(b.tid, libc::SIGUSR2) };

@@ -1368,8 +1368,7 @@ pub fn sock_cli(args: &[String]) -> i32 {
     // --nobody: as uid/gid 65534 (no capabilities), for CAP_NET_RAW.
     let nobody = args.first().map(String::as_str) == Some("--nobody");
     args = &args[nobody as usize..];
-    // SAFETY: plain syscalls in this single-threaded helper.
-    if nobody && (unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0) {
+    if nobody && become_nobody().is_err() {
         println!("setuid failed");
         return 2;
     }

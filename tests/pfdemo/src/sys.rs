@@ -69,6 +69,7 @@ pub fn ename(e: i32) -> String {
         libc::EFAULT => "EFAULT",
         libc::EBADF => "EBADF",
         libc::ENFILE => "ENFILE",
+        libc::EDESTADDRREQ => "EDESTADDRREQ",
         _ => "errno",
     };
     format!("{name} ({e})")
@@ -266,7 +267,17 @@ pub fn bound_socket(port: u32) -> Result<(OwnedFd, u32), String> {
 /// `sendto()` to a port (`None`: `send()` to the connected peer).
 pub fn sendto(fd: &OwnedFd, data: &[u8], port: Option<u32>, flags: i32) -> Result<usize, i32> {
     let addr = port.map(|p| SockaddrPfdemo::new(p).to_bytes());
-    let (ptr, len) = match &addr {
+    sendto_raw(fd, data, addr.as_ref().map(|a| &a[..]), flags)
+}
+
+/// `sendto()` with raw address bytes, of any family (`None`: `send()`).
+pub fn sendto_raw(
+    fd: &OwnedFd,
+    data: &[u8],
+    addr: Option<&[u8]>,
+    flags: i32,
+) -> Result<usize, i32> {
+    let (ptr, len) = match addr {
         Some(a) => (a.as_ptr(), a.len() as u32),
         None => (std::ptr::null(), 0),
     };
@@ -467,8 +478,7 @@ fn set_timeo(fd: &OwnedFd, opt: i32, ms: i64) -> Result<(), String> {
 /// (port 1024 refused).
 pub fn unprivileged_bind_child(make: impl FnOnce() -> Result<OwnedFd, i32>) -> Result<i32, String> {
     in_child(|| {
-        // SAFETY: plain syscalls in the single-threaded child.
-        if unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0 {
+        if become_nobody().is_err() {
             return 10;
         }
         let Ok(fd) = make() else { return 11 };
@@ -480,6 +490,148 @@ pub fn unprivileged_bind_child(make: impl FnOnce() -> Result<OwnedFd, i32>) -> R
         }
         0
     })
+}
+
+/// `setgid(65534)`, `setuid(65534)`: the calling process becomes nobody, without capabilities.
+pub fn become_nobody() -> Result<(), i32> {
+    // SAFETY: plain syscalls with integer arguments.
+    if unsafe { libc::setgid(65534) } != 0 || unsafe { libc::setuid(65534) } != 0 {
+        return Err(errno());
+    }
+    Ok(())
+}
+
+/// `unshare(flags)`.
+pub fn unshare(flags: i32) -> Result<(), i32> {
+    // SAFETY: plain syscall with an integer argument.
+    cvt(unsafe { libc::unshare(flags) }.into()).map(drop)
+}
+
+/// The bit of capability `cap` (`CAP_*`) in the masks of [`capget`] and [`capset`].
+pub const fn cap_bit(cap: u32) -> u64 {
+    1 << cap
+}
+
+/// `CAP_NET_BIND_SERVICE` (include/uapi/linux/capability.h).
+pub const CAP_NET_BIND_SERVICE: u32 = 10;
+/// `CAP_NET_ADMIN`.
+pub const CAP_NET_ADMIN: u32 = 12;
+/// `CAP_NET_RAW`.
+pub const CAP_NET_RAW: u32 = 13;
+
+/// `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+/// `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: 64-bit masks, in two `CapData`.
+const CAP_VERSION_3: u32 = 0x2008_0522;
+
+/// The calling thread's effective and permitted capabilities (`capget`), as 64-bit masks.
+pub fn capget() -> Result<(u64, u64), i32> {
+    let mut h = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let mut d = [CapData::default(); 2];
+    // SAFETY: `h` and `d` are valid for the version-3 header and its two data structs.
+    cvt(unsafe { libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) })?;
+    let join = |lo: u32, hi: u32| u64::from(lo) | u64::from(hi) << 32;
+    Ok((
+        join(d[0].effective, d[1].effective),
+        join(d[0].permitted, d[1].permitted),
+    ))
+}
+
+/// Sets the calling thread's effective and permitted capabilities (`capset`, no inheritable
+/// ones): a forked child drops capabilities this way (it can only lower its permitted set).
+pub fn capset(effective: u64, permitted: u64) -> Result<(), i32> {
+    let mut h = CapHeader {
+        version: CAP_VERSION_3,
+        pid: 0,
+    };
+    let half = |m: u64, i: u32| (m >> (32 * i)) as u32;
+    let d = [0, 1].map(|i| CapData {
+        effective: half(effective, i),
+        permitted: half(permitted, i),
+        inheritable: 0,
+    });
+    // SAFETY: `h` and `d` are valid for the version-3 header and its two data structs.
+    cvt(unsafe { libc::syscall(libc::SYS_capset, &mut h, d.as_ptr()) }).map(drop)
+}
+
+/// The calling process, as nobody (uid/gid 65534, no capabilities), enters a new user
+/// namespace (and a new network namespace owned by it with `netns`) whose root is nobody
+/// (`uid_map`/`gid_map` "0 65534 1", `setgroups` "deny"): there it has every capability, as
+/// the root of a container. `Err`: the step that failed, and its errno (`EINVAL` from
+/// `unshare`: no `CONFIG_USER_NS`).
+pub fn enter_user_ns(netns: bool) -> Result<(), (&'static str, i32)> {
+    become_nobody().map_err(|e| ("setuid(65534)", e))?;
+    // setuid() made the process non-dumpable: its /proc/self files would be root's, and
+    // nobody could not write its own uid_map.
+    // SAFETY: plain prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) } != 0 {
+        return Err(("prctl(PR_SET_DUMPABLE)", errno()));
+    }
+    let net = if netns { libc::CLONE_NEWNET } else { 0 };
+    unshare(libc::CLONE_NEWUSER | net).map_err(|e| ("unshare", e))?;
+    for (file, text) in [
+        ("/proc/self/setgroups", "deny"),
+        ("/proc/self/uid_map", "0 65534 1"),
+        ("/proc/self/gid_map", "0 65534 1"),
+    ] {
+        std::fs::write(file, text).map_err(|e| (file, e.raw_os_error().unwrap_or(0)))?;
+    }
+    Ok(())
+}
+
+/// `127.0.0.1:port` as a `struct sockaddr_in`.
+pub fn sin(port: u16) -> libc::sockaddr_in {
+    libc::sockaddr_in {
+        sin_family: libc::AF_INET as u16,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+        },
+        sin_zero: [0; 8],
+    }
+}
+
+/// [`sin`] as the bytes [`bind_raw`], [`connect_raw`] and [`sendto_raw`] take.
+pub fn sin_bytes(port: u16) -> Vec<u8> {
+    let a = sin(port);
+    // SAFETY: a `sockaddr_in` is plain bytes, all initialised (`sin_zero` included).
+    unsafe {
+        std::slice::from_raw_parts(
+            (&a as *const libc::sockaddr_in).cast::<u8>(),
+            std::mem::size_of::<libc::sockaddr_in>(),
+        )
+    }
+    .to_vec()
+}
+
+/// Installs a handler of `sig` that does nothing, with `SA_RESTART` or not: the signal
+/// interrupts a blocked call (which then restarts, or fails with `EINTR`) and nothing else.
+pub fn handle_signal(sig: i32, restart: bool) {
+    extern "C" fn on_signal(_: i32) {}
+    // SAFETY: installs a handler that does nothing.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as *const () as usize;
+        sa.sa_flags = if restart { libc::SA_RESTART } else { 0 };
+        libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
 }
 
 /// A skip for a test whose child exited with 30: its `unshare(CLONE_NEWNET)` failed (a kernel
