@@ -397,23 +397,27 @@ impl Protocol for DemoDgram {
         if msg.has_control() {
             return Err(EINVAL);
         }
-        if sock.shutdown_mask().contains(ShutdownSet::SEND) {
-            return Err(EPIPE);
-        }
         let len = msg.data_left();
         if len > PFDEMO_MAX_DGRAM {
             return Err(EMSGSIZE);
         }
-        let (target, dst) = match msg.dest()? {
+        let dest = msg.dest()?;
+        let peer = sock.data().peer.load(Relaxed);
+        if dest.is_none() && peer == 0 {
+            return Err(EDESTADDRREQ);
+        }
+        // As UDP: after our SHUT_WR, EPIPE once there is a destination, whatever it is (no
+        // ECONNREFUSED for a free port).
+        if sock.shutdown_mask().contains(ShutdownSet::SEND) {
+            return Err(EPIPE);
+        }
+        let (target, dst) = match dest {
             Some(dest) => {
                 autobind(sock)?;
                 (lookup(sock, dest.port)?, dest.port)
             }
-            None => match sock.data().peer.load(Relaxed) {
-                0 => return Err(EDESTADDRREQ),
-                // A connected socket is bound already.
-                peer => (peer_target(sock, peer)?, peer),
-            },
+            // A connected socket is bound already.
+            None => (peer_target(sock, peer)?, peer),
         };
         let src = sock.data().port.load(Relaxed);
 
