@@ -329,8 +329,9 @@ impl<T: Protocol> HeldSock<T> {
 /// # Invariants
 ///
 /// `sk` is a live sock of protocol `T` with initialised data, allocated by `sk_alloc` with
-/// `T`'s `struct proto` and never attached to a socket (`sk_socket` and `sk_wq` NULL); this
-/// value owns the reference `sk_alloc` gave, which becomes the socket's when it is grafted.
+/// `T`'s `struct proto` as a user sock (`kern = 0`, so `sk_net_refcnt` is set and the sock holds
+/// its namespace until `__sk_free`, whatever sock it was made from) and never attached to a
+/// socket (`sk_socket` and `sk_wq` NULL); this value owns the reference `sk_alloc` gave, which becomes the socket's when it is grafted.
 /// There is exactly one `ChildSock` per such sock (it is not `Clone`).
 pub struct ChildSock<T: Protocol> {
     sk: NonNull<bindings::sock>,

@@ -341,7 +341,12 @@ impl<T: Protocol> Sock<T> {
     /// this socket's type and protocol number, the protocol's data ([`Protocol::new_data`]; not
     /// [`Protocol::init`], which is for sockets made by `create`), state
     /// [`super::SockState::Close`], and pins the protocol's module (`proto.owner`) for as long
-    /// as it lives; a user socket's child counts in `/proc/net/sockstat` like a socket.
+    /// as it lives, and counts in `/proc/net/sockstat` like a socket.
+    ///
+    /// The child is always a user sock (`kern = 0`, as AF_UNIX's embryo), whatever this socket
+    /// is: it holds a reference to its namespace for as long as it lives, so that an accepted
+    /// socket handed to user space can never outlive the namespace's pernet exit, even when the
+    /// sock it was made from is a kernel socket (which holds none).
     pub fn new_child(&self) -> Result<ChildSock<T>>
     where
         T: HasVTable,
@@ -349,15 +354,15 @@ impl<T: Protocol> Sock<T> {
         let parent = self.as_raw();
         let vtable = T::vtable();
         // SAFETY: the parent is live (type invariants): its namespace is, and its family's
-        // `struct proto` is registered (the parent is one of its socks). `kern` as the parent's
-        // (a kernel socket's child holds no namespace reference either).
+        // `struct proto` is registered (the parent is one of its socks). `kern = 0`: the child
+        // takes its own reference to the namespace (`sk_net_refcnt`), dropped by `__sk_free`.
         let sk = unsafe {
             bindings::sk_alloc(
                 bindings::sock_net(parent),
                 T::FAMILY.into(),
                 bindings::GFP_KERNEL,
                 vtable.proto.get(),
-                i32::from((*parent).__sk_common.skc_net_refcnt() == 0),
+                0,
             )
         };
         let Some(sk) = NonNull::new(sk) else {
