@@ -23,8 +23,8 @@
 //!   with `EINVAL`, as AF_UNIX.
 //! - `send()`: one message of at most [`PFDEMO_MAX_SEQPACKET`] bytes (`EMSGSIZE` above),
 //!   charged to the sender's `SO_SNDBUF` until the peer reads it: a peer that does not read
-//!   blocks the sender (`EAGAIN` with `MSG_DONTWAIT`, after `SO_SNDTIMEO`). `EPIPE` (and
-//!   `SIGPIPE` unless `MSG_NOSIGNAL`) once the connection is shut for sending.
+//!   blocks the sender (`EAGAIN` with `MSG_DONTWAIT`, after `SO_SNDTIMEO`). `EPIPE`, without
+//!   `SIGPIPE` (as AF_UNIX SOCK_SEQPACKET), once the connection is shut for sending.
 //! - `recv()`: one message; a short buffer truncates it (`MSG_TRUNC`); `MSG_PEEK`; after the
 //!   peer closed, the messages it sent are still read, then 0 (end of file).
 //! - `close()`: the peer is shut in both directions (`ECONNRESET` if this side left messages
@@ -523,21 +523,17 @@ impl Protocol for SeqPacket {
             (inner.peer.clone(), inner.port)
         };
         let Some(peer) = peer else {
-            return Err(pf::epipe(flags));
+            return Err(EPIPE);
         };
         if sock.shutdown_mask().contains(ShutdownSet::SEND) {
-            return Err(pf::epipe(flags));
+            return Err(EPIPE);
         }
         let len = msg.data_left();
         if len > PFDEMO_MAX_SEQPACKET {
             return Err(EMSGSIZE);
         }
         // Waits for room in this socket's send buffer, which the peer's reading frees.
-        let mut skb = match sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT)) {
-            Ok(skb) => skb,
-            Err(EPIPE) => return Err(pf::epipe(flags)),
-            Err(e) => return Err(e),
-        };
+        let mut skb = sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?;
         skb.fill_from_msg(msg)?;
         skb.cb_mut().src_port = port;
         // Queued under the peer's lock: a peer that closed (which it marks under this lock
@@ -546,7 +542,7 @@ impl Protocol for SeqPacket {
         if inner.state == State::Closed || peer.shutdown_mask().contains(ShutdownSet::RCV) {
             drop(inner);
             drop(skb);
-            return Err(pf::epipe(flags));
+            return Err(EPIPE);
         }
         peer.queue_msg(skb);
         drop(inner);

@@ -111,8 +111,8 @@ pub const TESTS: &[Test] = &[
         run: seqpacket_peer_close_drains_then_eof,
     },
     Test {
-        name: "seqpacket_send_after_peer_close_epipe_sigpipe",
-        run: seqpacket_send_after_peer_close_epipe_sigpipe,
+        name: "seqpacket_send_after_peer_close_epipe_no_sigpipe",
+        run: seqpacket_send_after_peer_close_epipe_no_sigpipe,
     },
     Test {
         name: "seqpacket_shutdown_wr_is_peer_eof",
@@ -1189,7 +1189,10 @@ fn sigpipe_pending_take() -> bool {
     }
 }
 
-fn seqpacket_send_after_peer_close_epipe_sigpipe() -> TestResult {
+/// Makes a connected pair of sockets.
+type MakePair = dyn Fn() -> Result<(OwnedFd, OwnedFd), String>;
+
+fn seqpacket_send_after_peer_close_epipe_no_sigpipe() -> TestResult {
     ensure_seq_loaded()?;
     // The test runs on a thread of its own with SIGPIPE blocked, to see it pending.
     let h = std::thread::spawn(|| -> TestResult {
@@ -1200,33 +1203,52 @@ fn seqpacket_send_after_peer_close_epipe_sigpipe() -> TestResult {
             libc::sigaddset(&mut set, libc::SIGPIPE);
             libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         }
-        let (c, s) = pair()?;
-        drop(s);
-        check!(!sigpipe_pending_take(), "SIGPIPE pending before the send");
-        check_eq!(
-            send(&c, b"x", libc::MSG_NOSIGNAL).map_err(ename),
-            Err(ename(libc::EPIPE)),
-            "send(MSG_NOSIGNAL) after the peer closed"
-        );
-        check!(
-            !sigpipe_pending_take(),
-            "SIGPIPE raised despite MSG_NOSIGNAL"
-        );
-        check_eq!(
-            send(&c, b"x", 0).map_err(ename),
-            Err(ename(libc::EPIPE)),
-            "send after the peer closed"
-        );
-        check!(sigpipe_pending_take(), "no SIGPIPE for the send");
-        // Our own SHUT_WR too.
-        let (c, _s) = pair()?;
-        shutdown(&c, libc::SHUT_WR).map_err(e("shutdown"))?;
-        check_eq!(
-            send(&c, b"x", 0).map_err(ename),
-            Err(ename(libc::EPIPE)),
-            "send after SHUT_WR"
-        );
-        check!(sigpipe_pending_take(), "no SIGPIPE after SHUT_WR");
+        // AF_UNIX SOCK_SEQPACKET first (the control): unix_dgram_sendmsg answers EPIPE and
+        // never raises SIGPIPE, with or without MSG_NOSIGNAL; then family 18 the same way.
+        let unix_pair = || -> Result<(OwnedFd, OwnedFd), String> {
+            let mut fds = [0; 2];
+            // SAFETY: fds has room for the two descriptors socketpair writes.
+            let r = unsafe {
+                libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr())
+            };
+            if r != 0 {
+                return Err(format!("socketpair(AF_UNIX): {}", ename(errno())));
+            }
+            // SAFETY: socketpair returned two descriptors this thread now owns.
+            Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+        };
+        let pairs: [(&str, &MakePair); 2] = [("AF_UNIX", &unix_pair), ("family 18", &pair)];
+        for (name, mk) in pairs {
+            let (c, s) = mk()?;
+            drop(s);
+            check!(
+                !sigpipe_pending_take(),
+                "{name}: SIGPIPE pending before the send"
+            );
+            for (flags, how) in [(libc::MSG_NOSIGNAL, "MSG_NOSIGNAL"), (0, "no flags")] {
+                check_eq!(
+                    send(&c, b"x", flags).map_err(ename),
+                    Err(ename(libc::EPIPE)),
+                    format!("{name}: send ({how}) after the peer closed")
+                );
+                check!(
+                    !sigpipe_pending_take(),
+                    "{name}: SIGPIPE raised by send ({how}) after the peer closed"
+                );
+            }
+            // Our own SHUT_WR too.
+            let (c, _s) = mk()?;
+            shutdown(&c, libc::SHUT_WR).map_err(e("shutdown"))?;
+            check_eq!(
+                send(&c, b"x", 0).map_err(ename),
+                Err(ename(libc::EPIPE)),
+                format!("{name}: send after SHUT_WR")
+            );
+            check!(
+                !sigpipe_pending_take(),
+                "{name}: SIGPIPE raised by send after SHUT_WR"
+            );
+        }
         Ok(())
     });
     h.join().map_err(|_| "test thread panicked".to_string())?
