@@ -555,7 +555,7 @@ impl Protocol for SeqPacket {
         len: usize,
         flags: MsgFlags,
     ) -> Result<usize> {
-        if flags.intersects(MsgFlags::OOB | MsgFlags::ERRQUEUE) {
+        if flags.contains(MsgFlags::OOB) {
             return Err(EOPNOTSUPP);
         }
         if sock.state() != SockState::Established {

@@ -115,6 +115,10 @@ pub const TESTS: &[Test] = &[
         run: seqpacket_send_after_peer_close_epipe_no_sigpipe,
     },
     Test {
+        name: "seqpacket_msg_errqueue_reads_normal_queue",
+        run: seqpacket_msg_errqueue_reads_normal_queue,
+    },
+    Test {
         name: "seqpacket_shutdown_wr_is_peer_eof",
         run: seqpacket_shutdown_wr_is_peer_eof,
     },
@@ -1189,6 +1193,18 @@ fn sigpipe_pending_take() -> bool {
     }
 }
 
+/// A connected AF_UNIX SOCK_SEQPACKET pair: the control of the tests modelled on it.
+fn unix_pair() -> Result<(OwnedFd, OwnedFd), String> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors socketpair writes.
+    let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr()) };
+    if r != 0 {
+        return Err(format!("socketpair(AF_UNIX): {}", ename(errno())));
+    }
+    // SAFETY: socketpair returned two descriptors the caller now owns.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
 /// Makes a connected pair of sockets.
 type MakePair = dyn Fn() -> Result<(OwnedFd, OwnedFd), String>;
 
@@ -1205,18 +1221,6 @@ fn seqpacket_send_after_peer_close_epipe_no_sigpipe() -> TestResult {
         }
         // AF_UNIX SOCK_SEQPACKET first (the control): unix_dgram_sendmsg answers EPIPE and
         // never raises SIGPIPE, with or without MSG_NOSIGNAL; then family 18 the same way.
-        let unix_pair = || -> Result<(OwnedFd, OwnedFd), String> {
-            let mut fds = [0; 2];
-            // SAFETY: fds has room for the two descriptors socketpair writes.
-            let r = unsafe {
-                libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr())
-            };
-            if r != 0 {
-                return Err(format!("socketpair(AF_UNIX): {}", ename(errno())));
-            }
-            // SAFETY: socketpair returned two descriptors this thread now owns.
-            Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
-        };
         let pairs: [(&str, &MakePair); 2] = [("AF_UNIX", &unix_pair), ("family 18", &pair)];
         for (name, mk) in pairs {
             let (c, s) = mk()?;
@@ -1252,6 +1256,33 @@ fn seqpacket_send_after_peer_close_epipe_no_sigpipe() -> TestResult {
         Ok(())
     });
     h.join().map_err(|_| "test thread panicked".to_string())?
+}
+
+fn seqpacket_msg_errqueue_reads_normal_queue() -> TestResult {
+    ensure_seq_loaded()?;
+    // AF_UNIX first (the control): __unix_dgram_recvmsg refuses only MSG_OOB, so MSG_ERRQUEUE
+    // reads the next message of the normal queue (there is no error queue); then family 18.
+    let pairs: [(&str, &MakePair); 2] = [("AF_UNIX", &unix_pair), ("family 18", &pair)];
+    for (name, mk) in pairs {
+        let (c, s) = mk()?;
+        check_eq!(
+            recv(&s, 64, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT).map_err(ename),
+            Err(ename(libc::EAGAIN)),
+            format!("{name}: recv(MSG_ERRQUEUE) on an empty queue")
+        );
+        send(&c, b"normal", 0).map_err(e("send"))?;
+        check_eq!(
+            recv(&s, 64, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT).map_err(ename),
+            Ok((b"normal".to_vec(), 6, 0)),
+            format!("{name}: recv(MSG_ERRQUEUE) with a message queued")
+        );
+        check_eq!(
+            recv(&s, 64, libc::MSG_OOB | libc::MSG_DONTWAIT).map_err(ename),
+            Err(ename(libc::EOPNOTSUPP)),
+            format!("{name}: recv(MSG_OOB)")
+        );
+    }
+    Ok(())
 }
 
 fn seqpacket_shutdown_wr_is_peer_eof() -> TestResult {
