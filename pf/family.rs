@@ -143,8 +143,10 @@ impl Switch {
         }
     }
 
-    /// `inet_create()`'s lookup: the first entry of `ty` that matches `protocol` with inet's
-    /// wildcard rules, its module pinned. `ESOCKTNOSUPPORT` when `ty` has no entry at all,
+    /// `inet_create()`'s lookup: the first entry of `ty`, in slot order, that matches
+    /// `protocol` with inet's wildcard rules, its module pinned. Slot order is not registration
+    /// order: [`Switch::insert`] takes the first free slot, so an entry registered after an
+    /// unload can come before older ones. `ESOCKTNOSUPPORT` when `ty` has no entry at all,
     /// `EPROTONOSUPPORT` when it has entries but none for `protocol` (or only ones whose module
     /// is going away).
     pub(crate) fn lookup(&self, ty: i16, protocol: c_int) -> Result<Found> {
