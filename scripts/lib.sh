@@ -67,21 +67,96 @@ rpd_make_args() {
 		"RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$RPD_BINDGEN"
 }
 
+# The kernel the VM boots and the module is built for: RPD_KERNEL (make check RPD_KERNEL=...).
+#   6.12 (default)  the project's own 6.12 LTS kernel, built here (RPD_FLAVOUR: debug, trace)
+#   debian-7.2      Debian sid's 7.2 kernel, debian-7.3 trixie-backports' 7.3 kernel: Debian's
+#                   signed vmlinuz booted untouched, the module built in the kernel's build root
+#                   (the kernel's own rustc, bindgen and gcc) against the Rust metadata made from
+#                   Debian's linux-source (scripts/debian-kernel.sh, cached by kernel release)
+RPD_KERNEL=${RPD_KERNEL:-6.12}
+case "$RPD_KERNEL" in
+6.12 | debian-7.2 | debian-7.3) ;;
+*) rpd_die "RPD_KERNEL=$RPD_KERNEL: choose 6.12 (the default), debian-7.2 or debian-7.3" ;;
+esac
+rpd_is_debian() { [ "${RPD_KERNEL#debian-}" != "$RPD_KERNEL" ]; }
+
+# The cached Debian kernel of RPD_KERNEL's series: $RPD_CACHE/debian-X.Y/<release>/ (info,
+# config, vmlinuz, root/ = the build root holding the external-module tree). The release last
+# recorded as tested (debian-X.Y/tested), else the newest complete one.
+rpd_debian_entry() {
+	local dir=$RPD_CACHE/$RPD_KERNEL rel
+	rel=$(cat "$dir/tested" 2>/dev/null || true)
+	if [ -z "$rel" ] || [ ! -f "$dir/$rel/ready" ]; then
+		# shellcheck disable=SC2012
+		rel=$(ls -d "$dir"/*/ready 2>/dev/null | sed 's|/ready$||; s|.*/||' | sort -V | tail -n 1)
+	fi
+	[ -n "$rel" ] || rpd_die "no $RPD_KERNEL kernel in $dir: make it with scripts/debian-kernel.sh ${RPD_KERNEL#debian-}"
+	echo "$dir/$rel"
+}
+
+# rpd_debian_kdir ENTRY: the external-module tree inside the build root (a path in the root).
+rpd_debian_kdir() { echo "/var/cache/rust_pf_demo/debian/$(basename "$1")/build"; }
+
+# rpd_in_root ENTRY CMD...: runs CMD in ENTRY's build root (its own rustc, bindgen, gcc) in the
+# project directory, which is bind-mounted at the same path; /proc is mounted (objtool reads it).
+# A private mount namespace: nothing stays mounted, the root is not changed.
+rpd_in_root() {
+	local root=$1/root
+	shift
+	[ -d "$root$RPD_ROOT" ] || mkdir -p "$root$RPD_ROOT"
+	unshare -m --propagation private sh -euc '
+		root=$1 dir=$2
+		shift 2
+		mount --bind "$dir" "$root$dir"
+		mount -t proc proc "$root/proc"
+		exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+			LANG=C.UTF-8 sh -c "cd \"\$0\" && exec \"\$@\"" "$dir" "$@"' \
+		rpd-root "$root" "$RPD_ROOT" "$@"
+}
+
+# rpd_debian_make ENTRY ARGS...: the kernel's make for the module (M=$RPD_ROOT) in ENTRY's build
+# root. Another tree than last time: clean first (the Makefile's `modules` does the same for
+# 6.12: the generated bindings hold the other kernel's struct layouts).
+rpd_debian_make() {
+	local entry=$1 kdir key
+	shift
+	kdir=$(rpd_debian_kdir "$entry")
+	key=$entry/root$kdir
+	if [ "$(cat "$RPD_ROOT/build/module.kdir" 2>/dev/null)" != "$key" ]; then
+		rpd_in_root "$entry" make -s -C "$kdir" M="$RPD_ROOT" clean || return
+		rm -f "$RPD_ROOT/build/module.kdir"
+	fi
+	rpd_in_root "$entry" make -C "$kdir" M="$RPD_ROOT" "$@" || return
+	echo "$key" >"$RPD_ROOT/build/module.kdir"
+}
+
 # Builds everything a VM run needs: kernel (cached) and its external-module tree, module, test
-# program, initramfs. Sets RPD_KDIR (the external-module tree), RPD_BZIMAGE, RPD_INITRD.
+# program, initramfs. Sets RPD_KDIR (the external-module tree, as this machine sees it),
+# RPD_BZIMAGE, RPD_INITRD.
 rpd_prepare_vm() {
 	"$RPD_ROOT/scripts/setup.sh"
-	local ksrc
-	ksrc=$("$RPD_ROOT/scripts/build-kernel.sh")
-	RPD_BZIMAGE=$ksrc/arch/x86/boot/bzImage
-	# The module is built as on a distro: against the kernel's external-module tree (headers,
-	# .config, Module.symvers, scripts/, the Rust metadata), not against its sources.
-	RPD_KDIR=$("$RPD_ROOT/scripts/extmod-tree.sh" "$ksrc")
-	rpd_say "build rust_pf_demo.ko against $RPD_KDIR"
-	# shellcheck disable=SC2046
-	make -s -C "$RPD_ROOT" KDIR="$RPD_KDIR" RUSTC="$RPD_RUSTC" BINDGEN="$RPD_BINDGEN" \
-		$(rpd_make_args) modules >"$RPD_ROOT/build/module.log" 2>&1 ||
-		{ cat "$RPD_ROOT/build/module.log"; rpd_die "module build failed"; }
+	local ksrc entry
+	if rpd_is_debian; then
+		[ -z "${RPD_FLAVOUR:-}" ] ||
+			rpd_die "RPD_FLAVOUR=$RPD_FLAVOUR is a flavour of the self-built 6.12 kernel; RPD_KERNEL=$RPD_KERNEL is Debian's own image"
+		entry=$(rpd_debian_entry)
+		RPD_BZIMAGE=$entry/vmlinuz
+		RPD_KDIR=$entry/root$(rpd_debian_kdir "$entry")
+		rpd_say "build rust_pf_demo.ko for Debian's $(basename "$entry") in its build root"
+		rpd_debian_make "$entry" modules >"$RPD_ROOT/build/module.log" 2>&1 ||
+			{ cat "$RPD_ROOT/build/module.log"; rpd_die "module build failed"; }
+	else
+		ksrc=$("$RPD_ROOT/scripts/build-kernel.sh")
+		RPD_BZIMAGE=$ksrc/arch/x86/boot/bzImage
+		# The module is built as on a distro: against the kernel's external-module tree (headers,
+		# .config, Module.symvers, scripts/, the Rust metadata), not against its sources.
+		RPD_KDIR=$("$RPD_ROOT/scripts/extmod-tree.sh" "$ksrc")
+		rpd_say "build rust_pf_demo.ko against $RPD_KDIR"
+		# shellcheck disable=SC2046
+		make -s -C "$RPD_ROOT" KDIR="$RPD_KDIR" RUSTC="$RPD_RUSTC" BINDGEN="$RPD_BINDGEN" \
+			$(rpd_make_args) modules >"$RPD_ROOT/build/module.log" 2>&1 ||
+			{ cat "$RPD_ROOT/build/module.log"; rpd_die "module build failed"; }
+	fi
 	rpd_say "build the pfdemo test program (static)"
 	(cd "$RPD_ROOT/tests/pfdemo" && RUSTC=$RPD_RUSTC "$RPD_CARGO" build --quiet --locked --release \
 		--target x86_64-unknown-linux-gnu --target-dir "$RPD_ROOT/build/cargo") ||
