@@ -26,7 +26,8 @@
 //!   blocks the sender (`EAGAIN` with `MSG_DONTWAIT`, after `SO_SNDTIMEO`). `EPIPE`, without
 //!   `SIGPIPE` (as AF_UNIX SOCK_SEQPACKET), once the connection is shut for sending.
 //! - `recv()`: one message; a short buffer truncates it (`MSG_TRUNC`); `MSG_PEEK`; after the
-//!   peer closed, the messages it sent are still read, then 0 (end of file).
+//!   peer closed, the messages it sent are still read, then 0 (end of file), non-blocking
+//!   reads too (as AF_UNIX: not `EAGAIN`).
 //! - `close()`: the peer is shut in both directions (`ECONNRESET` if this side left messages
 //!   unread); a listener resets the connections it had not accepted (their clients see
 //!   `ECONNRESET`).
@@ -561,8 +562,14 @@ impl Protocol for SeqPacket {
         if sock.state() != SockState::Established {
             return Err(ENOTCONN);
         }
-        let Some(m) = sock.recv_datagram(flags)? else {
-            return Ok(0);
+        let m = match sock.recv_datagram(flags) {
+            Ok(Some(m)) => m,
+            Ok(None) => return Ok(0),
+            // As AF_UNIX (`__unix_dgram_recvmsg`): a non-blocking read of a socket shut for
+            // receiving (the peer closed or shut its sending side, or our own SHUT_RD) is end
+            // of file, as a blocking one is.
+            Err(EAGAIN) if sock.shutdown_mask().contains(ShutdownSet::RCV) => return Ok(0),
+            Err(e) => return Err(e),
         };
         msg.set_source(&SockaddrPfdemo::new(m.cb().src_port));
         m.recv_into(msg, len, flags)

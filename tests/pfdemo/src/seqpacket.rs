@@ -119,6 +119,10 @@ pub const TESTS: &[Test] = &[
         run: seqpacket_msg_errqueue_reads_normal_queue,
     },
     Test {
+        name: "seqpacket_nonblocking_read_sees_eof",
+        run: seqpacket_nonblocking_read_sees_eof,
+    },
+    Test {
         name: "seqpacket_shutdown_wr_is_peer_eof",
         run: seqpacket_shutdown_wr_is_peer_eof,
     },
@@ -1281,6 +1285,91 @@ fn seqpacket_msg_errqueue_reads_normal_queue() -> TestResult {
             Err(ename(libc::EOPNOTSUPP)),
             format!("{name}: recv(MSG_OOB)")
         );
+    }
+    Ok(())
+}
+
+/// How a scenario of `seqpacket_nonblocking_read_sees_eof` shuts the reader's receiving side.
+type Shut = fn(OwnedFd, &OwnedFd) -> Result<Option<OwnedFd>, String>;
+
+fn seqpacket_nonblocking_read_sees_eof() -> TestResult {
+    ensure_seq_loaded()?;
+    // AF_UNIX first (the control): __unix_dgram_recvmsg turns EAGAIN into end of file on a
+    // SOCK_SEQPACKET socket shut for receiving; then family 18 the same way. Each scenario
+    // returns the writer if it is kept open.
+    let shuts: [(&str, Shut); 3] = [
+        ("the peer's close", |w, _| {
+            drop(w);
+            Ok(None)
+        }),
+        ("the peer's SHUT_WR", |w, _| {
+            shutdown(&w, libc::SHUT_WR).map_err(e("shutdown(SHUT_WR)"))?;
+            Ok(Some(w))
+        }),
+        ("our own SHUT_RD", |w, r| {
+            shutdown(r, libc::SHUT_RD).map_err(e("shutdown(SHUT_RD)"))?;
+            Ok(Some(w))
+        }),
+    ];
+    let pairs: [(&str, &MakePair); 2] = [("AF_UNIX", &unix_pair), ("family 18", &pair)];
+    for (name, mk) in pairs {
+        for (what, shut) in shuts {
+            let (w, r) = mk()?;
+            // Edge-triggered epoll registered before the event, as tokio or Go's netpoller do.
+            // SAFETY: plain epoll syscalls; the event struct is valid.
+            let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+            check!(ep >= 0, "epoll_create1: {}", ename(errno()));
+            // SAFETY: `ep` is ours.
+            let ep = unsafe { OwnedFd::from_raw_fd(ep) };
+            let mut evt = libc::epoll_event {
+                events: (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+                u64: 1,
+            };
+            // SAFETY: valid fds and event.
+            let rc = unsafe {
+                libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, r.as_raw_fd(), &mut evt)
+            };
+            check!(rc == 0, "epoll_ctl: {}", ename(errno()));
+            check_eq!(
+                recv(&r, 64, libc::MSG_DONTWAIT).map_err(ename),
+                Err(ename(libc::EAGAIN)),
+                format!("{name}: recv(MSG_DONTWAIT) before {what}")
+            );
+            let _w = shut(w, &r)?;
+            let mut out = [libc::epoll_event { events: 0, u64: 0 }; 1];
+            // The watchdog: a lost edge fails here within 2 s, naming what it waited for.
+            // SAFETY: `out` is valid for 1 event.
+            let n = unsafe { libc::epoll_wait(ep.as_raw_fd(), out.as_mut_ptr(), 1, 2000) };
+            check_eq!(
+                n,
+                1,
+                format!("{name}: EPOLLET event after {what} (2 s watchdog)")
+            );
+            check_eq!(
+                recv(&r, 64, libc::MSG_DONTWAIT).map_err(ename),
+                Ok((vec![], 0, 0)),
+                format!("{name}: recv(MSG_DONTWAIT) after {what}")
+            );
+            // read() on an O_NONBLOCK socket.
+            // SAFETY: fcntl on a descriptor we own.
+            let fl = unsafe { libc::fcntl(r.as_raw_fd(), libc::F_GETFL) };
+            // SAFETY: as above.
+            let rc = unsafe { libc::fcntl(r.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK) };
+            check!(rc == 0, "fcntl(O_NONBLOCK): {}", ename(errno()));
+            let mut buf = [0u8; 64];
+            // SAFETY: `buf` is valid for its length.
+            let got = unsafe { libc::read(r.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let got = if got < 0 {
+                Err(ename(errno()))
+            } else {
+                Ok(got)
+            };
+            check_eq!(
+                got,
+                Ok(0),
+                format!("{name}: read() on O_NONBLOCK after {what}")
+            );
+        }
     }
     Ok(())
 }
