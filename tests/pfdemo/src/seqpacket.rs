@@ -123,6 +123,10 @@ pub const TESTS: &[Test] = &[
         run: seqpacket_nonblocking_read_sees_eof,
     },
     Test {
+        name: "seqpacket_close_one_unread_resets_once",
+        run: seqpacket_close_one_unread_resets_once,
+    },
+    Test {
         name: "seqpacket_shutdown_wr_is_peer_eof",
         run: seqpacket_shutdown_wr_is_peer_eof,
     },
@@ -1369,6 +1373,39 @@ fn seqpacket_nonblocking_read_sees_eof() -> TestResult {
                 Ok(0),
                 format!("{name}: read() on O_NONBLOCK after {what}")
             );
+        }
+    }
+    Ok(())
+}
+
+fn seqpacket_close_one_unread_resets_once() -> TestResult {
+    ensure_seq_loaded()?;
+    // AF_UNIX first (the control): unix_release_sock sets ECONNRESET on the peer when one
+    // message (not an empty one) is left unread; the peer's calls report it once, then the
+    // shut connection's own answers follow. Family 18 must answer the same sequence.
+    let pairs: [(&str, &MakePair); 2] = [("AF_UNIX", &unix_pair), ("family 18", &pair)];
+    let mut control = None;
+    for (name, mk) in pairs {
+        let (c, s) = mk()?;
+        send(&c, b"unread", 0).map_err(e("send"))?;
+        drop(s);
+        let seq: Vec<Result<usize, String>> = vec![
+            send(&c, b"x", libc::MSG_NOSIGNAL).map_err(ename),
+            send(&c, b"x", libc::MSG_NOSIGNAL).map_err(ename),
+            recv(&c, 64, libc::MSG_DONTWAIT).map(|r| r.1).map_err(ename),
+        ];
+        let resets = seq
+            .iter()
+            .filter(|r| **r == Err(ename(libc::ECONNRESET)))
+            .count();
+        check_eq!(
+            resets,
+            1,
+            format!("{name}: ECONNRESET reports after the peer closed with one unread message ({seq:?})")
+        );
+        match &control {
+            None => control = Some(seq),
+            Some(unix) => check_eq!(seq, *unix, format!("{name}: the sequence AF_UNIX answers")),
         }
     }
     Ok(())
