@@ -238,6 +238,11 @@ fn unbind(sock: &HeldSock<SeqPacket>) {
 /// The peer of `me` lets go of it: `me` is shut in both directions (its blocked readers see
 /// end of file, its senders `EPIPE`), with `ECONNRESET` pending if `reset`.
 fn disconnect(me: &HeldSock<SeqPacket>, peer: &HeldSock<SeqPacket>, reset: bool) {
+    // The error first: a send of the peer's that finds its link gone (below) reports it.
+    if reset {
+        peer.set_error(ECONNRESET);
+        peer.shared().resets.fetch_add(1, Relaxed);
+    }
     let theirs = {
         let mut inner = peer.data().inner.lock();
         match &inner.peer {
@@ -245,10 +250,6 @@ fn disconnect(me: &HeldSock<SeqPacket>, peer: &HeldSock<SeqPacket>, reset: bool)
             _ => None,
         }
     };
-    if reset {
-        peer.set_error(ECONNRESET);
-        peer.shared().resets.fetch_add(1, Relaxed);
-    }
     peer.shut(ShutdownSet::BOTH);
     drop(theirs);
 }
@@ -523,8 +524,9 @@ impl Protocol for SeqPacket {
             }
             (inner.peer.clone(), inner.port)
         };
+        // A reset that came after the check above is reported before EPIPE.
         let Some(peer) = peer else {
-            return Err(EPIPE);
+            return Err(sock.take_error().unwrap_or(EPIPE));
         };
         if sock.shutdown_mask().contains(ShutdownSet::SEND) {
             return Err(EPIPE);
