@@ -18,7 +18,7 @@
 //! sock's.
 
 use super::bindings;
-use super::{HeldSock, MsgFlags, Protocol, ShutdownSet, SkBuff};
+use super::{HeldSock, Protocol, ShutdownSet, SkBuff};
 use core::{
     ptr,
     ptr::NonNull,
@@ -149,16 +149,6 @@ pub fn wait<T: ?Sized, B: Backend>(
             Ok(())
         }
     }
-}
-
-/// Sends `SIGPIPE` to the calling task unless `flags` has `MSG_NOSIGNAL`, and returns `EPIPE`:
-/// what a stream or seqpacket `sendmsg()` on a shut connection answers.
-pub fn epipe(flags: MsgFlags) -> Error {
-    if !flags.contains(MsgFlags::NOSIGNAL) {
-        // SAFETY: no precondition: signals the current task.
-        unsafe { bindings::send_sigpipe() };
-    }
-    EPIPE
 }
 
 impl<T: Protocol> HeldSock<T> {

@@ -39,7 +39,7 @@ mod sock;
 mod vtable;
 
 pub use addr::{Address, ConnectTarget, NoAddress};
-pub use conn::{epipe, poll, wait, ChildSock, SockState, Timeout};
+pub use conn::{poll, wait, ChildSock, SockState, Timeout};
 pub use family::{
     switch_register, switch_unregister, Family, FamilyRegistration, FamilyTable, HasFamilyTable,
     ProtoSw, Switch,

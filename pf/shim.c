@@ -103,11 +103,6 @@ bool rust_pf_demo_sock_writeable(const struct sock *sk)
 	return sock_writeable(sk);
 }
 
-void rust_pf_demo_send_sigpipe(void)
-{
-	send_sig(SIGPIPE, current, 0);
-}
-
 #ifdef RUST_PF_DEMO_EXPORTS
 /* Defined by module_family! (pf/mod.rs) in the family's Rust crate. */
 int rust_pf_demo_rs_protosw_register(struct rust_pf_demo_protosw *sw);

@@ -39,7 +39,6 @@ void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock,
 int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk);
 bool rust_pf_demo_sock_writeable(const struct sock *sk);
 /* send_sig(SIGPIPE, current, 0), as a stream protocol's send on a shut connection. */
-void rust_pf_demo_send_sigpipe(void);
 
 /*
  * The family module's protocol switch API (exported by rust_pf_demo.ko only, built with
