@@ -862,19 +862,7 @@ fn seqpacket_poll_listener_pending() -> TestResult {
         Ok(0),
         "poll of a listener with nothing pending"
     );
-    // SAFETY: plain epoll syscalls; the event struct is valid.
-    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-    check!(ep >= 0, "epoll_create1: {}", ename(errno()));
-    // SAFETY: `ep` is ours.
-    let ep = unsafe { OwnedFd::from_raw_fd(ep) };
-    let mut evt = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: 7,
-    };
-    // SAFETY: valid fds and event.
-    let r =
-        unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, l.as_raw_fd(), &mut evt) };
-    check!(r == 0, "epoll_ctl: {}", ename(errno()));
+    let ep = epoll_on(&l, libc::EPOLLIN, 7)?;
     // A blocked poll is woken by the connection.
     let ls = share(&l);
     let b = spawn_blocked(move || poll1(&ls, libc::POLLIN, WATCHDOG_MS as i32));
@@ -1320,20 +1308,7 @@ fn seqpacket_nonblocking_read_sees_eof() -> TestResult {
         for (what, shut) in shuts {
             let (w, r) = mk()?;
             // Edge-triggered epoll registered before the event, as tokio or Go's netpoller do.
-            // SAFETY: plain epoll syscalls; the event struct is valid.
-            let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
-            check!(ep >= 0, "epoll_create1: {}", ename(errno()));
-            // SAFETY: `ep` is ours.
-            let ep = unsafe { OwnedFd::from_raw_fd(ep) };
-            let mut evt = libc::epoll_event {
-                events: (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
-                u64: 1,
-            };
-            // SAFETY: valid fds and event.
-            let rc = unsafe {
-                libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, r.as_raw_fd(), &mut evt)
-            };
-            check!(rc == 0, "epoll_ctl: {}", ename(errno()));
+            let ep = epoll_on(&r, libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET, 1)?;
             check_eq!(
                 recv(&r, 64, libc::MSG_DONTWAIT).map_err(ename),
                 Err(ename(libc::EAGAIN)),

@@ -675,3 +675,31 @@ impl Drop for NoAccess {
         unsafe { libc::munmap(self.0.cast(), 4096) };
     }
 }
+
+/// An epoll instance watching `fd` for `events`, reported with `tag`.
+pub fn epoll_on(fd: &OwnedFd, events: i32, tag: u64) -> Result<OwnedFd, String> {
+    // SAFETY: no pointer arguments.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if ep < 0 {
+        return Err(format!("epoll_create1: {}", ename(errno())));
+    }
+    // SAFETY: epoll_create1 returned a descriptor we now own.
+    let ep = unsafe { OwnedFd::from_raw_fd(ep) };
+    let mut evt = libc::epoll_event {
+        events: events as u32,
+        u64: tag,
+    };
+    // SAFETY: valid descriptors; `evt` is valid for the call.
+    let r = unsafe {
+        libc::epoll_ctl(
+            ep.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd.as_raw_fd(),
+            &mut evt,
+        )
+    };
+    if r != 0 {
+        return Err(format!("epoll_ctl: {}", ename(errno())));
+    }
+    Ok(ep)
+}
