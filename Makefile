@@ -22,7 +22,16 @@
 #   make clean
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-ifeq ($(origin KDIR)$(filter install uninstall,$(MAKECMDGOALS)),undefined)
+# On a machine running a Rust-enabled kernel with its headers (Debian's 7.x with linux-headers,
+# Arch, Ubuntu with linux-lib-rust), `make` builds for that kernel; elsewhere for the test kernel.
+# Debian's headers ship no Rust metadata: scripts/debian-kernel.sh --host makes an
+# external-module tree with it, /var/cache/rust_pf_demo/debian/<release>/build, used when there.
+RUNNING_RELEASE := $(shell uname -r)
+RUNNING_KDIR := $(firstword $(wildcard /var/cache/rust_pf_demo/debian/$(RUNNING_RELEASE)/build/.done) \
+	/lib/modules/$(RUNNING_RELEASE)/build)
+RUNNING_KDIR := $(patsubst %/.done,%,$(RUNNING_KDIR))
+RUNNING_RUST := $(shell grep -qsx CONFIG_RUST=y /lib/modules/$(RUNNING_RELEASE)/build/.config && echo y)
+ifeq ($(origin KDIR)$(filter install uninstall,$(MAKECMDGOALS))$(RUNNING_RUST),undefined)
 # The project's own test kernel: Debian's toolchain (rustc-web 1.96, clang 19, our bindgen).
 KDIR := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$(rpd_kernel_entry)/headers')
 KDIR_DEP := kernel
@@ -32,7 +41,7 @@ BINDGEN := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$RPD_BINDGEN')
 else
 # Another kernel (`make install` without KDIR: the running one): its own defaults, or RUSTC=,
 # BINDGEN=, LLVM= from the command line (passed on to the kernel's make as they are).
-KDIR ?= /lib/modules/$(shell uname -r)/build
+KDIR ?= $(RUNNING_KDIR)
 RUSTC ?= rustc
 BINDGEN ?= bindgen
 endif

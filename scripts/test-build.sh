@@ -42,7 +42,7 @@ expect_preflight() {
 
 echo "RPD-SELFTEST: build"
 echo "TAP version 13"
-echo "1..12"
+echo "1..14"
 
 # The tree is what a headers package ships: no kernel sources beside the headers and the
 # build scripts, no object files, and the Rust metadata.
@@ -67,6 +67,26 @@ out=$("$RPD_ROOT/scripts/preflight.sh" "$tree" "$RPD_RUSTC" "$RPD_BINDGEN" 2>&1)
 rc=$?
 if [ "$rc" = 0 ] && [ -z "$out" ]; then ok preflight_passes_on_extmod_tree; else
 	not_ok preflight_passes_on_extmod_tree "exit $rc: $out"; fi
+
+# A headers-only tree need not have the kernel's libclang probe (Debian's linux-kbuild lacks
+# scripts/rust_is_available_bindgen_libclang.h): the preflight brings its own.
+cp -as "$(cd "$tree" && pwd)" "$tmp/noprobe"
+rm -f "$tmp/noprobe/scripts/rust_is_available_bindgen_libclang.h"
+out=$("$RPD_ROOT/scripts/preflight.sh" "$tmp/noprobe" "$RPD_RUSTC" "$RPD_BINDGEN" 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && [ -z "$out" ]; then ok preflight_passes_without_kernel_libclang_probe; else
+	not_ok preflight_passes_without_kernel_libclang_probe "exit $rc: $out"; fi
+rm -rf "$tmp/noprobe"
+
+# Debian's linux-headers as installed (scripts/ is linux-kbuild's, no Rust metadata): the line
+# names the command that makes it. In a Debian kernel's build root only.
+release=$(cat "$tree/include/config/kernel.release")
+if [ -n "${RPD_IN_ROOT:-}" ] && [ -d "/usr/src/linux-headers-$release" ]; then
+	expect_preflight preflight_debian_headers_name_the_command "debian-kernel.sh --host $release" \
+		"/usr/src/linux-headers-$release" "$RPD_RUSTC" "$RPD_BINDGEN" env
+else
+	skip preflight_debian_headers_name_the_command "not in a Debian kernel's build root (RPD_KERNEL=debian-X.Y)"
+fi
 
 mkdir -p "$tmp/empty" "$tmp/norust/include/config"
 expect_preflight preflight_not_a_kernel_tree 'is not a kernel build tree' "$tmp/empty" \
@@ -112,7 +132,6 @@ fi
 
 # make install into a staging root: the module under extra/, its alias in modules.alias, and
 # modprobe resolving net-pf-18 to it (what request_module does); make uninstall takes it out.
-release=$(cat "$tree/include/config/kernel.release")
 stage=$tmp/stage
 out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
 	INSTALL_MOD_PATH="$stage" install 2>&1)
