@@ -42,7 +42,7 @@ expect_preflight() {
 
 echo "RPD-SELFTEST: build"
 echo "TAP version 13"
-echo "1..14"
+echo "1..15"
 
 # The tree is what a headers package ships: no kernel sources beside the headers and the
 # build scripts, no object files, and the Rust metadata.
@@ -154,6 +154,44 @@ if ! modprobe -d "$stage" -S "$release" --show-depends net-pf-18 >/dev/null 2>&1
 	ok uninstall_staging_removes_alias
 else
 	not_ok uninstall_staging_removes_alias "make: $out; the module or its alias is still there"
+fi
+
+# dkms (dkms.conf, scripts/dkms-make.sh) in a Debian kernel's build root: `dkms build -k
+# RELEASE` against Debian's headers as installed (no Rust metadata there: dkms-make.sh finds the
+# tree scripts/debian-kernel.sh --host made, or makes it). dkms is installed in the root on first
+# use; the source is a copy of this tree under /usr/src, as `dkms add` wants it.
+if [ -n "${RPD_IN_ROOT:-}" ] && [ -d "/usr/src/linux-headers-$release" ]; then
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$RPD_ROOT/dkms.conf")
+	dsrc=/usr/src/rust_pf_demo-$ver
+	dlog=$tmp/dkms.log
+	if ! command -v dkms >/dev/null; then
+		# (mmdebstrap left no package lists)
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends dkms; } >"$dlog" 2>&1
+	fi
+	if ! command -v dkms >/dev/null; then
+		skip dkms_build_debian_kernel "cannot install dkms in the build root: $(tail -n 1 "$dlog")"
+	else
+		dkms remove "rust_pf_demo/$ver" --all >/dev/null 2>&1
+		rm -rf "$dsrc"
+		mkdir -p "$dsrc"
+		tar -C "$RPD_ROOT" --exclude=./build --exclude=./.git --exclude='*.ko' --exclude='*.o' \
+			--exclude=./tests/pfdemo/target -cf - . | tar -C "$dsrc" -xf -
+		dko=/var/lib/dkms/rust_pf_demo/$ver/$release/x86_64/module
+		if dkms add "rust_pf_demo/$ver" >"$dlog" 2>&1 &&
+			dkms build "rust_pf_demo/$ver" -k "$release" >>"$dlog" 2>&1 &&
+			ls "$dko"/rust_pf_demo.ko* "$dko"/rust_pf_demo_seqpacket.ko* >/dev/null 2>&1 &&
+			[ "$(modinfo -F vermagic "$dko"/rust_pf_demo.ko* | cut -d' ' -f1)" = "$release" ]; then
+			echo "# dkms_build_debian_kernel: $(ls "$dko" | tr '\n' ' ')"
+			ok dkms_build_debian_kernel
+		else
+			not_ok dkms_build_debian_kernel "$(tail -n 5 "$dlog" | tr '\n' '|') $(tail -n 5 "/var/lib/dkms/rust_pf_demo/$ver/build/make.log" 2>/dev/null | tr '\n' '|')"
+		fi
+		dkms remove "rust_pf_demo/$ver" --all >/dev/null 2>&1
+		rm -rf "$dsrc"
+	fi
+else
+	skip dkms_build_debian_kernel "not in a Debian kernel's build root (RPD_KERNEL=debian-X.Y)"
 fi
 
 echo "RPD-SELFTEST-EXIT: build $failed"
