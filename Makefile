@@ -26,7 +26,7 @@ ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 # Arch, Ubuntu with linux-lib-rust), `make` builds for that kernel; elsewhere for the test kernel.
 # Debian's headers ship no Rust metadata: scripts/debian-kernel.sh --host makes an
 # external-module tree with it, /var/cache/rust_pf_demo/debian/<release>/build, used when there.
-RUNNING_RELEASE := $(shell uname -r)
+RUNNING_RELEASE ?= $(shell uname -r)
 RUNNING_KDIR := $(firstword $(wildcard /var/cache/rust_pf_demo/debian/$(RUNNING_RELEASE)/build/.done) \
 	/lib/modules/$(RUNNING_RELEASE)/build)
 RUNNING_KDIR := $(patsubst %/.done,%,$(RUNNING_KDIR))

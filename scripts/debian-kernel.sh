@@ -36,8 +36,9 @@
 # ready entry is used.
 #
 # Exit status: 0 ready (prints the entry or tree directory on the last line); 77 (skip): the
-# archive no longer serves the exact toolchain the kernel was built with (one line says which);
-# 1 any other error (one line).
+# archive no longer serves the exact toolchain the newest kernel was built with and no older
+# kernel of the series is cached (one line says which; with one cached, that one is tested and
+# the line says so); 1 any other error (one line).
 set -euo pipefail
 RPD_STAGE=debian
 . "$(dirname "$0")/lib.sh"
@@ -310,7 +311,7 @@ gcc_ver=$(sed -n 's/.*(Debian \([^)]*\)).*/\1/p' <<<"$cc_text")
 # UPSTREAM (1.97.1 matches 1.97.1+dfsg1-1 and 1.97.1-2, not 1.97.10).
 version() {
 	apt-cache "${aptopts[@]}" madison "$1" | awk -F' *[|] *' '{print $2}' |
-		grep -E "^([0-9]+:)?$(sed 's/\./\\./g' <<<"$2")([-+~]|$)" | sort -V | tail -n 1
+		{ grep -E "^([0-9]+:)?$(sed 's/\./\\./g' <<<"$2")([-+~]|$)" || true; } | sort -V | tail -n 1
 }
 rustc_ver=$(version rustc "$rustc_up")
 src_ver=$(version rust-src "$rustc_up")
@@ -320,8 +321,17 @@ for p in "rustc:$rustc_ver:$rustc_text" "rust-src:$src_ver:$rustc_text" "bindgen
 	"$gcc_pkg:$have_gcc:$cc_text"; do
 	IFS=: read -r name ver text <<<"$p"
 	if [ -z "$ver" ]; then
-		echo "debian-$series: SKIP: Debian's $rel was built with '$text', which $suite no longer serves ($name: $(apt-cache "${aptopts[@]}" madison "$name" | awk -F' *[|] *' '{print $2}' | tr '\n' ' ')): its Rust metadata cannot be made" >&2
+		why="Debian's $rel was built with '$text', which $suite no longer serves ($name $(apt-cache "${aptopts[@]}" madison "$name" | awk -F' *[|] *' '{print $2}' | paste -sd' ')): its Rust metadata cannot be made"
 		rm -rf "$entry"
+		old=$(newest_ready)
+		if [ -n "$old" ]; then
+			# An older kernel of the series made earlier is still a real Debian kernel: tested instead.
+			rpd_say "$why; testing the cached $(basename "$old") instead" >&2
+			basename "$old" >"$dir/tested"
+			echo "$old"
+			exit 0
+		fi
+		echo "debian-$series: SKIP: $why" >&2
 		exit $SKIP
 	fi
 done

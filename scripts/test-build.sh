@@ -42,7 +42,7 @@ expect_preflight() {
 
 echo "RPD-SELFTEST: build"
 echo "TAP version 13"
-echo "1..15"
+echo "1..16"
 
 # The tree is what a headers package ships: no kernel sources beside the headers and the
 # build scripts, no object files, and the Rust metadata.
@@ -154,6 +154,29 @@ if ! modprobe -d "$stage" -S "$release" --show-depends net-pf-18 >/dev/null 2>&1
 	ok uninstall_staging_removes_alias
 else
 	not_ok uninstall_staging_removes_alias "make: $out; the module or its alias is still there"
+fi
+
+# On a machine running Debian's kernel (RUNNING_RELEASE stands for `uname -r` here), `make`
+# builds for it: against the tree scripts/debian-kernel.sh --host made when it is there, else
+# against the installed headers, where it stops with the preflight's line naming that command.
+if [ -n "${RPD_IN_ROOT:-}" ] && [ -d "/usr/src/linux-headers-$release" ]; then
+	show='--eval=rpd-kdir: ; @echo $(KDIR)'
+	got=$(make -s -C "$RPD_ROOT" --no-print-directory "$show" RUNNING_RELEASE="$release" rpd-kdir 2>&1)
+	mv /var/cache/rust_pf_demo/debian/"$release"/build/.done "$tmp/done"
+	nodone=$(make -s -C "$RPD_ROOT" --no-print-directory "$show" RUNNING_RELEASE="$release" rpd-kdir 2>&1)
+	out=$(make -C "$RPD_ROOT" --no-print-directory RUNNING_RELEASE="$release" modules 2>&1)
+	mv "$tmp/done" /var/cache/rust_pf_demo/debian/"$release"/build/.done
+	own=$(grep -Ev '^make(\[[0-9]+\])?: \*\*\*' <<<"$out")
+	if [ "$got" = "/var/cache/rust_pf_demo/debian/$release/build" ] &&
+		[ "$nodone" = "/lib/modules/$release/build" ] && [ "$(wc -l <<<"$own")" = 1 ] &&
+		grep -q "debian-kernel.sh --host $release" <<<"$own"; then
+		echo "# make_on_debian_kernel: KDIR=$got; without it: $own"
+		ok make_on_debian_kernel
+	else
+		not_ok make_on_debian_kernel "KDIR '$got' and '$nodone', make without the tree: $(tr '\n' '|' <<<"$out")"
+	fi
+else
+	skip make_on_debian_kernel "not in a Debian kernel's build root (RPD_KERNEL=debian-X.Y)"
 fi
 
 # dkms (dkms.conf, scripts/dkms-make.sh) in a Debian kernel's build root: `dkms build -k
