@@ -2,15 +2,20 @@
 #
 # rust_pf_demo: out-of-tree Rust kernel module (see Kbuild) plus the project's entry points.
 #
-#   make                 build rust_pf_demo.ko against KDIR (default: the external-module tree
-#                        of the cached test kernel, both built on first use)
-#   make KDIR=/path      build against any Rust-enabled 6.12 kernel's build tree or headers,
-#                        unpatched (also RUSTC=, BINDGEN=, LLVM=1 as that kernel was built)
+#   make                 build rust_pf_demo.ko against KDIR (default: the running kernel when
+#                        it is Rust-enabled and its headers are installed, Debian's 7.x through
+#                        the tree `scripts/debian-kernel.sh --host` makes; else the external-module
+#                        tree of the cached test kernel, both built on first use)
+#   make KDIR=/path      build against any Rust-enabled 6.12 or 7.x kernel's build tree or
+#                        headers, unpatched (also RUSTC=, BINDGEN=, LLVM=1 as that kernel was built)
 #   make install         build and install it for KDIR's kernel (default: the running kernel,
 #                        /lib/modules/$(uname -r)/build): modules_install to extra/ and depmod,
 #                        so that the first socket(18, ...) loads it; `make uninstall` undoes it
 #   make demo            boot the VM and show socket() loading and using the module
 #   make check           run the whole test suite in the VM
+#                        (demo, check, bench: RPD_KERNEL=6.12|debian-7.2|debian-7.3 picks
+#                        the VM's kernel: the self-built 6.12, or Debian's own signed image, the
+#                        module built in that kernel's build root; scripts/debian-kernel.sh)
 #   make check-debug     the same on the debug kernel (KASAN, UBSAN, lockdep, kmemleak)
 #   make check-trace     the same on the trace kernel (ftrace, kprobe events): the trace tests run
 #   make stress          the suite with the long stress and fuzzing mode (rpd.stress=full)
