@@ -73,20 +73,22 @@ modules: $(KDIR_DEP)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) modules
 	@mkdir -p $(ROOT)/build && echo $(abspath $(KDIR)) >$(ROOT)/build/module.kdir
 
-# The kernel's modules_install (signing and compression as the kernel is configured), then the
+# The kernel's modules_install (signing and compression as the kernel is configured: Debian's
+# kernels compress with xz, rust_pf_demo.ko.xz; they sign only with Debian's own key, which no
+# headers package has: modules_install says so and goes on, the module stays unsigned), then the
 # test modules it also copied are taken out again: rust_pf_demo.ko and its protocol module
 # rust_pf_demo_seqpacket.ko are installed. depmod puts their net-pf-18 and
 # net-pf-18-proto-*-type-5 aliases into modules.alias: request_module() then finds them.
 install: modules
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
 		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) DEPMOD=/bin/true modules_install
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/tests/kmod/*.ko
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/tests/kmod/*.ko*
 	rmdir -p $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/tests/kmod 2>/dev/null || true
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 uninstall:
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko \
-		$(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo_seqpacket.ko
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko* \
+		$(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo_seqpacket.ko*
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 demo:

@@ -138,9 +138,13 @@ out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
 dep=$(modprobe -d "$stage" -S "$release" --show-depends net-pf-18 2>&1)
 extra=$(cd "$stage/lib/modules/$release/extra" 2>/dev/null && find . -name '*.ko*' | sort | tr '\n' ' ')
 dep5=$(modprobe -d "$stage" -S "$release" --show-depends net-pf-18-proto-0-type-5 2>&1)
-if grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo.ko" <<<"$dep" &&
-	grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo_seqpacket.ko" <<<"$dep5" &&
-	[ "$extra" = "./rust_pf_demo.ko ./rust_pf_demo_seqpacket.ko " ]; then
+# (compressed as the kernel says: Debian's kernels have CONFIG_MODULE_COMPRESS_ALL, .ko.xz)
+z=$(sed -n 's/^CONFIG_MODULE_COMPRESS_\(GZIP\|XZ\|ZSTD\)=y$/\1/p' "$tree/.config")
+grep -qx 'CONFIG_MODULE_COMPRESS_ALL=y' "$tree/.config" || z=
+case "$z" in GZIP) z=.gz ;; XZ) z=.xz ;; ZSTD) z=.zst ;; esac
+if grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo.ko$z" <<<"$dep" &&
+	grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo_seqpacket.ko$z" <<<"$dep5" &&
+	[ "$extra" = "./rust_pf_demo.ko$z ./rust_pf_demo_seqpacket.ko$z " ]; then
 	ok install_staging_resolves_net_pf_18
 else
 	not_ok install_staging_resolves_net_pf_18 "make: $out; modprobe: $dep; $dep5; extra/: '$extra'"
@@ -149,8 +153,7 @@ out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
 	INSTALL_MOD_PATH="$stage" uninstall 2>&1)
 if ! modprobe -d "$stage" -S "$release" --show-depends net-pf-18 >/dev/null 2>&1 &&
 	! modprobe -d "$stage" -S "$release" --show-depends net-pf-18-proto-0-type-5 >/dev/null 2>&1 &&
-	[ ! -e "$stage/lib/modules/$release/extra/rust_pf_demo.ko" ] &&
-	[ ! -e "$stage/lib/modules/$release/extra/rust_pf_demo_seqpacket.ko" ]; then
+	[ -z "$(find "$stage/lib/modules/$release/extra" -name 'rust_pf_demo*.ko*' 2>/dev/null)" ]; then
 	ok uninstall_staging_removes_alias
 else
 	not_ok uninstall_staging_removes_alias "make: $out; the module or its alias is still there"
