@@ -128,6 +128,15 @@ TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/
 # rustfmt with the kernel's .rustfmt.toml (there is no rustfmtcheck for M= builds), clippy
 # through the kernel build (Debian's 1.96 clippy-driver, the kernel's lint set, warnings are
 # errors), rustdoc of the module (-Dwarnings), and the same for the userspace test crate.
+# RPD_KERNEL=debian-7.2 or debian-7.3: the kernel-dependent part against the 7.x kernel crate,
+# in that kernel's build root (scripts/lint-debian.sh); rustfmt with its tree's .rustfmt.toml.
+ifneq ($(filter debian-%,$(RPD_KERNEL)),)
+lint:
+	RPD_KERNEL=$(RPD_KERNEL) $(ROOT)/scripts/lint-debian.sh
+	/usr/bin/rustfmt --edition 2021 --config-path $(shell RPD_KERNEL=$(RPD_KERNEL) bash -c \
+		'. $(ROOT)/scripts/lib.sh && e=$$(rpd_debian_entry) && echo $$e/root$$(rpd_debian_kdir $$e)')/.rustfmt.toml \
+		--check $(KERNEL_RS)
+else
 lint: $(KDIR_DEP)
 	@$(PREFLIGHT)
 	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml --check $(KERNEL_RS)
@@ -135,6 +144,7 @@ lint: $(KDIR_DEP)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) KRUSTFLAGS=-Dwarnings modules
 	$(ROOT)/scripts/rustdoc.sh $(KDIR)
 	$(ROOT)/tests/compile_fail/run.sh $(KDIR)
+endif
 	$(TESTS_CARGO) fmt --check
 	$(TESTS_CARGO) clippy --quiet --locked $(TESTS_CARGO_ARGS) -- -D warnings
 

@@ -46,7 +46,6 @@ use kernel::{
     prelude::*,
     rbtree::{RBTree, RBTreeNodeReservation},
     sync::{CondVar, Mutex, SpinLock},
-    types::ARef,
 };
 
 #[path = "uapi/kernel_address.rs"]
@@ -65,6 +64,7 @@ use pf::{
     poll, ChildSock, ConnectTarget, HeldSock, Msg, MsgFlags, Protocol, SeqFile, Shutdown,
     ShutdownSet, Sock, SockState, SockType,
 };
+use pf::compat::*;
 use ports::{check_bind_permission, ephemeral_ports, BindBy};
 use uapi::*;
 
@@ -284,11 +284,11 @@ impl Protocol for SeqPacket {
     type Cb = SeqCb;
 
     fn shared() -> impl PinInit<Shared, Error> {
-        Shared {
+        value(Shared {
             next_id: AtomicU64::new(1),
             connections: AtomicU64::new(0),
             resets: AtomicU64::new(0),
-        }
+        })
     }
 
     fn new_net(_shared: &Shared) -> impl PinInit<NetSeq, Error> {
@@ -338,7 +338,7 @@ impl Protocol for SeqPacket {
         unbind(sock);
         unlist(sock);
         let mut pending = pending;
-        while let Some(front) = pending.cursor_front() {
+        while let Some(front) = pending.cursor_front_mut() {
             let (_, node) = front.remove_current();
             reset_child(node.to_key_value().1);
         }
@@ -472,7 +472,7 @@ impl Protocol for SeqPacket {
                 {
                     return Err(EINVAL);
                 }
-                if let Some(front) = inner.pending.cursor_front() {
+                if let Some(front) = inner.pending.cursor_front_mut() {
                     let (_, node) = front.remove_current();
                     inner.pending_len -= 1;
                     sock.set_ack_backlog(inner.pending_len);
@@ -688,7 +688,7 @@ impl Protocol for SeqPacket {
 module_protocol! {
     protocol: SeqPacket,
     name: "rust_pf_demo_seqpacket",
-    author: "rust_pf_demo developers",
+    authors: ["rust_pf_demo developers"],
     description: "SOCK_SEQPACKET protocol of family 18 (listen/accept), loaded on demand",
     license: "GPL",
     alias: ["net-pf-18-proto-0-type-5", "net-pf-18-proto-5-type-5"],

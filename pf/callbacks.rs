@@ -11,12 +11,11 @@ use core::{
     ptr,
     sync::atomic::{AtomicU8, Ordering},
 };
+use super::compat::{self, SockaddrArg};
 use kernel::{
     error::from_result,
     ffi::{c_int, c_uint, c_ulong},
-    init::PinInit,
     prelude::*,
-    uaccess::UserSlice,
 };
 
 /// `struct proto::init`: called by the family's `create` after `sock_init_data()` (as
@@ -56,7 +55,7 @@ pub(crate) unsafe fn init_data<T: Protocol + HasVTable>(sk: *mut bindings::sock)
     let vtable = T::vtable();
     // SAFETY: `sk` was just allocated for our proto, so it is a `SockObj<T>` whose data
     // slot is uninitialised and never moves (slab memory, freed with the sock).
-    unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk))? };
+    unsafe { compat::init_in_place(T::new_data(vtable.shared()), SockObj::<T>::data_ptr(sk))? };
     // SAFETY: the data is initialised; our destructor (which drops it) replaces
     // `sock_init_data`'s empty `sock_def_destruct`. If `new_data` failed, the family frees
     // the sock with that empty destructor still in place.
@@ -137,7 +136,7 @@ unsafe fn sock_of<'a, T: Protocol>(sock: *mut bindings::socket) -> &'a Sock<T> {
 ///
 /// `addr` points to a kernel copy of `len` bytes (`move_addr_to_kernel()` bounds `len` by
 /// `sizeof(struct sockaddr_storage)`), valid for the callback.
-unsafe fn addr_bytes<'a>(addr: *const bindings::sockaddr, len: c_int) -> Result<&'a [u8]> {
+unsafe fn addr_bytes<'a>(addr: *const SockaddrArg, len: c_int) -> Result<&'a [u8]> {
     if len < 0 || len as usize > SOCKADDR_STORAGE {
         return Err(EINVAL);
     }
@@ -152,7 +151,7 @@ unsafe fn addr_bytes<'a>(addr: *const bindings::sockaddr, len: c_int) -> Result<
 /// Called by the socket core on a live socket of this family with a kernel copy of the address.
 pub(crate) unsafe extern "C" fn bind_callback<T: Protocol>(
     sock: *mut bindings::socket,
-    addr: *mut bindings::sockaddr,
+    addr: *mut SockaddrArg,
     len: c_int,
 ) -> c_int {
     from_result(|| {
@@ -170,7 +169,7 @@ pub(crate) unsafe extern "C" fn bind_callback<T: Protocol>(
 /// As [`bind_callback`].
 pub(crate) unsafe extern "C" fn connect_callback<T: Protocol>(
     sock: *mut bindings::socket,
-    addr: *mut bindings::sockaddr,
+    addr: *mut SockaddrArg,
     len: c_int,
     flags: c_int,
 ) -> c_int {
@@ -283,7 +282,7 @@ pub(crate) unsafe extern "C" fn ioctl_callback<T: Protocol>(
         // SAFETY: per the function safety contract.
         match T::ioctl(unsafe { sock_of::<T>(sock) }, cmd)? {
             Some(value) => {
-                let mut out = UserSlice::new(arg, core::mem::size_of::<i32>()).writer();
+                let mut out = compat::user_slice(arg as usize, core::mem::size_of::<i32>()).writer();
                 out.write(&value)?;
                 Ok(0)
             }

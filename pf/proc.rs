@@ -7,7 +7,8 @@ use super::bindings;
 use super::sock::NetObj;
 use super::{HasVTable, Protocol};
 use core::ffi::c_void;
-use kernel::{error::from_result, ffi::c_int, init::PinInit};
+use super::compat;
+use kernel::{error::from_result, ffi::c_int, prelude::*};
 
 /// The output of a `/proc/net` file being read (a `struct seq_file`), written with
 /// `write!`/`writeln!`.
@@ -61,7 +62,7 @@ unsafe fn init_net_data<T: Protocol + HasVTable>(
     // netns core after the `exit` callback dropped what is initialised here.
     let slot = NetObj::<T>::data_ptr(unsafe { bindings::net_generic(net, id) });
     // SAFETY: `slot` is valid for writes and aligned (`NetObj::SIZE` checks the alignment).
-    match unsafe { T::new_net(vtable.shared()).__pinned_init(slot) } {
+    match unsafe { compat::init_in_place(T::new_net(vtable.shared()), slot) } {
         Ok(()) => Ok(slot),
         Err(e) => Err(e.to_errno()),
     }

@@ -8,11 +8,8 @@ use super::{
     skb::Datagram, skb::SkBuff, BuiltIn, Capability, HasVTable, MsgFlags, Protocol, ShutdownSet,
 };
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
-use kernel::{
-    error::to_result,
-    prelude::*,
-    types::{ARef, AlwaysRefCounted, Opaque},
-};
+use super::compat::{ARef, AlwaysRefCounted};
+use kernel::{error::to_result, prelude::*, types::Opaque};
 
 /// What the family's `struct proto` allocates: the `struct sock` first (the socket core only
 /// knows that part), the family's data after it.
@@ -202,8 +199,9 @@ impl<T: Protocol> HeldSock<T> {
 
     /// The socket's inode number (`socket:[N]`), 0 once it is orphaned.
     pub fn inode(&self) -> u64 {
-        // SAFETY: the sock is live (type invariants); `sock_i_ino` reads `sk_socket` under the
-        // callback lock and gives 0 for an orphaned sock.
+        // SAFETY: the sock is live (type invariants); `sock_i_ino` reads the inode number
+        // (`sk_socket`'s under the callback lock on 6.12, `sk_ino` on 7.x), 0 for an orphaned
+        // sock.
         u64::from(unsafe { bindings::sock_i_ino(self.as_raw()) } as u32)
     }
 

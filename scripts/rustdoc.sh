@@ -15,7 +15,9 @@ for a in $(sed 's/^RUST_MODFILE=[^ ]* //' <<<"$cmd"); do
 	case "$a" in
 	"$RPD_RUSTC") ;;
 	--emit=* | --out-dir | "$RPD_ROOT/" | -Zbinary_dep_depinfo=y | -Csymbol-mangling-version=* | -Cembed-bitcode=n | -Clto=n | -Ccodegen-units=1) ;;
-	"-Zcrate-attr='feature(arbitrary_self_types,lint_reasons,used_with_arg)'") args+=("-Zcrate-attr=feature(arbitrary_self_types,lint_reasons,used_with_arg)") ;;
+	# The shell quoting of kbuild's command line (-Zcrate-attr='feature(...)',
+	# --check-cfg='cfg(...)'): the argument without its quotes.
+	*\'*) args+=("${a//\'/}") ;;
 	*) args+=("$a") ;;
 	esac
 done

@@ -17,7 +17,9 @@ for a in $(sed 's/^RUST_MODFILE=[^ ]* //' <<<"$cmd"); do
 	case "$a" in
 	*/rustc) rustc=$a ;;
 	--emit=* | --out-dir | "$root/" | "$root/rust_pf_demo.rs" | --crate-name | rust_pf_demo_rs) ;;
-	"-Zcrate-attr='feature(arbitrary_self_types,lint_reasons,used_with_arg)'") args+=("-Zcrate-attr=feature(arbitrary_self_types,lint_reasons,used_with_arg)") ;;
+	# The shell quoting of kbuild's command line (-Zcrate-attr='feature(...)',
+	# --check-cfg='cfg(...)'): the argument without its quotes.
+	*\'*) args+=("${a//\'/}") ;;
 	*) args+=("$a") ;;
 	esac
 done
