@@ -414,8 +414,8 @@ impl<T: Protocol> Sock<T> {
         let skb = unsafe {
             bindings::sock_alloc_send_pskb(
                 self.as_raw(),
-                (len - paged) as _,
-                paged as _,
+                len - paged,
+                paged,
                 i32::from(nonblock),
                 &mut err,
                 bindings::PAGE_ALLOC_COSTLY_ORDER as i32,
