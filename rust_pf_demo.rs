@@ -421,8 +421,9 @@ impl Protocol for DemoDgram {
         };
         let src = sock.data().port.load(Relaxed);
 
-        let mut skb = sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?;
-        skb.fill_from_msg(msg)?;
+        let mut skb = sock
+            .alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?
+            .fill_from_msg(msg)?;
         skb.cb_mut().src_port = src;
         // The namespace's raw monitors get a copy of what is delivered; with none open this is
         // one atomic load. The copy is taken before queueing (the receiver may free the

@@ -536,8 +536,9 @@ impl Protocol for SeqPacket {
             return Err(EMSGSIZE);
         }
         // Waits for room in this socket's send buffer, which the peer's reading frees.
-        let mut skb = sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?;
-        skb.fill_from_msg(msg)?;
+        let mut skb = sock
+            .alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?
+            .fill_from_msg(msg)?;
         skb.cb_mut().src_port = port;
         // Queued under the peer's lock: a peer that closed (which it marks under this lock
         // before its queue is purged) gets nothing.

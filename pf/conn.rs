@@ -245,6 +245,9 @@ impl<T: Protocol> HeldSock<T> {
     /// (`SO_SNDBUF`, from [`super::Sock::alloc_send`]) until the receiver has read it, as
     /// `unix_dgram_sendmsg()` queues: a receiver that does not read blocks its sender. Valid on
     /// an orphaned sock (the sock's destructor frees what is queued).
+    ///
+    /// As [`HeldSock::queue_rcv`], only a filled buffer ([`SkBuff`]) of this protocol is
+    /// queued: an empty [`super::EmptySkb`], or what is left of a failed fill, cannot be.
     pub fn queue_msg(&self, skb: SkBuff<T>) {
         let raw = skb.into_raw();
         // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff, which the queue

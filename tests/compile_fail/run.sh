@@ -62,5 +62,12 @@ rpd_cf_child_wait|no method named `recv_datagram` found|a blocking receive on an
 rpd_cf_child_forge|mismatched types|accept returning a sock that is not a new child (one with a socket would be grafted twice)
 rpd_cf_child_twice|use of moved value|a child kept after it was handed to accept (grafted)
 rpd_cf_foreign_cb|expected .SkBuff<CompileFailFamily>., found .SkBuff<OtherProtocol>.|queueing a buffer whose control block is another protocol's
+rpd_cf_queue_empty|expected .SkBuff<CompileFailFamily>., found .EmptySkb<CompileFailFamily>.|queueing (queue_rcv) a buffer that was never filled
+rpd_cf_queue_msg_empty|expected .SkBuff<CompileFailFamily>., found .EmptySkb<CompileFailFamily>.|queueing (queue_msg) a buffer that was never filled
+rpd_cf_clone_empty|no method named .clone_for. found for struct .EmptySkb|cloning a buffer that was never filled
+rpd_cf_queue_after_failed_fill|expected .SkBuff<CompileFailFamily>., found .EmptySkb<CompileFailFamily>.|queueing a buffer after ignoring its fill's error
+rpd_cf_use_after_failed_fill|borrow of moved value: .empty.|using a buffer after its fill failed (the fill consumed and freed it)
+rpd_cf_fill_twice|use of moved value: .empty.|filling a buffer twice (skb_put twice: skb_over_panic)
+rpd_cf_refill|no method named .fill_from_msg. found for struct .SkBuff|filling a filled buffer again
 CASES
 [ "$fails" = 0 ] || exit 1

@@ -24,6 +24,7 @@ mod monitor;
 mod seed;
 mod seqp;
 mod seqpacket;
+mod skbfill;
 mod sock_create;
 mod stress;
 mod sys;
@@ -42,7 +43,8 @@ fn main() {
                 .chain(dgram::TESTS)
                 .chain(monitor::TESTS)
                 .chain(seqpacket::TESTS)
-                .chain(blind::TESTS);
+                .chain(blind::TESTS)
+                .chain(skbfill::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
