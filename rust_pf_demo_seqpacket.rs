@@ -32,8 +32,8 @@
 //!   peer closed, the messages it sent are still read, then 0 (end of file), non-blocking
 //!   reads too (as AF_UNIX: not `EAGAIN`).
 //! - `close()`: the peer is shut in both directions (`ECONNRESET` if this side left messages
-//!   unread, an empty one at the head of the queue not counted, as AF_UNIX); a listener resets the connections it had not accepted (their clients see
-//!   `ECONNRESET`).
+//!   unread, an empty one at the head of the queue not counted, as AF_UNIX); a listener resets
+//!   the connections it had not accepted (their clients see `ECONNRESET`).
 //! - `/proc/net/rust_pf_demo_seqpacket`: every bound or connected socket of the namespace, its
 //!   state and queues.
 //!
