@@ -14,13 +14,16 @@
 //!   without `CAP_NET_BIND_SERVICE`, `EINVAL` for a second bind.
 //! - `listen(backlog)`: only on a bound socket (`EINVAL`); a second `listen` changes the
 //!   backlog. As AF_UNIX and TCP, the queue is full when more than `backlog` connections wait.
-//! - `connect()`: to a listening port of the same namespace (`ECONNREFUSED` otherwise); binds
-//!   the client to a free port first. It makes the server side of the connection at once (a
-//!   child sock, [`pf::Sock::new_child`]) and queues it on the listener; a full backlog blocks
-//!   the client (`SO_SNDTIMEO`), or `EAGAIN` when non-blocking; `EISCONN` when connected.
+//! - `connect()`: to a listening port of the same namespace (`ECONNREFUSED` otherwise, or when
+//!   the listener is shut for receiving); binds the client to a free port first. It makes the
+//!   server side of the connection at once (a child sock, [`pf::Sock::new_child`]) and queues
+//!   it on the listener; a full backlog blocks the client (`SO_SNDTIMEO`), or `EAGAIN` when
+//!   non-blocking. As AF_UNIX, the target is checked before the socket's own state: `EISCONN`
+//!   when connected, `EINVAL` on a listener, after `ECONNREFUSED` for a target that refuses.
 //! - `accept()`: the next queued child, waiting unless non-blocking (`EAGAIN`), up to
-//!   `SO_RCVTIMEO`; a signal gives `EINTR` (or restarts); `shutdown()` of the listener wakes it
-//!   with `EINVAL`, as AF_UNIX.
+//!   `SO_RCVTIMEO`; a signal gives `EINTR` (or restarts). A listener shut down still hands out
+//!   what it had queued, then `EINVAL` (blocking: a blocked accept is woken with it) or
+//!   `EAGAIN` (non-blocking), as AF_UNIX.
 //! - `send()`: one message of at most [`PFDEMO_MAX_SEQPACKET`] bytes (`EMSGSIZE` above),
 //!   charged to the sender's `SO_SNDBUF` until the peer reads it: a peer that does not read
 //!   blocks the sender (`EAGAIN` with `MSG_DONTWAIT`, after `SO_SNDTIMEO`). `EPIPE`, without
@@ -29,8 +32,8 @@
 //!   peer closed, the messages it sent are still read, then 0 (end of file), non-blocking
 //!   reads too (as AF_UNIX: not `EAGAIN`).
 //! - `close()`: the peer is shut in both directions (`ECONNRESET` if this side left messages
-//!   unread); a listener resets the connections it had not accepted (their clients see
-//!   `ECONNRESET`).
+//!   unread, an empty one at the head of the queue not counted, as AF_UNIX); a listener resets
+//!   the connections it had not accepted (their clients see `ECONNRESET`).
 //! - `/proc/net/rust_pf_demo_seqpacket`: every bound or connected socket of the namespace, its
 //!   state and queues.
 //!
@@ -122,6 +125,10 @@ struct Inner {
     /// A listener's backlog: `connect()` waits while more than this many are pending.
     backlog: u32,
 }
+
+/// [`SeqSock::inner`] locked.
+type InnerGuard<'a> =
+    kernel::sync::lock::Guard<'a, Inner, kernel::sync::lock::spinlock::SpinLockBackend>;
 
 /// A socket's data.
 #[pin_data]
@@ -270,6 +277,45 @@ fn reset_child(child: ChildSock<SeqPacket>) {
     drop(child);
 }
 
+/// The socket bound to `port` in `sock`'s namespace (a listener or not), `ECONNREFUSED` when
+/// nobody holds it.
+fn find_listener(sock: &HeldSock<SeqPacket>, port: u32) -> Result<Held> {
+    sock.net_data()
+        .ports
+        .lock()
+        .get(&port)
+        .cloned()
+        .ok_or(ECONNREFUSED)
+}
+
+/// Waits, with `listener`'s lock held in `l`, until its backlog has room for one more
+/// connection, as `unix_stream_connect()`: `ECONNREFUSED` when it does not listen or is shut
+/// for receiving (`shutdown()` wakes the waiters), `EAGAIN` when the backlog is full and
+/// `timeo` is spent (checked once more after the time is up, as AF_UNIX's restart does), or
+/// the signal's errno.
+fn wait_for_room(
+    listener: &HeldSock<SeqPacket>,
+    l: &mut InnerGuard<'_>,
+    timeo: &mut pf::Timeout,
+) -> Result {
+    loop {
+        if l.state != State::Listening || listener.shutdown_mask().contains(ShutdownSet::RCV) {
+            return Err(ECONNREFUSED);
+        }
+        if l.pending_len <= l.backlog {
+            return Ok(());
+        }
+        if timeo.is_nonblocking() {
+            return Err(EAGAIN);
+        }
+        match pf::wait(&listener.data().backlog_wait, l, timeo) {
+            // The time is up (`timeo` is now 0): one more look, as AF_UNIX.
+            Ok(()) | Err(EAGAIN) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[vtable]
 impl Protocol for SeqPacket {
     const FAMILY: u16 = PF_DEMO;
@@ -343,8 +389,15 @@ impl Protocol for SeqPacket {
             reset_child(node.to_key_value().1);
         }
         if let Some(peer) = peer {
-            // As AF_UNIX: leaving messages unread resets the connection.
-            disconnect(sock, &peer, sock.rx_queue_len() > 0);
+            // As AF_UNIX (`unix_release_sock()`): leaving messages unread resets the
+            // connection, but an empty message at the head of the queue does not count (only
+            // the head: an empty message behind it, or anything after it, does).
+            let unread = match sock.rx_head_len() {
+                None => false,
+                Some(0) => sock.rx_queue_len() > 1,
+                Some(_) => true,
+            };
+            disconnect(sock, &peer, unread);
         }
     }
 
@@ -380,29 +433,37 @@ impl Protocol for SeqPacket {
             return Err(EINVAL);
         }
         let mut timeo = sock.snd_timeout(nonblock);
-        let port = {
-            let mut inner = sock.data().inner.lock();
-            match inner.state {
+        let port = loop {
+            {
+                let mut inner = sock.data().inner.lock();
+                if inner.state == State::Open {
+                    inner.state = State::Connecting;
+                    break inner.port;
+                }
+            }
+            // As `unix_stream_connect()`: the address is resolved and the listener checked
+            // (waiting for room in its backlog) before the socket's own state, so a connected
+            // socket or a listener gets `ECONNREFUSED` for an address nobody listens on.
+            let listener = find_listener(sock, addr.port)?;
+            {
+                let mut l = listener.data().inner.lock();
+                wait_for_room(&listener, &mut l, &mut timeo)?;
+            }
+            // The state now (another thread's connect may have ended meanwhile: a failed one
+            // leaves the socket open, and this connect goes on).
+            match sock.data().inner.lock().state {
                 State::Open => {}
                 State::Connected => return Err(EISCONN),
                 State::Connecting => return Err(EALREADY),
                 State::Listening | State::Closed => return Err(EINVAL),
             }
-            inner.state = State::Connecting;
-            inner.port
         };
         let result = (|| -> Result<(u32, Held)> {
             let port = match port {
                 0 => bind_port(sock, 0, BindBy::Auto)?,
                 port => port,
             };
-            let listener = sock
-                .net_data()
-                .ports
-                .lock()
-                .get(&addr.port)
-                .cloned()
-                .ok_or(ECONNREFUSED)?;
+            let listener = find_listener(sock, addr.port)?;
             // The server side of the connection, linked to this socket.
             let child = sock.new_child()?;
             {
@@ -418,22 +479,13 @@ impl Protocol for SeqPacket {
             list(&child, RBTreeNodeReservation::new(GFP_KERNEL)?);
             let queued = {
                 let mut l = listener.data().inner.lock();
-                loop {
-                    if l.state != State::Listening {
-                        break Err(ECONNREFUSED);
-                    }
-                    if l.pending_len <= l.backlog {
-                        let seq = l.next_seq;
-                        l.next_seq += 1;
-                        l.pending.insert(node.into_node(seq, child));
-                        l.pending_len += 1;
-                        listener.set_ack_backlog(l.pending_len);
-                        break Ok(());
-                    }
-                    if let Err(e) = pf::wait(&listener.data().backlog_wait, &mut l, &mut timeo) {
-                        break Err(e);
-                    }
-                }
+                wait_for_room(&listener, &mut l, &mut timeo).map(|()| {
+                    let seq = l.next_seq;
+                    l.next_seq += 1;
+                    l.pending.insert(node.into_node(seq, child));
+                    l.pending_len += 1;
+                    listener.set_ack_backlog(l.pending_len);
+                })
             };
             if let Err(e) = queued {
                 unlist(&child_ref);
@@ -467,9 +519,7 @@ impl Protocol for SeqPacket {
         let child = {
             let mut inner = data.inner.lock();
             loop {
-                if inner.state != State::Listening
-                    || sock.shutdown_mask().contains(ShutdownSet::RCV)
-                {
+                if inner.state != State::Listening {
                     return Err(EINVAL);
                 }
                 if let Some(front) = inner.pending.cursor_front() {
@@ -477,6 +527,15 @@ impl Protocol for SeqPacket {
                     inner.pending_len -= 1;
                     sock.set_ack_backlog(inner.pending_len);
                     break node.to_key_value().1;
+                }
+                // As `unix_accept()` (`skb_recv_datagram()`): a listener shut down still hands
+                // out the connections queued before; once none is left, a non-blocking accept
+                // gets `EAGAIN`, a blocking one `EINVAL`.
+                if timeo.is_nonblocking() {
+                    return Err(EAGAIN);
+                }
+                if sock.shutdown_mask().contains(ShutdownSet::RCV) {
+                    return Err(EINVAL);
                 }
                 pf::wait(&data.accept_wait, &mut inner, &mut timeo)?;
             }
@@ -599,6 +658,10 @@ impl Protocol for SeqPacket {
         }
         if listening {
             sock.data().accept_wait.notify_all();
+            // Connects waiting for room in the backlog: refused now (`ECONNREFUSED`). AF_UNIX
+            // leaves them asleep until their timeout or the listener's next accept or close,
+            // then refuses them the same way.
+            sock.data().backlog_wait.notify_all();
         }
         Ok(())
     }
@@ -630,8 +693,9 @@ impl Protocol for SeqPacket {
                 }
                 return mask;
             }
-            State::Connecting => return mask,
-            State::Open | State::Closed => mask |= poll::HUP,
+            // As AF_UNIX, whose socket is `TCP_CLOSE` until its connect is done: a connect
+            // blocked on a full backlog is not connected (`EPOLLHUP`), and writable.
+            State::Open | State::Connecting | State::Closed => mask |= poll::HUP,
             State::Connected => {}
         }
         if sock.writeable() {

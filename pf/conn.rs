@@ -270,6 +270,15 @@ impl<T: Protocol> HeldSock<T> {
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_receive_queue.qlen)) }
     }
 
+    /// The length of the message at the head of the receive queue, `None` when it is empty.
+    pub fn rx_head_len(&self) -> Option<usize> {
+        // SAFETY: the sock is live (type invariants); the shim peeks under the queue's lock and
+        // reads the head buffer's length before it lets the lock go.
+        let len =
+            unsafe { bindings::skb_peek_len(ptr::addr_of_mut!((*self.as_raw()).sk_receive_queue)) };
+        usize::try_from(len).ok()
+    }
+
     /// Bytes charged to the send buffer (messages sent and not yet read by the peer).
     pub fn tx_queued(&self) -> usize {
         // SAFETY: the sock is live.

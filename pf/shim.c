@@ -103,6 +103,25 @@ bool rust_pf_demo_sock_writeable(const struct sock *sk)
 	return sock_writeable(sk);
 }
 
+/*
+ * Not one inline but two under a lock: skb_peek() under the queue's lock (as
+ * unix_release_sock() peeks at the head), so that the head buffer cannot be dequeued and freed
+ * before its length is read.
+ */
+long rust_pf_demo_skb_peek_len(struct sk_buff_head *list)
+{
+	unsigned long flags;
+	struct sk_buff *skb;
+	long len = -1;
+
+	spin_lock_irqsave(&list->lock, flags);
+	skb = skb_peek(list);
+	if (skb)
+		len = skb->len;
+	spin_unlock_irqrestore(&list->lock, flags);
+	return len;
+}
+
 #ifdef RUST_PF_DEMO_EXPORTS
 /* Defined by module_family! (pf/mod.rs) in the family's Rust crate. */
 int rust_pf_demo_rs_protosw_register(struct rust_pf_demo_protosw *sw);

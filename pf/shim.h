@@ -13,6 +13,7 @@ struct msghdr;
 struct net;
 struct seq_file;
 struct sk_buff;
+struct sk_buff_head;
 struct sock;
 struct module;
 struct rust_pf_demo_protosw;
@@ -38,6 +39,8 @@ void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock,
 				 struct poll_table_struct *p);
 int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk);
 bool rust_pf_demo_sock_writeable(const struct sock *sk);
+/* Not an inline of its own: skb_peek() under the queue's lock, the head buffer's length (-1: empty). */
+long rust_pf_demo_skb_peek_len(struct sk_buff_head *list);
 /* send_sig(SIGPIPE, current, 0), as a stream protocol's send on a shut connection. */
 
 /*

@@ -22,6 +22,7 @@ mod hostile;
 mod ktap;
 mod monitor;
 mod seed;
+mod seqconn;
 mod seqp;
 mod seqpacket;
 mod skbfill;
@@ -43,6 +44,7 @@ fn main() {
                 .chain(dgram::TESTS)
                 .chain(monitor::TESTS)
                 .chain(seqpacket::TESTS)
+                .chain(seqconn::TESTS)
                 .chain(blind::TESTS)
                 .chain(skbfill::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();

@@ -161,7 +161,7 @@ fn seq_refcnt() -> Option<i64> {
 }
 
 /// Both modules loaded (by one socket), neither holding a reference.
-fn ensure_seq_loaded() -> Result<(), String> {
+pub(crate) fn ensure_seq_loaded() -> Result<(), String> {
     if seq_refcnt().is_none() {
         drop(socket(PF_DEMO, libc::SOCK_SEQPACKET, 0).map_err(e("autoload socket"))?);
     }
@@ -169,7 +169,7 @@ fn ensure_seq_loaded() -> Result<(), String> {
 }
 
 /// Fails unless the protocol module's count is `seq` and the family module's `fam`.
-fn check_refs(seq: Option<i64>, fam: Option<i64>, when: &str) -> Result<(), String> {
+pub(crate) fn check_refs(seq: Option<i64>, fam: Option<i64>, when: &str) -> Result<(), String> {
     let got = (seq_refcnt(), refcnt());
     if got != (seq, fam) {
         return Err(format!(
@@ -252,13 +252,15 @@ fn payload(n: usize, seed: u8) -> Vec<u8> {
 }
 
 /// A blocking call run on another thread, with its thread id (to signal it).
-struct Blocked<T> {
+pub(crate) struct Blocked<T> {
     h: std::thread::JoinHandle<T>,
     tid: libc::pthread_t,
 }
 
 /// Runs `f` on a new thread and gives it time to block.
-fn spawn_blocked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Blocked<T> {
+pub(crate) fn spawn_blocked<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Blocked<T> {
     let (tx, rx) = std::sync::mpsc::channel();
     let h = std::thread::spawn(move || {
         // SAFETY: returns the calling thread's id.
@@ -272,13 +274,13 @@ fn spawn_blocked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> B
 
 impl<T> Blocked<T> {
     /// Whether the call still blocks.
-    fn blocking(&self) -> bool {
+    pub(crate) fn blocking(&self) -> bool {
         !self.h.is_finished()
     }
 
     /// Its result, once `what` should have woken it: a call still blocked after the 5 s
     /// watchdog and 3 s more is a lost wake-up, named.
-    fn join(self, what: &str) -> Result<T, String> {
+    pub(crate) fn join(self, what: &str) -> Result<T, String> {
         self.join_or(what, || {})
     }
 
@@ -305,14 +307,14 @@ impl<T> Blocked<T> {
 }
 
 /// A borrowed copy of `fd` for another thread (the test joins that thread before closing it).
-fn share(fd: &OwnedFd) -> std::mem::ManuallyDrop<OwnedFd> {
+pub(crate) fn share(fd: &OwnedFd) -> std::mem::ManuallyDrop<OwnedFd> {
     // SAFETY: the descriptor stays open until the thread using the copy is joined, and the copy
     // is never closed (ManuallyDrop).
     std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(fd.as_raw_fd()) })
 }
 
 /// A watchdog timeout (`EAGAIN` from the 5 s `SO_RCVTIMEO`/`SO_SNDTIMEO`) is a lost wake-up.
-fn not_timed_out<T>(r: Result<T, i32>, what: &str) -> Result<Result<T, String>, String> {
+pub(crate) fn not_timed_out<T>(r: Result<T, i32>, what: &str) -> Result<Result<T, String>, String> {
     match r {
         Err(libc::EAGAIN) => Err(format!(
             "watchdog: timed out ({WATCHDOG_MS} ms) waiting for {what}: lost wake-up"
