@@ -22,6 +22,7 @@ mod hostile;
 mod ktap;
 mod monitor;
 mod seed;
+mod seqlayer;
 mod seqp;
 mod seqpacket;
 mod sock_create;
@@ -42,6 +43,7 @@ fn main() {
                 .chain(dgram::TESTS)
                 .chain(monitor::TESTS)
                 .chain(seqpacket::TESTS)
+                .chain(seqlayer::TESTS)
                 .chain(blind::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
