@@ -98,11 +98,6 @@ int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk)
 	return sk_wmem_alloc_get(sk);
 }
 
-bool rust_pf_demo_sock_writeable(const struct sock *sk)
-{
-	return sock_writeable(sk);
-}
-
 void rust_pf_demo_sk_wake_async(const struct sock *sk, int how, int band)
 {
 	sk_wake_async(sk, how, band);

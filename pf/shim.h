@@ -38,7 +38,6 @@ void rust_pf_demo_sock_graft(struct sock *sk, struct socket *parent);
 void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock,
 				 struct poll_table_struct *p);
 int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk);
-bool rust_pf_demo_sock_writeable(const struct sock *sk);
 void rust_pf_demo_sk_wake_async(const struct sock *sk, int how, int band);
 void rust_pf_demo_sk_set_nospace(struct sock *sk);
 /* Not wrappers: the wake-up of unix_write_space(), and unix_inq_len()'s sum (pf/shim.c). */
