@@ -213,9 +213,10 @@ fn set_peer_sock(sock: &Sock<DemoDgram>, new: Option<ARef<HeldSock<DemoDgram>>>)
     drop(old);
 }
 
-/// `SIOCINQ`, alias `FIONREAD` (`<asm-generic/ioctls.h>`; bindgen cannot see the `_IO` macro
-/// values).
+/// `SIOCINQ`, alias `FIONREAD`, and `SIOCOUTQ`, alias `TIOCOUTQ` (`<asm-generic/ioctls.h>`;
+/// bindgen cannot see the `_IO` macro values).
 const SIOCINQ: u32 = 0x541b;
+const SIOCOUTQ: u32 = 0x5411;
 
 /// What each datagram carries beside its payload: the sender's port.
 #[derive(Clone, Copy, Default)]
@@ -476,6 +477,9 @@ impl Protocol for DemoDgram {
                     Err(e) => Err(e),
                 }
             }
+            // What the send buffer is charged, as UDP (a datagram is charged to its sender
+            // only until it is queued to its receiver).
+            SIOCOUTQ => Ok(Some(sock.tx_queued().min(i32::MAX as usize) as i32)),
             _ => Ok(None),
         }
     }

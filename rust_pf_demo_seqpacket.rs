@@ -164,6 +164,11 @@ struct Shared {
     resets: AtomicU64,
 }
 
+/// `SIOCINQ` (`FIONREAD`) and `SIOCOUTQ` (`TIOCOUTQ`), from `<asm-generic/ioctls.h>` (bindgen
+/// cannot see the `_IO` macro values).
+const SIOCINQ: u32 = 0x541b;
+const SIOCOUTQ: u32 = 0x5411;
+
 /// What each message carries beside its payload: the sender's port.
 #[derive(Clone, Copy, Default)]
 struct SeqCb {
@@ -607,7 +612,8 @@ impl Protocol for SeqPacket {
             drop(skb);
             return Err(EPIPE);
         }
-        peer.queue_msg(skb);
+        // As AF_UNIX, a message the peer's socket filter drops counts as sent.
+        let _delivered = peer.queue_msg(skb);
         drop(inner);
         Ok(len)
     }
@@ -702,6 +708,19 @@ impl Protocol for SeqPacket {
             mask |= poll::OUT | poll::WRNORM | poll::WRBAND;
         }
         mask
+    }
+
+    fn ioctl(sock: &Sock<Self>, cmd: u32) -> Result<Option<i32>> {
+        // As `unix_ioctl()`; every other command goes on to the socket core's.
+        let bytes = match cmd {
+            // The bytes of every message waiting to be read (`EINVAL` on a listener).
+            SIOCINQ if sock.state() == SockState::Listen => return Err(EINVAL),
+            SIOCINQ => sock.rx_queued_bytes(),
+            // What this socket's sent messages that the peer has not read yet are charged.
+            SIOCOUTQ => sock.tx_queued(),
+            _ => return Ok(None),
+        };
+        Ok(Some(bytes.min(i32::MAX as usize) as i32))
     }
 
     fn proc_show(shared: &Shared, net: &NetSeq, out: &mut SeqFile) -> Result {

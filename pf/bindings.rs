@@ -89,6 +89,17 @@ pub(crate) unsafe fn sock_queue_rcv_skb(sk: *mut sock, skb: *mut sk_buff) -> ker
     unsafe { sock_queue_rcv_skb_reason(sk, skb, core::ptr::null_mut()) }
 }
 
+/// `sk_filter()`: runs `sk`'s socket filter (`SO_ATTACH_FILTER`, `SO_ATTACH_BPF`) on `skb`,
+/// which it may trim (to one byte at least); negative when the filter drops it.
+///
+/// # Safety
+///
+/// `sk` is a live sock and `skb` an sk_buff the caller owns, not on any queue.
+pub(crate) unsafe fn sk_filter(sk: *mut sock, skb: *mut sk_buff) -> kernel::ffi::c_int {
+    // SAFETY: per the function safety contract; the inline's cap.
+    unsafe { sk_filter_trim_cap(sk, skb, 1) }
+}
+
 /// `skb_copy_datagram_msg()`.
 ///
 /// # Safety

@@ -162,6 +162,13 @@ pub trait Protocol: Sized + Sync + 'static {
     /// `poll()`/`select()`/`epoll`: the [`super::poll`] events ready now. The layer has already
     /// put the caller on the socket's wait queue, so a wake-up after this call is not lost.
     /// Without it the socket gets `datagram_poll()`.
+    ///
+    /// A protocol with its own poll reports `EPOLLOUT` by [`super::HeldSock::writeable`]
+    /// (AF_UNIX's rule: at most a quarter of `SO_SNDBUF` charged): its socks get the layer's
+    /// write-space callback, which wakes writers and `EPOLLOUT` waiters on that same condition
+    /// (a poll that says writable where no wake-up comes loses an edge-triggered waiter). When
+    /// the mask has no `EPOLLOUT`, the layer marks the socket so that an `O_ASYNC` owner gets
+    /// `SIGIO` (`POLL_OUT`) once there is room, as `unix_dgram_poll()` does.
     fn poll(_sock: &Sock<Self>) -> u32 {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -194,7 +201,9 @@ pub trait Protocol: Sized + Sync + 'static {
     }
 
     /// `ioctl()` on the socket for `cmd`: `Some(value)` is stored as an `int` at the user's
-    /// `arg`; `None` means the family does not know `cmd` (the core then tries its own).
+    /// `arg`; `None` means the family does not know `cmd`: the socket core then tries its own
+    /// (`sock_do_ioctl()`: the network device ioctls, `ENOTTY` for a command that is not a
+    /// socket ioctl). Without it every command goes to the core's.
     fn ioctl(_sock: &Sock<Self>, _cmd: u32) -> Result<Option<i32>> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }

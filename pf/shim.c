@@ -98,9 +98,49 @@ int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk)
 	return sk_wmem_alloc_get(sk);
 }
 
-bool rust_pf_demo_sock_writeable(const struct sock *sk)
+void rust_pf_demo_sk_wake_async(const struct sock *sk, int how, int band)
 {
-	return sock_writeable(sk);
+	sk_wake_async(sk, how, band);
+}
+
+/* sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk): a poll found no room (only with O_ASYNC set). */
+void rust_pf_demo_sk_set_nospace(struct sock *sk)
+{
+	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+}
+
+/*
+ * What unix_write_space() does once unix_writable() holds (the caller checks its own
+ * condition): wakes the writers sleeping on the sock's wait queue and signals an O_ASYNC owner
+ * that found no room (SOCK_WAKE_SPACE). Called by the socket core (sk_write_space), with the
+ * sock live; an orphaned sock has no wait queue (sk_wq NULL).
+ */
+void rust_pf_demo_write_space_wake(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_sync_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+	sk_wake_async_rcu(sk, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+/*
+ * The bytes of every buffer on `list` (unix_inq_len() for SOCK_SEQPACKET), under the queue's
+ * lock: a loop over the list, which Rust cannot take (spin_lock_irqsave is a macro).
+ */
+unsigned long rust_pf_demo_skb_queue_bytes(struct sk_buff_head *list)
+{
+	struct sk_buff *skb;
+	unsigned long amount = 0, flags;
+
+	spin_lock_irqsave(&list->lock, flags);
+	skb_queue_walk(list, skb)
+		amount += skb->len;
+	spin_unlock_irqrestore(&list->lock, flags);
+	return amount;
 }
 
 /*

@@ -20,6 +20,7 @@ struct rust_pf_demo_protosw;
 struct socket;
 struct file;
 struct poll_table_struct;
+struct sk_buff_head;
 
 void rust_pf_demo_sock_hold(struct sock *sk);
 void rust_pf_demo_sock_put(struct sock *sk);
@@ -38,9 +39,13 @@ void rust_pf_demo_sock_graft(struct sock *sk, struct socket *parent);
 void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock,
 				 struct poll_table_struct *p);
 int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk);
-bool rust_pf_demo_sock_writeable(const struct sock *sk);
 /* Not an inline of its own: skb_peek() under the queue's lock, the head buffer's length (-1: empty). */
 long rust_pf_demo_skb_peek_len(struct sk_buff_head *list);
+void rust_pf_demo_sk_wake_async(const struct sock *sk, int how, int band);
+void rust_pf_demo_sk_set_nospace(struct sock *sk);
+/* Not wrappers: the wake-up of unix_write_space(), and unix_inq_len()'s sum (pf/shim.c). */
+void rust_pf_demo_write_space_wake(struct sock *sk);
+unsigned long rust_pf_demo_skb_queue_bytes(struct sk_buff_head *list);
 /* send_sig(SIGPIPE, current, 0), as a stream protocol's send on a shut connection. */
 
 /*

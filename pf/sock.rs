@@ -314,9 +314,10 @@ impl<T: Protocol> Sock<T> {
     }
 
     /// Closes the directions in `dirs` (added to those already shut) and wakes every waiter, so
-    /// that blocked readers return.
+    /// that blocked readers return (the socket's own `shutdown()`: no `O_ASYNC` signal to
+    /// itself, as AF_UNIX and UDP; [`HeldSock::shut`] is for a peer).
     pub fn set_shutdown(&self, dirs: ShutdownSet) {
-        self.0.shut(dirs);
+        self.0.shut_quietly(dirs);
     }
 
     /// How long a receive (or `accept()`) may wait: `SO_RCVTIMEO`, or 0 when `nonblock`.

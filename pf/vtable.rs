@@ -162,7 +162,7 @@ impl<T: Protocol + HasVTable> VTable<T> {
                 ioctl: if T::HAS_IOCTL {
                     Some(ioctl_callback::<T>)
                 } else {
-                    Some(bindings::sock_no_ioctl)
+                    Some(no_ioctl_callback)
                 },
                 gettstamp: Some(bindings::sock_gettstamp),
                 listen: if T::HAS_LISTEN {

@@ -23,6 +23,7 @@ mod ktap;
 mod monitor;
 mod seed;
 mod seqconn;
+mod seqlayer;
 mod seqp;
 mod seqpacket;
 mod skbfill;
@@ -45,6 +46,7 @@ fn main() {
                 .chain(monitor::TESTS)
                 .chain(seqpacket::TESTS)
                 .chain(seqconn::TESTS)
+                .chain(seqlayer::TESTS)
                 .chain(blind::TESTS)
                 .chain(skbfill::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();

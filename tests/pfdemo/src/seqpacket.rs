@@ -198,7 +198,7 @@ fn listen(fd: &OwnedFd, backlog: i32) -> Result<(), i32> {
 }
 
 /// A listener bound to `port` (0: a free one) with `backlog`; returns it with its port.
-fn listener(port: u32, backlog: i32) -> Result<(OwnedFd, u32), String> {
+pub(crate) fn listener(port: u32, backlog: i32) -> Result<(OwnedFd, u32), String> {
     let fd = seq_socket()?;
     bind(&fd, port).map_err(e("bind"))?;
     listen(&fd, backlog).map_err(e("listen"))?;
@@ -222,7 +222,7 @@ fn accept4(fd: &OwnedFd, flags: i32) -> Result<(OwnedFd, SockaddrPfdemo), i32> {
 }
 
 /// A connected pair: (client, accepted server side), both with the watchdog.
-fn pair() -> Result<(OwnedFd, OwnedFd), String> {
+pub(crate) fn pair() -> Result<(OwnedFd, OwnedFd), String> {
     let (l, port) = listener(0, 4)?;
     let c = seq_socket()?;
     connect(&c, port).map_err(e("connect"))?;
@@ -232,12 +232,12 @@ fn pair() -> Result<(OwnedFd, OwnedFd), String> {
 }
 
 /// `send(fd, data, flags)`.
-fn send(fd: &OwnedFd, data: &[u8], flags: i32) -> Result<usize, i32> {
+pub(crate) fn send(fd: &OwnedFd, data: &[u8], flags: i32) -> Result<usize, i32> {
     sendto(fd, data, None, flags)
 }
 
 /// `recv()` of one message into a buffer of `cap` bytes: its bytes and `msg_flags`.
-fn recv(fd: &OwnedFd, cap: usize, flags: i32) -> Result<(Vec<u8>, usize, i32), i32> {
+pub(crate) fn recv(fd: &OwnedFd, cap: usize, flags: i32) -> Result<(Vec<u8>, usize, i32), i32> {
     let mut buf = vec![0u8; cap];
     let r = recvmsg(fd, &mut buf, flags)?;
     buf.truncate(r.n.min(cap));
@@ -1192,7 +1192,7 @@ fn sigpipe_pending_take() -> bool {
 }
 
 /// A connected AF_UNIX SOCK_SEQPACKET pair: the control of the tests modelled on it.
-fn unix_pair() -> Result<(OwnedFd, OwnedFd), String> {
+pub(crate) fn unix_pair() -> Result<(OwnedFd, OwnedFd), String> {
     let mut fds = [0; 2];
     // SAFETY: fds has room for the two descriptors socketpair writes.
     let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr()) };
@@ -1204,7 +1204,7 @@ fn unix_pair() -> Result<(OwnedFd, OwnedFd), String> {
 }
 
 /// Makes a connected pair of sockets.
-type MakePair = dyn Fn() -> Result<(OwnedFd, OwnedFd), String>;
+pub(crate) type MakePair = dyn Fn() -> Result<(OwnedFd, OwnedFd), String>;
 
 fn seqpacket_send_after_peer_close_epipe_no_sigpipe() -> TestResult {
     ensure_seq_loaded()?;
