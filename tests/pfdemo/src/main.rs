@@ -24,6 +24,7 @@ mod monitor;
 mod seed;
 mod seqp;
 mod seqpacket;
+mod seqweak;
 mod sock_create;
 mod stress;
 mod sys;
@@ -42,9 +43,10 @@ fn main() {
                 .chain(dgram::TESTS)
                 .chain(monitor::TESTS)
                 .chain(seqpacket::TESTS)
-                .chain(blind::TESTS);
+                .chain(blind::TESTS)
+                .chain(seqweak::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
-            ktap::run(&tests, args.get(2).map(String::as_str))
+            ktap::run_checked(&tests, args.get(2).map(String::as_str), seqweak::end_check)
         }
         Some("selftest") => {
             let tests: Vec<&ktap::Test> = sock_create::TESTS.iter().collect();
