@@ -14,6 +14,9 @@
 //! - a test that leaks a socket or a module reference and does not check its own end state is
 //!   blamed on the next test that checks: [`end_check`] checks it after each connection test
 //!   (seqpacket.rs, this file, blind.rs), as part of that test's result.
+//!
+//! And `seqweak_proc_net_listed_entry_by_entry` (issue 17 item 13): the protocol's `/proc/net`
+//! file is listed one socket at a time as it is read, not dumped whole under a lock.
 
 use crate::ktap::{Outcome, Test, TestResult};
 use crate::seqp::{check_send, families, seq_finish, seq_refcnt, Fam};
@@ -32,6 +35,10 @@ pub const TESTS: &[Test] = &[
     Test {
         name: "seqweak_blocked_poll_woken_by_message_and_close",
         run: seqweak_blocked_poll_woken_by_message_and_close,
+    },
+    Test {
+        name: "seqweak_proc_net_listed_entry_by_entry",
+        run: seqweak_proc_net_listed_entry_by_entry,
     },
 ];
 
@@ -194,6 +201,75 @@ fn seqweak_blocked_poll_woken_by_message_and_close() -> TestResult {
         ))),
         None => Ok(()),
     }
+}
+
+/// `/proc/net/rust_pf_demo_seqpacket` is listed one socket at a time as it is read (issue 17
+/// item 13), not built whole under the namespace's lock at the first read: a connection made
+/// after a read began is in the rest of that read, one closed by then is not (their sockets
+/// are the newest, at the end of the listing), and every socket is listed once, by id.
+fn seqweak_proc_net_listed_entry_by_entry() -> TestResult {
+    use std::io::Read;
+    const PROC: &str = "/proc/net/rust_pf_demo_seqpacket";
+    let (fams, missing) = families();
+    if let Some(why) = missing {
+        return Err(Outcome::Skip(why));
+    }
+    let fam = fams[fams.len() - 1];
+    let port = |fd: &OwnedFd| {
+        getsockname(fd)
+            .map(|(a, _)| a.port)
+            .map_err(e("getsockname"))
+    };
+    let (l, addr) = fam.listener(16)?;
+    let mut conns = Vec::new();
+    for _ in 0..10 {
+        conns.push(fam.connection(&l, &addr)?);
+    }
+    let closed = port(&conns[9].0)?;
+    let mut f = std::fs::File::open(PROC).map_err(|err| format!("{PROC}: {err}"))?;
+    let mut head = [0u8; 300];
+    let n = f
+        .read(&mut head)
+        .map_err(|err| format!("read {PROC}: {err}"))?;
+    check!(n > 0, "the first read of {PROC} returned nothing");
+    // Between two reads of the same open file: the newest connection closed, a new one made.
+    drop(conns.pop());
+    let (c, s) = fam.connection(&l, &addr)?;
+    let made = port(&c)?;
+    let mut text = head[..n].to_vec();
+    f.read_to_end(&mut text)
+        .map_err(|err| format!("read {PROC}: {err}"))?;
+    let text = String::from_utf8_lossy(&text).into_owned();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    // The lines naming a client port: its own (port) and its peer's (peer).
+    let naming = |p: u32| {
+        rows.iter()
+            .filter(|r| r.len() == 9 && (r[2] == p.to_string() || r[3] == p.to_string()))
+            .count()
+    };
+    let ids: Vec<u64> = rows.iter().filter_map(|r| r[0].parse().ok()).collect();
+    check!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids not listed once each, in order: {ids:?}\n{text}"
+    );
+    check_eq!(
+        (naming(made), naming(closed)),
+        (2, 0),
+        format!(
+            "lines of the connection made during the read (client port {made}) and of the one \
+             closed during it ({closed}), after a first read of {n} bytes:\n{text}"
+        )
+    );
+    for (i, (c, _)) in conns.iter().enumerate() {
+        let p = port(c)?;
+        check_eq!(naming(p), 2, format!("lines of connection {i} (port {p})"));
+    }
+    drop((c, s, l));
+    Ok(())
 }
 
 /// The module references and sockets a test must leave when it ends, taken at its start.
