@@ -35,7 +35,8 @@
 //!   unread, an empty one at the head of the queue not counted, as AF_UNIX); a listener resets
 //!   the connections it had not accepted (their clients see `ECONNRESET`).
 //! - `/proc/net/rust_pf_demo_seqpacket`: every bound or connected socket of the namespace, its
-//!   state and queues.
+//!   state and queues, listed one socket at a time (the socket list's mutex is held for one
+//!   lookup at a time, so a reader never holds up bind, connect or close for a whole listing).
 //!
 //! Locking: each socket's state is under its own spinlock ([`SeqSock::inner`]); no two of
 //! them are ever held at once (a connect locks the client, then the listener, one after the
@@ -723,7 +724,8 @@ impl Protocol for SeqPacket {
         Ok(Some(bytes.min(i32::MAX as usize) as i32))
     }
 
-    fn proc_show(shared: &Shared, net: &NetSeq, out: &mut SeqFile) -> Result {
+    /// The header; [`Protocol::proc_seek`] and [`Protocol::proc_show_entry`] list the sockets.
+    fn proc_show(shared: &Shared, _net: &NetSeq, out: &mut SeqFile) -> Result {
         (|| -> core::fmt::Result {
             writeln!(
                 out,
@@ -737,35 +739,47 @@ impl Protocol for SeqPacket {
                 "id", "state", "port", "peer", "rx_msgs", "tx_bytes", "backlog", "max", "inode"
             )
         })()
-        .map_err(|_| ENOMEM)?;
-        let socks = net.socks.lock();
-        for (id, sock) in socks.iter() {
-            let (state, port, peer, pending, max) = {
-                let inner = sock.data().inner.lock();
-                (
-                    inner.state,
-                    inner.port,
-                    inner.peer_port,
-                    inner.pending_len,
-                    inner.backlog,
-                )
-            };
-            writeln!(
-                out,
-                "{:>6} {:<11} {:>5} {:>5} {:>7} {:>8} {:>7} {:>7} {:>8}",
-                id,
-                state.name(),
-                port,
-                peer,
-                sock.rx_queue_len(),
-                sock.tx_queued(),
-                pending,
-                max,
-                sock.inode()
+        .map_err(|_| ENOMEM)
+    }
+
+    /// The sockets by id, one lookup at a time: the list's mutex (which every bind, connect
+    /// and close takes) is held for one rbtree lookup, never across the listing.
+    fn proc_seek(net: &NetSeq, from: u64) -> Option<u64> {
+        net.socks
+            .lock()
+            .cursor_lower_bound(&from)
+            .map(|c| *c.current().0)
+    }
+
+    fn proc_show_entry(_shared: &Shared, net: &NetSeq, id: u64, out: &mut SeqFile) -> Result {
+        // A reference taken under the list's mutex, the line written after it.
+        let Some(sock) = net.socks.lock().get(&id).cloned() else {
+            return Ok(());
+        };
+        let (state, port, peer, pending, max) = {
+            let inner = sock.data().inner.lock();
+            (
+                inner.state,
+                inner.port,
+                inner.peer_port,
+                inner.pending_len,
+                inner.backlog,
             )
-            .map_err(|_| ENOMEM)?;
-        }
-        Ok(())
+        };
+        writeln!(
+            out,
+            "{:>6} {:<11} {:>5} {:>5} {:>7} {:>8} {:>7} {:>7} {:>8}",
+            id,
+            state.name(),
+            port,
+            peer,
+            sock.rx_queue_len(),
+            sock.tx_queued(),
+            pending,
+            max,
+            sock.inode()
+        )
+        .map_err(|_| ENOMEM)
     }
 }
 

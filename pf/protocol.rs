@@ -102,7 +102,8 @@ pub trait Protocol: Sized + Sync + 'static {
     type Cb: Copy + Default + Send + Sync + 'static;
 
     /// The name of the family's file in every network namespace's `/proc/net`, if it has one;
-    /// [`Protocol::proc_show`] writes its content.
+    /// [`Protocol::proc_show`] writes its content (or, with [`Protocol::proc_seek`], its header,
+    /// and [`Protocol::proc_show_entry`] each entry).
     const PROC_NET: Option<&'static CStr> = None;
 
     /// Initialises [`Protocol::Shared`].
@@ -209,8 +210,38 @@ pub trait Protocol: Sized + Sync + 'static {
     }
 
     /// Writes the content of `/proc/net/`[`Protocol::PROC_NET`] of the namespace whose state is
-    /// `net`.
+    /// `net`; with [`Protocol::proc_seek`], only what comes before the first entry (a header).
+    ///
+    /// Without [`Protocol::proc_seek`] the whole content is written in one call, and written
+    /// again from the start, into a buffer twice as large, whenever it does not fit in the
+    /// seq_file's buffer: a lock held across this call is held for the whole listing, several
+    /// times per read.
     fn proc_show(_shared: &Self::Shared, _net: &Self::NetData, _out: &mut SeqFile) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Lists `/proc/net/`[`Protocol::PROC_NET`] one entry at a time (with
+    /// [`Protocol::proc_show_entry`], which it requires): the key of the first entry of the
+    /// namespace whose state is `net` at or after `from` (`None`: none, the end of the listing).
+    ///
+    /// Entries are listed in key order, each looked up on its own (seq_file's
+    /// `start`/`next`/`stop`, whose position is the key plus one), so a lock of the listing is
+    /// held for one lookup at a time, never across the listing, and a reader that fills its
+    /// buffer resumes at the entry it stopped at instead of listing everything again. An entry
+    /// added or removed during a read is listed or not, as with `/proc/net/unix`. Keys are
+    /// below `i64::MAX - 1`; a larger key ends the listing.
+    fn proc_seek(_net: &Self::NetData, _from: u64) -> Option<u64> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Writes the entry `key` of [`Protocol::proc_seek`]'s listing (nothing if it went away
+    /// since `proc_seek` found it).
+    fn proc_show_entry(
+        _shared: &Self::Shared,
+        _net: &Self::NetData,
+        _key: u64,
+        _out: &mut SeqFile,
+    ) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }

@@ -9,6 +9,7 @@
 
 #include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/proc_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file_net.h>
 #include <linux/socket.h>
@@ -76,6 +77,18 @@ int rust_pf_demo_memcpy_to_msg(struct msghdr *msghdr_to, const void *data_from, 
 struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq)
 {
 	return seq_file_single_net(seq);
+}
+
+struct net *rust_pf_demo_seq_file_net(struct seq_file *seq)
+{
+	return seq_file_net(seq);
+}
+
+struct proc_dir_entry *rust_pf_demo_proc_create_net(const char *name, umode_t mode,
+						    struct proc_dir_entry *parent,
+						    const struct seq_operations *ops)
+{
+	return proc_create_net(name, mode, parent, ops, sizeof(struct seq_net_private));
 }
 
 bool rust_pf_demo_try_module_get(struct module *module)

@@ -21,6 +21,8 @@ struct socket;
 struct file;
 struct poll_table_struct;
 struct sk_buff_head;
+struct proc_dir_entry;
+struct seq_operations;
 
 void rust_pf_demo_sock_hold(struct sock *sk);
 void rust_pf_demo_sock_put(struct sock *sk);
@@ -34,6 +36,11 @@ void rust_pf_demo_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk
 size_t rust_pf_demo_msg_data_left(struct msghdr *msg);
 int rust_pf_demo_memcpy_to_msg(struct msghdr *msghdr_to, const void *data_from, int data_len);
 struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq);
+struct net *rust_pf_demo_seq_file_net(struct seq_file *seq);
+/* proc_create_net() (a macro): a seq_file whose private state is a struct seq_net_private. */
+struct proc_dir_entry *rust_pf_demo_proc_create_net(const char *name, umode_t mode,
+						    struct proc_dir_entry *parent,
+						    const struct seq_operations *ops);
 bool rust_pf_demo_try_module_get(struct module *module);
 void rust_pf_demo_sock_graft(struct sock *sk, struct socket *parent);
 void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock,

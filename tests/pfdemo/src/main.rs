@@ -26,6 +26,7 @@ mod seqconn;
 mod seqlayer;
 mod seqp;
 mod seqpacket;
+mod seqweak;
 mod skbfill;
 mod sock_create;
 mod stress;
@@ -48,9 +49,10 @@ fn main() {
                 .chain(seqconn::TESTS)
                 .chain(seqlayer::TESTS)
                 .chain(blind::TESTS)
-                .chain(skbfill::TESTS);
+                .chain(skbfill::TESTS)
+                .chain(seqweak::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
-            ktap::run(&tests, args.get(2).map(String::as_str))
+            ktap::run_checked(&tests, args.get(2).map(String::as_str), seqweak::end_check)
         }
         Some("selftest") => {
             let tests: Vec<&ktap::Test> = sock_create::TESTS.iter().collect();

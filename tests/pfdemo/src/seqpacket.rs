@@ -7,6 +7,7 @@
 //! `SO_RCVTIMEO`/`SO_SNDTIMEO` watchdog and runs under a deadline that names what it waited for.
 
 use crate::ktap::{Test, TestResult};
+use crate::seqweak::{join_woken_poll, spawn_blocked_poll};
 use crate::sys::*;
 use crate::{check, check_eq};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -865,12 +866,12 @@ fn seqpacket_poll_listener_pending() -> TestResult {
         "poll of a listener with nothing pending"
     );
     let ep = epoll_on(&l, libc::EPOLLIN, 7)?;
-    // A blocked poll is woken by the connection.
-    let ls = share(&l);
-    let b = spawn_blocked(move || poll1(&ls, libc::POLLIN, WATCHDOG_MS as i32));
+    // A blocked poll is woken by the connection (well before its timeout: at the timeout poll
+    // looks again and would report the connection after a lost wake-up too).
+    let b = spawn_blocked_poll(&l, libc::POLLIN);
     let c = seq_socket()?;
     connect(&c, port).map_err(e("connect"))?;
-    let r = b.join("a connection (poll)")?;
+    let r = join_woken_poll(b, "a connection")?;
     check_eq!(r, Ok(libc::POLLIN), "blocked poll after a connection");
     let mut out = [libc::epoll_event { events: 0, u64: 0 }; 2];
     // SAFETY: `out` is valid for 2 events.
@@ -1439,12 +1440,12 @@ fn seqpacket_poll_hup_rdhup() -> TestResult {
         Ok(libc::POLLIN | libc::POLLOUT | libc::POLLRDHUP | libc::POLLHUP),
         "after the peer's close"
     );
-    // A blocked poll is woken by the close.
+    // A blocked poll is woken by the close (well before its timeout, see
+    // seqpacket_poll_listener_pending).
     let (c, s) = pair()?;
-    let ss = share(&s);
-    let b = spawn_blocked(move || poll1(&ss, libc::POLLIN | libc::POLLRDHUP, WATCHDOG_MS as i32));
+    let b = spawn_blocked_poll(&s, libc::POLLIN | libc::POLLRDHUP);
     drop(c);
-    let r = b.join("the peer's close (poll)")?;
+    let r = join_woken_poll(b, "the peer's close")?;
     check_eq!(
         r,
         Ok(libc::POLLIN | libc::POLLRDHUP | libc::POLLHUP),
