@@ -24,6 +24,7 @@
 //! | `RBTree::cursor_front_mut` (`RBTreeCursorMut`) | `cursor_front` (takes `&mut self`) | `cursor_front_mut` |
 //! | flag sets ([`super::MsgFlags`]) | `impl_flags!`: a copy of 7.x's, here | `kernel::impl_flags!` |
 //! | `proto_ops` `bind`/`connect` address (`SockaddrArg`) | `struct sockaddr *` | `struct sockaddr_unsized *` |
+//! | `sk_filter` | inline over `sk_filter_trim_cap` returning an errno | the same returning the drop reason: called through the shim |
 //! | `sock_i_ino`, `sock_queue_rcv_skb` | exported function; inline over `sock_queue_rcv_skb_reason(.., NULL)` | inline; inline mapping the returned drop reason to an errno: both called through the shim |
 //!
 //! Behaviour files import the items with `use pf::compat::*;` (the extension trait
