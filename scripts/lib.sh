@@ -120,6 +120,8 @@ rpd_in_root() {
 	unshare -m --propagation private sh -euc '
 		root=$1 dir=$2
 		shift 2
+		# the root a mount point of its own: unshare -m works in it (the preflight test)
+		mount --bind "$root" "$root"
 		mount --bind "$dir" "$root$dir"
 		mount -t proc proc "$root/proc"
 		exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
