@@ -344,6 +344,8 @@ dpkg-deb --fsys-tarfile "$apt/deb"/linux-binary-"$rel"_*.deb |
 
 include="$gcc_pkg=$gcc_ver,rustc=$rustc_ver,rust-src=$src_ver,bindgen=$bindgen_ver,libclang-dev"
 include+=",make,bc,flex,bison,libelf-dev,libssl-dev,openssl,dwarves,python3,libc6-dev,kmod,cpio,xz-utils"
+# (mount, util-linux: the build-script tests' private mounts; not essential since trixie)
+include+=",mount,util-linux"
 include+=",linux-headers-$rel,linux-source-$series"
 if [ "$(cat "$entry/root/.rpd-root" 2>/dev/null)" != "$include" ]; then
 	stage "mmdebstrap the build root ($suite)"
