@@ -53,11 +53,11 @@ mod ports;
 pub mod uapi;
 
 use pf::code::{EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP};
+use pf::compat::*;
 use pf::{
     ConnectTarget, Family, HeldSock, Msg, MsgFlags, NoAddress, Protocol, SeqFile, Shutdown,
     ShutdownSet, SkBuff, Sock, SockType,
 };
-use pf::compat::*;
 use ports::{check_bind_permission, ephemeral_ports, BindBy};
 use uapi::*;
 

@@ -60,11 +60,11 @@ pub mod uapi;
 use pf::code::{
     EADDRINUSE, EALREADY, ECONNREFUSED, ECONNRESET, EISCONN, EMSGSIZE, ENOTCONN, EOPNOTSUPP,
 };
+use pf::compat::*;
 use pf::{
     poll, ChildSock, ConnectTarget, HeldSock, Msg, MsgFlags, Protocol, SeqFile, Shutdown,
     ShutdownSet, Sock, SockState, SockType,
 };
-use pf::compat::*;
 use ports::{check_bind_permission, ephemeral_ports, BindBy};
 use uapi::*;
 

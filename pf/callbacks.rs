@@ -4,6 +4,7 @@
 //! Each turns its raw arguments into the safe types of this layer and calls the family.
 
 use super::bindings;
+use super::compat::{self, SockaddrArg};
 use super::protocol::{Protocol, Shutdown};
 use super::ShutdownSet;
 use super::{addr, addr::SOCKADDR_STORAGE, sock::SockObj, HasVTable, Msg, MsgFlags, Sock};
@@ -11,7 +12,6 @@ use core::{
     ptr,
     sync::atomic::{AtomicU8, Ordering},
 };
-use super::compat::{self, SockaddrArg};
 use kernel::{
     error::from_result,
     ffi::{c_int, c_uint, c_ulong},
@@ -282,7 +282,7 @@ pub(crate) unsafe extern "C" fn ioctl_callback<T: Protocol>(
         // SAFETY: per the function safety contract.
         match T::ioctl(unsafe { sock_of::<T>(sock) }, cmd)? {
             Some(value) => {
-                let mut out = compat::user_slice(arg as usize, core::mem::size_of::<i32>()).writer();
+                let mut out = compat::user_slice(arg, core::mem::size_of::<i32>()).writer();
                 out.write(&value)?;
                 Ok(0)
             }

@@ -4,10 +4,10 @@
 //! namespace's `/proc/net`.
 
 use super::bindings;
+use super::compat;
 use super::sock::NetObj;
 use super::{HasVTable, Protocol};
 use core::ffi::c_void;
-use super::compat;
 use kernel::{error::from_result, ffi::c_int, prelude::*};
 
 /// The output of a `/proc/net` file being read (a `struct seq_file`), written with

@@ -3,12 +3,12 @@
 //! [`Sock`]: a `struct sock` of a family, with the family's per-socket data beside it.
 
 use super::bindings;
+use super::compat::{ARef, AlwaysRefCounted};
 use super::conn::{ChildSock, Timeout};
 use super::{
     skb::Datagram, skb::SkBuff, BuiltIn, Capability, HasVTable, MsgFlags, Protocol, ShutdownSet,
 };
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
-use super::compat::{ARef, AlwaysRefCounted};
 use kernel::{error::to_result, prelude::*, types::Opaque};
 
 /// What the family's `struct proto` allocates: the `struct sock` first (the socket core only

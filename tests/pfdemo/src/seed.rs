@@ -42,8 +42,8 @@ pub const LAST: Test = Test {
 /// init: the first check on a kernel the module was just ported to. A module whose generated
 /// bindings place `struct net`'s `proc_net` elsewhere than the kernel's C does (as 7.x's
 /// `-fms-extensions` member of `struct ns_common` made them) creates the initial namespace's
-/// files in the wrong directory (`/proc` itself, the field it read being NULL) and oopses at the
-/// first new namespace.
+/// files in a bogus directory (nowhere visible; a NULL parent would be `/proc` itself) and
+/// oopses at the first new namespace.
 const PROC_NET_FILES: [&str; 2] = ["rust_pf_demo", "rust_pf_demo_raw"];
 
 fn proc_net_files_after_load() -> TestResult {
