@@ -211,9 +211,10 @@ fn set_peer_sock(sock: &Sock<DemoDgram>, new: Option<ARef<HeldSock<DemoDgram>>>)
     drop(old);
 }
 
-/// `SIOCINQ`, alias `FIONREAD` (`<asm-generic/ioctls.h>`; bindgen cannot see the `_IO` macro
-/// values).
+/// `SIOCINQ`, alias `FIONREAD`, and `SIOCOUTQ`, alias `TIOCOUTQ` (`<asm-generic/ioctls.h>`;
+/// bindgen cannot see the `_IO` macro values).
 const SIOCINQ: u32 = 0x541b;
+const SIOCOUTQ: u32 = 0x5411;
 
 /// What each datagram carries beside its payload: the sender's port.
 #[derive(Clone, Copy, Default)]
@@ -419,8 +420,9 @@ impl Protocol for DemoDgram {
         };
         let src = sock.data().port.load(Relaxed);
 
-        let mut skb = sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?;
-        skb.fill_from_msg(msg)?;
+        let mut skb = sock
+            .alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?
+            .fill_from_msg(msg)?;
         skb.cb_mut().src_port = src;
         // The namespace's raw monitors get a copy of what is delivered; with none open this is
         // one atomic load. The copy is taken before queueing (the receiver may free the
@@ -473,6 +475,9 @@ impl Protocol for DemoDgram {
                     Err(e) => Err(e),
                 }
             }
+            // What the send buffer is charged, as UDP (a datagram is charged to its sender
+            // only until it is queued to its receiver).
+            SIOCOUTQ => Ok(Some(sock.tx_queued().min(i32::MAX as usize) as i32)),
             _ => Ok(None),
         }
     }

@@ -14,13 +14,16 @@
 //!   without `CAP_NET_BIND_SERVICE`, `EINVAL` for a second bind.
 //! - `listen(backlog)`: only on a bound socket (`EINVAL`); a second `listen` changes the
 //!   backlog. As AF_UNIX and TCP, the queue is full when more than `backlog` connections wait.
-//! - `connect()`: to a listening port of the same namespace (`ECONNREFUSED` otherwise); binds
-//!   the client to a free port first. It makes the server side of the connection at once (a
-//!   child sock, [`pf::Sock::new_child`]) and queues it on the listener; a full backlog blocks
-//!   the client (`SO_SNDTIMEO`), or `EAGAIN` when non-blocking; `EISCONN` when connected.
+//! - `connect()`: to a listening port of the same namespace (`ECONNREFUSED` otherwise, or when
+//!   the listener is shut for receiving); binds the client to a free port first. It makes the
+//!   server side of the connection at once (a child sock, [`pf::Sock::new_child`]) and queues
+//!   it on the listener; a full backlog blocks the client (`SO_SNDTIMEO`), or `EAGAIN` when
+//!   non-blocking. As AF_UNIX, the target is checked before the socket's own state: `EISCONN`
+//!   when connected, `EINVAL` on a listener, after `ECONNREFUSED` for a target that refuses.
 //! - `accept()`: the next queued child, waiting unless non-blocking (`EAGAIN`), up to
-//!   `SO_RCVTIMEO`; a signal gives `EINTR` (or restarts); `shutdown()` of the listener wakes it
-//!   with `EINVAL`, as AF_UNIX.
+//!   `SO_RCVTIMEO`; a signal gives `EINTR` (or restarts). A listener shut down still hands out
+//!   what it had queued, then `EINVAL` (blocking: a blocked accept is woken with it) or
+//!   `EAGAIN` (non-blocking), as AF_UNIX.
 //! - `send()`: one message of at most [`PFDEMO_MAX_SEQPACKET`] bytes (`EMSGSIZE` above),
 //!   charged to the sender's `SO_SNDBUF` until the peer reads it: a peer that does not read
 //!   blocks the sender (`EAGAIN` with `MSG_DONTWAIT`, after `SO_SNDTIMEO`). `EPIPE`, without
@@ -29,10 +32,11 @@
 //!   peer closed, the messages it sent are still read, then 0 (end of file), non-blocking
 //!   reads too (as AF_UNIX: not `EAGAIN`).
 //! - `close()`: the peer is shut in both directions (`ECONNRESET` if this side left messages
-//!   unread); a listener resets the connections it had not accepted (their clients see
-//!   `ECONNRESET`).
+//!   unread, an empty one at the head of the queue not counted, as AF_UNIX); a listener resets
+//!   the connections it had not accepted (their clients see `ECONNRESET`).
 //! - `/proc/net/rust_pf_demo_seqpacket`: every bound or connected socket of the namespace, its
-//!   state and queues.
+//!   state and queues, listed one socket at a time (the socket list's mutex is held for one
+//!   lookup at a time, so a reader never holds up bind, connect or close for a whole listing).
 //!
 //! Locking: each socket's state is under its own spinlock ([`SeqSock::inner`]); no two of
 //! them are ever held at once (a connect locks the client, then the listener, one after the
@@ -123,6 +127,10 @@ struct Inner {
     backlog: u32,
 }
 
+/// [`SeqSock::inner`] locked.
+type InnerGuard<'a> =
+    kernel::sync::lock::Guard<'a, Inner, kernel::sync::lock::spinlock::SpinLockBackend>;
+
 /// A socket's data.
 #[pin_data]
 struct SeqSock {
@@ -156,6 +164,11 @@ struct Shared {
     connections: AtomicU64,
     resets: AtomicU64,
 }
+
+/// `SIOCINQ` (`FIONREAD`) and `SIOCOUTQ` (`TIOCOUTQ`), from `<asm-generic/ioctls.h>` (bindgen
+/// cannot see the `_IO` macro values).
+const SIOCINQ: u32 = 0x541b;
+const SIOCOUTQ: u32 = 0x5411;
 
 /// What each message carries beside its payload: the sender's port.
 #[derive(Clone, Copy, Default)]
@@ -270,6 +283,45 @@ fn reset_child(child: ChildSock<SeqPacket>) {
     drop(child);
 }
 
+/// The socket bound to `port` in `sock`'s namespace (a listener or not), `ECONNREFUSED` when
+/// nobody holds it.
+fn find_listener(sock: &HeldSock<SeqPacket>, port: u32) -> Result<Held> {
+    sock.net_data()
+        .ports
+        .lock()
+        .get(&port)
+        .cloned()
+        .ok_or(ECONNREFUSED)
+}
+
+/// Waits, with `listener`'s lock held in `l`, until its backlog has room for one more
+/// connection, as `unix_stream_connect()`: `ECONNREFUSED` when it does not listen or is shut
+/// for receiving (`shutdown()` wakes the waiters), `EAGAIN` when the backlog is full and
+/// `timeo` is spent (checked once more after the time is up, as AF_UNIX's restart does), or
+/// the signal's errno.
+fn wait_for_room(
+    listener: &HeldSock<SeqPacket>,
+    l: &mut InnerGuard<'_>,
+    timeo: &mut pf::Timeout,
+) -> Result {
+    loop {
+        if l.state != State::Listening || listener.shutdown_mask().contains(ShutdownSet::RCV) {
+            return Err(ECONNREFUSED);
+        }
+        if l.pending_len <= l.backlog {
+            return Ok(());
+        }
+        if timeo.is_nonblocking() {
+            return Err(EAGAIN);
+        }
+        match pf::wait(&listener.data().backlog_wait, l, timeo) {
+            // The time is up (`timeo` is now 0): one more look, as AF_UNIX.
+            Ok(()) | Err(EAGAIN) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 #[vtable]
 impl Protocol for SeqPacket {
     const FAMILY: u16 = PF_DEMO;
@@ -343,8 +395,15 @@ impl Protocol for SeqPacket {
             reset_child(node.to_key_value().1);
         }
         if let Some(peer) = peer {
-            // As AF_UNIX: leaving messages unread resets the connection.
-            disconnect(sock, &peer, sock.rx_queue_len() > 0);
+            // As AF_UNIX (`unix_release_sock()`): leaving messages unread resets the
+            // connection, but an empty message at the head of the queue does not count (only
+            // the head: an empty message behind it, or anything after it, does).
+            let unread = match sock.rx_head_len() {
+                None => false,
+                Some(0) => sock.rx_queue_len() > 1,
+                Some(_) => true,
+            };
+            disconnect(sock, &peer, unread);
         }
     }
 
@@ -380,29 +439,37 @@ impl Protocol for SeqPacket {
             return Err(EINVAL);
         }
         let mut timeo = sock.snd_timeout(nonblock);
-        let port = {
-            let mut inner = sock.data().inner.lock();
-            match inner.state {
+        let port = loop {
+            {
+                let mut inner = sock.data().inner.lock();
+                if inner.state == State::Open {
+                    inner.state = State::Connecting;
+                    break inner.port;
+                }
+            }
+            // As `unix_stream_connect()`: the address is resolved and the listener checked
+            // (waiting for room in its backlog) before the socket's own state, so a connected
+            // socket or a listener gets `ECONNREFUSED` for an address nobody listens on.
+            let listener = find_listener(sock, addr.port)?;
+            {
+                let mut l = listener.data().inner.lock();
+                wait_for_room(&listener, &mut l, &mut timeo)?;
+            }
+            // The state now (another thread's connect may have ended meanwhile: a failed one
+            // leaves the socket open, and this connect goes on).
+            match sock.data().inner.lock().state {
                 State::Open => {}
                 State::Connected => return Err(EISCONN),
                 State::Connecting => return Err(EALREADY),
                 State::Listening | State::Closed => return Err(EINVAL),
             }
-            inner.state = State::Connecting;
-            inner.port
         };
         let result = (|| -> Result<(u32, Held)> {
             let port = match port {
                 0 => bind_port(sock, 0, BindBy::Auto)?,
                 port => port,
             };
-            let listener = sock
-                .net_data()
-                .ports
-                .lock()
-                .get(&addr.port)
-                .cloned()
-                .ok_or(ECONNREFUSED)?;
+            let listener = find_listener(sock, addr.port)?;
             // The server side of the connection, linked to this socket.
             let child = sock.new_child()?;
             {
@@ -418,22 +485,13 @@ impl Protocol for SeqPacket {
             list(&child, RBTreeNodeReservation::new(GFP_KERNEL)?);
             let queued = {
                 let mut l = listener.data().inner.lock();
-                loop {
-                    if l.state != State::Listening {
-                        break Err(ECONNREFUSED);
-                    }
-                    if l.pending_len <= l.backlog {
-                        let seq = l.next_seq;
-                        l.next_seq += 1;
-                        l.pending.insert(node.into_node(seq, child));
-                        l.pending_len += 1;
-                        listener.set_ack_backlog(l.pending_len);
-                        break Ok(());
-                    }
-                    if let Err(e) = pf::wait(&listener.data().backlog_wait, &mut l, &mut timeo) {
-                        break Err(e);
-                    }
-                }
+                wait_for_room(&listener, &mut l, &mut timeo).map(|()| {
+                    let seq = l.next_seq;
+                    l.next_seq += 1;
+                    l.pending.insert(node.into_node(seq, child));
+                    l.pending_len += 1;
+                    listener.set_ack_backlog(l.pending_len);
+                })
             };
             if let Err(e) = queued {
                 unlist(&child_ref);
@@ -467,9 +525,7 @@ impl Protocol for SeqPacket {
         let child = {
             let mut inner = data.inner.lock();
             loop {
-                if inner.state != State::Listening
-                    || sock.shutdown_mask().contains(ShutdownSet::RCV)
-                {
+                if inner.state != State::Listening {
                     return Err(EINVAL);
                 }
                 if let Some(front) = inner.pending.cursor_front_mut() {
@@ -477,6 +533,15 @@ impl Protocol for SeqPacket {
                     inner.pending_len -= 1;
                     sock.set_ack_backlog(inner.pending_len);
                     break node.to_key_value().1;
+                }
+                // As `unix_accept()` (`skb_recv_datagram()`): a listener shut down still hands
+                // out the connections queued before; once none is left, a non-blocking accept
+                // gets `EAGAIN`, a blocking one `EINVAL`.
+                if timeo.is_nonblocking() {
+                    return Err(EAGAIN);
+                }
+                if sock.shutdown_mask().contains(ShutdownSet::RCV) {
+                    return Err(EINVAL);
                 }
                 pf::wait(&data.accept_wait, &mut inner, &mut timeo)?;
             }
@@ -536,8 +601,9 @@ impl Protocol for SeqPacket {
             return Err(EMSGSIZE);
         }
         // Waits for room in this socket's send buffer, which the peer's reading frees.
-        let mut skb = sock.alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?;
-        skb.fill_from_msg(msg)?;
+        let mut skb = sock
+            .alloc_send(len, flags.contains(MsgFlags::DONTWAIT))?
+            .fill_from_msg(msg)?;
         skb.cb_mut().src_port = port;
         // Queued under the peer's lock: a peer that closed (which it marks under this lock
         // before its queue is purged) gets nothing.
@@ -547,7 +613,8 @@ impl Protocol for SeqPacket {
             drop(skb);
             return Err(EPIPE);
         }
-        peer.queue_msg(skb);
+        // As AF_UNIX, a message the peer's socket filter drops counts as sent.
+        let _delivered = peer.queue_msg(skb);
         drop(inner);
         Ok(len)
     }
@@ -598,6 +665,10 @@ impl Protocol for SeqPacket {
         }
         if listening {
             sock.data().accept_wait.notify_all();
+            // Connects waiting for room in the backlog: refused now (`ECONNREFUSED`). AF_UNIX
+            // leaves them asleep until their timeout or the listener's next accept or close,
+            // then refuses them the same way.
+            sock.data().backlog_wait.notify_all();
         }
         Ok(())
     }
@@ -629,8 +700,9 @@ impl Protocol for SeqPacket {
                 }
                 return mask;
             }
-            State::Connecting => return mask,
-            State::Open | State::Closed => mask |= poll::HUP,
+            // As AF_UNIX, whose socket is `TCP_CLOSE` until its connect is done: a connect
+            // blocked on a full backlog is not connected (`EPOLLHUP`), and writable.
+            State::Open | State::Connecting | State::Closed => mask |= poll::HUP,
             State::Connected => {}
         }
         if sock.writeable() {
@@ -639,7 +711,21 @@ impl Protocol for SeqPacket {
         mask
     }
 
-    fn proc_show(shared: &Shared, net: &NetSeq, out: &mut SeqFile) -> Result {
+    fn ioctl(sock: &Sock<Self>, cmd: u32) -> Result<Option<i32>> {
+        // As `unix_ioctl()`; every other command goes on to the socket core's.
+        let bytes = match cmd {
+            // The bytes of every message waiting to be read (`EINVAL` on a listener).
+            SIOCINQ if sock.state() == SockState::Listen => return Err(EINVAL),
+            SIOCINQ => sock.rx_queued_bytes(),
+            // What this socket's sent messages that the peer has not read yet are charged.
+            SIOCOUTQ => sock.tx_queued(),
+            _ => return Ok(None),
+        };
+        Ok(Some(bytes.min(i32::MAX as usize) as i32))
+    }
+
+    /// The header; [`Protocol::proc_seek`] and [`Protocol::proc_show_entry`] list the sockets.
+    fn proc_show(shared: &Shared, _net: &NetSeq, out: &mut SeqFile) -> Result {
         (|| -> core::fmt::Result {
             writeln!(
                 out,
@@ -653,35 +739,47 @@ impl Protocol for SeqPacket {
                 "id", "state", "port", "peer", "rx_msgs", "tx_bytes", "backlog", "max", "inode"
             )
         })()
-        .map_err(|_| ENOMEM)?;
-        let socks = net.socks.lock();
-        for (id, sock) in socks.iter() {
-            let (state, port, peer, pending, max) = {
-                let inner = sock.data().inner.lock();
-                (
-                    inner.state,
-                    inner.port,
-                    inner.peer_port,
-                    inner.pending_len,
-                    inner.backlog,
-                )
-            };
-            writeln!(
-                out,
-                "{:>6} {:<11} {:>5} {:>5} {:>7} {:>8} {:>7} {:>7} {:>8}",
-                id,
-                state.name(),
-                port,
-                peer,
-                sock.rx_queue_len(),
-                sock.tx_queued(),
-                pending,
-                max,
-                sock.inode()
+        .map_err(|_| ENOMEM)
+    }
+
+    /// The sockets by id, one lookup at a time: the list's mutex (which every bind, connect
+    /// and close takes) is held for one rbtree lookup, never across the listing.
+    fn proc_seek(net: &NetSeq, from: u64) -> Option<u64> {
+        net.socks
+            .lock()
+            .cursor_lower_bound(&from)
+            .map(|c| *c.current().0)
+    }
+
+    fn proc_show_entry(_shared: &Shared, net: &NetSeq, id: u64, out: &mut SeqFile) -> Result {
+        // A reference taken under the list's mutex, the line written after it.
+        let Some(sock) = net.socks.lock().get(&id).cloned() else {
+            return Ok(());
+        };
+        let (state, port, peer, pending, max) = {
+            let inner = sock.data().inner.lock();
+            (
+                inner.state,
+                inner.port,
+                inner.peer_port,
+                inner.pending_len,
+                inner.backlog,
             )
-            .map_err(|_| ENOMEM)?;
-        }
-        Ok(())
+        };
+        writeln!(
+            out,
+            "{:>6} {:<11} {:>5} {:>5} {:>7} {:>8} {:>7} {:>7} {:>8}",
+            id,
+            state.name(),
+            port,
+            peer,
+            sock.rx_queue_len(),
+            sock.tx_queued(),
+            pending,
+            max,
+            sock.inode()
+        )
+        .map_err(|_| ENOMEM)
     }
 }
 

@@ -29,6 +29,12 @@
 #[allow(
     dead_code,
     unnecessary_transmutes,
+    // 7.x's kernel lint set adds these (pedantic) lints, which bindgen's output trips, as for
+    // the kernel's own bindings (rust/bindings/lib.rs allows them the same way).
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::all,
     clippy::undocumented_unsafe_blocks,
     missing_docs,

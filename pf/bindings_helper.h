@@ -6,6 +6,7 @@
  */
 
 #include <linux/fcntl.h>
+#include <linux/filter.h>
 #include <linux/net.h>
 #include <linux/poll.h>
 #include <linux/proc_fs.h>
@@ -43,3 +44,7 @@ const unsigned int RUST_PF_DEMO_CONST_EPOLLRDNORM = (__force unsigned int)EPOLLR
 const unsigned int RUST_PF_DEMO_CONST_EPOLLWRNORM = (__force unsigned int)EPOLLWRNORM;
 const unsigned int RUST_PF_DEMO_CONST_EPOLLWRBAND = (__force unsigned int)EPOLLWRBAND;
 const unsigned int RUST_PF_DEMO_CONST_EPOLLRDHUP = (__force unsigned int)EPOLLRDHUP;
+/* sk_wake_async() arguments (<linux/net.h>'s anonymous enum, <uapi/asm-generic/siginfo.h>). */
+const int RUST_PF_DEMO_CONST_SOCK_WAKE_WAITD = SOCK_WAKE_WAITD;
+const int RUST_PF_DEMO_CONST_POLL_IN = POLL_IN;
+const int RUST_PF_DEMO_CONST_POLL_HUP = POLL_HUP;

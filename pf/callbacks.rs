@@ -60,6 +60,13 @@ pub(crate) unsafe fn init_data<T: Protocol + HasVTable>(sk: *mut bindings::sock)
     // `sock_init_data`'s empty `sock_def_destruct`. If `new_data` failed, the family frees
     // the sock with that empty destructor still in place.
     unsafe { (*sk).sk_destruct = Some(destruct_callback::<T>) };
+    if T::HAS_POLL {
+        // SAFETY: nobody else uses the sock yet (function safety contract): the write-space
+        // callback that agrees with the protocol's poll (`HeldSock::writeable`, AF_UNIX's
+        // condition) replaces `sock_init_data`'s `sock_def_write_space`, which agrees with
+        // `datagram_poll` (what a protocol without its own poll gets).
+        unsafe { (*sk).sk_write_space = Some(super::conn::write_space_callback) };
+    }
     Ok(())
 }
 
@@ -173,11 +180,19 @@ pub(crate) unsafe extern "C" fn connect_callback<T: Protocol>(
     len: c_int,
     flags: c_int,
 ) -> c_int {
+    let sock_ptr = sock;
     from_result(|| {
         // SAFETY: per the function safety contract.
         let (sock, addr) = unsafe { (sock_of::<T>(sock), addr_bytes(addr, len)?) };
         let nonblock = flags & bindings::O_NONBLOCK as c_int != 0;
         T::connect(sock, addr::parse_connect(addr)?, nonblock)?;
+        if T::HAS_ACCEPT && sock.state() == super::SockState::Established {
+            // A connection-oriented protocol's client is connected: its socket says so, as
+            // `unix_stream_connect()` sets it (an accepted socket is set in `accept_callback`).
+            // SAFETY: `sock` is live for the call, and the socket core serialises no other
+            // writer of `state` with an operation on it (only `connect` and `accept` set it).
+            unsafe { (*sock_ptr).state = bindings::socket_state_SS_CONNECTED };
+        }
         Ok(0)
     })
 }
@@ -291,6 +306,21 @@ pub(crate) unsafe extern "C" fn ioctl_callback<T: Protocol>(
     })
 }
 
+/// `proto_ops::ioctl` of a protocol without [`Protocol::ioctl`]: every command goes on to the
+/// socket core's own (`sock_do_ioctl()`: the network device ioctls such as `SIOCGIFINDEX`,
+/// `ENOTTY` for a command that is not a socket ioctl), as for a protocol's unknown command.
+///
+/// # Safety
+///
+/// None of the arguments is used.
+pub(crate) unsafe extern "C" fn no_ioctl_callback(
+    _sock: *mut bindings::socket,
+    _cmd: c_uint,
+    _arg: c_ulong,
+) -> c_int {
+    ENOIOCTLCMD.to_errno()
+}
+
 /// `proto_ops::listen`: `backlog` as `__sys_listen()` passed it, already at most
 /// `net.core.somaxconn` (a negative one is taken as that).
 ///
@@ -356,5 +386,14 @@ pub(crate) unsafe extern "C" fn poll_callback<T: Protocol>(
     // to the socket's wait queue (and orders it before the reads below).
     unsafe { bindings::sock_poll_wait(file, sock, wait) };
     // SAFETY: per the function safety contract.
-    T::poll(unsafe { sock_of::<T>(sock) })
+    let sk = unsafe { sock_of::<T>(sock) };
+    let mask = T::poll(sk);
+    if mask & bindings::EPOLLOUT == 0 {
+        // As `unix_dgram_poll()` and `datagram_poll()`: an `O_ASYNC` owner that polled and
+        // found no room gets `SIGIO` (`POLL_OUT`) once the write-space callback finds some.
+        // SAFETY: the sock is attached to its live socket (function safety contract), whose
+        // wait queue's flags the call sets a bit in, only if `O_ASYNC` is set.
+        unsafe { bindings::sk_set_nospace(sk.as_raw()) };
+    }
+    mask
 }

@@ -8,7 +8,7 @@
 //! 6.12 sets neither. Only this module tests them; the rest of pf/ and the behaviour files
 //! (`rust_pf_demo.rs`, `rust_pf_demo_seqpacket.rs`, `tests/kmod/*.rs`) use what is here, in the
 //! same form on every kernel. The C side's differences (the socket layer's prototypes) are
-//! hidden by the C shim (`pf/shim.c`) where a wrapper can, and by [`SockaddrArg`] where the type
+//! hidden by the C shim (`pf/shim.c`) where a wrapper can, and by `SockaddrArg` where the type
 //! of a callback's argument changed.
 //!
 //! | What | 6.12 | 7.x |
@@ -16,18 +16,18 @@
 //! | [`ARef`], [`AlwaysRefCounted`] | `kernel::types` | `kernel::sync::aref` |
 //! | [`pin_init_array_from_fn`] | `kernel::init` | the `pin_init` crate |
 //! | a plain value as `impl PinInit<T, E>` ([`value`]) | the value (any `E`) | `Ok(value)` (a bare value is `PinInit<T, Infallible>` only) |
-//! | running an initialiser ([`init_in_place`]) | `__pinned_init` | `__pinned_init`; 7.3: `__init` |
+//! | running an initialiser (`init_in_place`) | `__pinned_init` | `__pinned_init`; 7.3: `__init` |
 //! | `module!`'s authors ([`crate::module_family!`], ...) | `author: "A"` | `authors: ["A"]` |
-//! | the module's `THIS_MODULE` ([`crate::__pf_this_module!`]) | a static `THIS_MODULE` | 7.2 the same; 7.3: `<M as ModuleMetadata>::THIS_MODULE` |
-//! | `CStr` ([`c_str_bytes_with_nul`]) | the kernel's own (`as_bytes_with_nul`) | core's, with `CStrExt` (`to_bytes_with_nul`) |
-//! | `UserSlice::new` ([`user_slice`]) | takes a `usize` address | takes a `UserPtr` |
-//! | `RBTree::cursor_front_mut` ([`RBTreeCursorMut`]) | `cursor_front` (takes `&mut self`) | `cursor_front_mut` |
-//! | flag sets ([`super::MsgFlags`]) | [`impl_flags!`]: a copy of 7.x's, here | `kernel::impl_flags!` |
-//! | `proto_ops` `bind`/`connect` address ([`SockaddrArg`]) | `struct sockaddr *` | `struct sockaddr_unsized *` |
+//! | the module's `THIS_MODULE` (`crate::__pf_this_module!`) | a static `THIS_MODULE` | 7.2 the same; 7.3: `<M as ModuleMetadata>::THIS_MODULE` |
+//! | `CStr` (`c_str_bytes_with_nul`) | the kernel's own (`as_bytes_with_nul`) | core's, with `CStrExt` (`to_bytes_with_nul`) |
+//! | `UserSlice::new` (`user_slice`) | takes a `usize` address | takes a `UserPtr` |
+//! | `RBTree::cursor_front_mut` (`RBTreeCursorMut`) | `cursor_front` (takes `&mut self`) | `cursor_front_mut` |
+//! | flag sets ([`super::MsgFlags`]) | `impl_flags!`: a copy of 7.x's, here | `kernel::impl_flags!` |
+//! | `proto_ops` `bind`/`connect` address (`SockaddrArg`) | `struct sockaddr *` | `struct sockaddr_unsized *` |
 //! | `sock_i_ino`, `sock_queue_rcv_skb` | exported function; inline over `sock_queue_rcv_skb_reason(.., NULL)` | inline; inline mapping the returned drop reason to an errno: both called through the shim |
 //!
 //! Behaviour files import the items with `use pf::compat::*;` (the extension trait
-//! [`RBTreeCursorMut`] exists on 6.12 only).
+//! `RBTreeCursorMut` exists on 6.12 only).
 
 use super::bindings;
 use kernel::prelude::*;

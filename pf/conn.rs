@@ -173,11 +173,31 @@ impl<T: Protocol> HeldSock<T> {
         };
     }
 
-    /// Closes the directions in `dirs` (added to those already shut) and wakes every waiter of
-    /// the sock (`sk_state_change`): blocked readers see end of file, blocked senders `EPIPE`.
-    /// Atomic, so a peer may shut this sock while its own operations run; valid on an orphaned
-    /// sock (no wait queue to wake then).
+    /// Closes the directions in `dirs` of this sock on behalf of its peer (added to those already
+    /// shut), as `unix_shutdown()` and `unix_release_sock()` do to the other end: wakes every
+    /// waiter of the sock (`sk_state_change`), so that blocked readers see end of file and
+    /// blocked senders `EPIPE`, and signals its `O_ASYNC` owner (`SIGIO`, or the `F_SETSIG`
+    /// signal): `POLL_HUP` when `dirs` is both directions, `POLL_IN` when it closes receiving
+    /// (end of file to read), nothing when it only closes sending. Atomic, so a peer may shut
+    /// this sock while its own operations run; valid on an orphaned sock (no wait queue to wake,
+    /// no owner to signal then).
     pub fn shut(&self, dirs: ShutdownSet) {
+        self.shut_quietly(dirs);
+        let band = if dirs.contains(ShutdownSet::BOTH) {
+            bindings::POLL_HUP
+        } else if dirs.contains(ShutdownSet::RCV) {
+            bindings::POLL_IN
+        } else {
+            return;
+        };
+        // SAFETY: the sock is live (type invariants); `sk_wake_async` tests `SOCK_FASYNC` and
+        // reads `sk_wq` under RCU (NULL once orphaned: nothing is signalled).
+        unsafe { bindings::sk_wake_async(self.as_raw(), bindings::SOCK_WAKE_WAITD, band) };
+    }
+
+    /// As [`HeldSock::shut`] without the `O_ASYNC` signal: a socket's own `shutdown()` (as
+    /// AF_UNIX and UDP, which do not signal the caller's own socket), a child's close.
+    pub(crate) fn shut_quietly(&self, dirs: ShutdownSet) {
         let sk = self.as_raw();
         // SAFETY: the sock is live (type invariants); `sk_shutdown` is a byte that pf/ only
         // changes atomically (this function and `release`), the core reads it with
@@ -245,8 +265,26 @@ impl<T: Protocol> HeldSock<T> {
     /// (`SO_SNDBUF`, from [`super::Sock::alloc_send`]) until the receiver has read it, as
     /// `unix_dgram_sendmsg()` queues: a receiver that does not read blocks its sender. Valid on
     /// an orphaned sock (the sock's destructor frees what is queued).
-    pub fn queue_msg(&self, skb: SkBuff<T>) {
+    ///
+    /// As [`HeldSock::queue_rcv`], only a filled buffer ([`SkBuff`]) of this protocol is
+    /// queued: an empty [`super::EmptySkb`], or what is left of a failed fill, cannot be.
+    ///
+    /// The receiver's socket filter (`SO_ATTACH_FILTER`, `SO_ATTACH_BPF`) runs first, as
+    /// `unix_dgram_sendmsg()` runs `sk_filter()` on the receiving sock: a message it drops is
+    /// freed (which gives its charge back to the sender) and `false` is returned, with the
+    /// receiver not woken; a message it trims is queued shorter. AF_UNIX tells the sender
+    /// nothing of a drop (its `send()` returns the full length).
+    pub fn queue_msg(&self, skb: SkBuff<T>) -> bool {
         let raw = skb.into_raw();
+        // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff on no queue,
+        // which the filter may trim (its control block is saved and restored around the
+        // program: `bpf_prog_run_save_cb`). Dropped, it is freed here, ours still.
+        unsafe {
+            if bindings::sk_filter(self.as_raw(), raw) < 0 {
+                bindings::kfree_skb(raw);
+                return false;
+            }
+        }
         // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff, which the queue
         // takes. Time stamps as `queue_rcv`.
         unsafe {
@@ -258,6 +296,7 @@ impl<T: Protocol> HeldSock<T> {
             bindings::skb_queue_tail(ptr::addr_of_mut!((*self.as_raw()).sk_receive_queue), raw);
         }
         self.data_ready();
+        true
     }
 
     /// Messages waiting in the receive queue.
@@ -267,17 +306,37 @@ impl<T: Protocol> HeldSock<T> {
         unsafe { ptr::read_volatile(ptr::addr_of!((*self.as_raw()).sk_receive_queue.qlen)) }
     }
 
+    /// The length of the message at the head of the receive queue, `None` when it is empty.
+    pub fn rx_head_len(&self) -> Option<usize> {
+        // SAFETY: the sock is live (type invariants); the shim peeks under the queue's lock and
+        // reads the head buffer's length before it lets the lock go.
+        let len =
+            unsafe { bindings::skb_peek_len(ptr::addr_of_mut!((*self.as_raw()).sk_receive_queue)) };
+        usize::try_from(len).ok()
+    }
+
     /// Bytes charged to the send buffer (messages sent and not yet read by the peer).
     pub fn tx_queued(&self) -> usize {
         // SAFETY: the sock is live.
         unsafe { bindings::sk_wmem_alloc_get(self.as_raw()) }.max(0) as usize
     }
 
-    /// Whether the send buffer has room (`sock_writeable()`: less than half of `SO_SNDBUF`
-    /// charged), the condition under which blocked senders are woken.
+    /// Bytes of the messages waiting in the receive queue (their lengths, not their charge):
+    /// `SIOCINQ` of AF_UNIX `SOCK_SEQPACKET` (`unix_inq_len()`).
+    pub fn rx_queued_bytes(&self) -> usize {
+        // SAFETY: the sock is live; the helper walks the queue under its lock.
+        unsafe { bindings::skb_queue_bytes(ptr::addr_of_mut!((*self.as_raw()).sk_receive_queue)) }
+    }
+
+    /// Whether the send buffer has room, as AF_UNIX decides it (`unix_writable()`): not a
+    /// listener, and at most a quarter of `SO_SNDBUF` charged. A protocol with its own
+    /// [`super::Protocol::poll`] reports `EPOLLOUT` on this condition, and the layer gives its
+    /// socks a write-space callback (`sk_write_space`, as `unix_write_space()`) that wakes
+    /// blocked senders and `EPOLLOUT` waiters, and signals an `O_ASYNC` owner that found the
+    /// buffer full, on this very condition: poll and wake-ups move together.
     pub fn writeable(&self) -> bool {
-        // SAFETY: the sock is live.
-        unsafe { bindings::sock_writeable(self.as_raw()) }
+        // SAFETY: the sock is live (type invariants).
+        unsafe { writeable_raw(self.as_raw()) }
     }
 
     /// The listen backlog (`sk_max_ack_backlog`).
@@ -307,6 +366,45 @@ impl<T: Protocol> HeldSock<T> {
     pub fn set_ack_backlog(&self, n: u32) {
         // SAFETY: as `set_max_ack_backlog`.
         unsafe { ptr::write_volatile(ptr::addr_of_mut!((*self.as_raw()).sk_ack_backlog), n) };
+    }
+}
+
+/// `unix_writable()`: `sk` is not a listener and its send-buffer charge (`sk_wmem_alloc`, which
+/// counts one for the sock itself) is at most a quarter of `sk_sndbuf`.
+///
+/// # Safety
+///
+/// `sk` is a live sock (its `sk_wmem_alloc` and `sk_sndbuf` may be read).
+pub(crate) unsafe fn writeable_raw(sk: *mut bindings::sock) -> bool {
+    // SAFETY: per the function safety contract; `skc_state` is a byte and `sk_sndbuf` an int,
+    // each written at once (`WRITE_ONCE`), so a volatile read sees a value they had.
+    let (state, sndbuf) = unsafe {
+        (
+            ptr::read_volatile(ptr::addr_of!((*sk).__sk_common.skc_state)),
+            ptr::read_volatile(ptr::addr_of!((*sk).sk_sndbuf)),
+        )
+    };
+    // SAFETY: per the function safety contract. `sk_wmem_alloc_get()` is the refcount less the
+    // sock's own 1.
+    let charged = i64::from(unsafe { bindings::sk_wmem_alloc_get(sk) }) + 1;
+    state != bindings::TCP_LISTEN && (charged << 2) <= i64::from(sndbuf)
+}
+
+/// `sk_write_space` of the socks of a protocol with its own poll (as `unix_write_space()`): the
+/// socket core calls it when a buffer charged to the sock's send buffer is freed
+/// (`sock_wfree()`). Wakes writers and signals the `O_ASYNC` owner once the buffer has room by
+/// [`HeldSock::writeable`]'s condition, the one the protocol's poll reports `EPOLLOUT` on.
+///
+/// # Safety
+///
+/// Called by the socket core only, on a live sock (`sock_wfree` calls it before it gives up the
+/// buffer's charge, which keeps the sock's memory).
+pub(crate) unsafe extern "C" fn write_space_callback(sk: *mut bindings::sock) {
+    // SAFETY: per the function safety contract.
+    unsafe {
+        if writeable_raw(sk) {
+            bindings::write_space_wake(sk);
+        }
     }
 }
 
@@ -365,7 +463,7 @@ impl<T: Protocol> core::ops::Deref for ChildSock<T> {
 impl<T: Protocol> Drop for ChildSock<T> {
     fn drop(&mut self) {
         let sk = self.sk.as_ptr();
-        self.shut(ShutdownSet::BOTH);
+        self.shut_quietly(ShutdownSet::BOTH);
         // SAFETY: the sock never had a socket (type invariants): `sock_orphan` only marks it
         // dead under its callback lock. The queue is purged as `release` does, and the
         // reference `sk_alloc` gave is dropped: after this only other holders' references

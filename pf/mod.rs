@@ -52,7 +52,7 @@ pub use msg::Msg;
 pub use proc::SeqFile;
 pub use protocol::{Protocol, Shutdown, SockType};
 pub use registration::{exported_switch, Registration, SwitchOps};
-pub use skb::{Datagram, SkBuff, CB_SIZE};
+pub use skb::{Datagram, EmptySkb, SkBuff, CB_SIZE};
 pub use sock::{HeldSock, NetId, Sock};
 pub use vtable::{BuiltIn, HasVTable, VTable};
 

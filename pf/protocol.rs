@@ -102,7 +102,8 @@ pub trait Protocol: Sized + Sync + 'static {
     type Cb: Copy + Default + Send + Sync + 'static;
 
     /// The name of the family's file in every network namespace's `/proc/net`, if it has one;
-    /// [`Protocol::proc_show`] writes its content.
+    /// [`Protocol::proc_show`] writes its content (or, with [`Protocol::proc_seek`], its header,
+    /// and [`Protocol::proc_show_entry`] each entry).
     const PROC_NET: Option<&'static CStr> = None;
 
     /// Initialises [`Protocol::Shared`].
@@ -162,6 +163,13 @@ pub trait Protocol: Sized + Sync + 'static {
     /// `poll()`/`select()`/`epoll`: the [`super::poll`] events ready now. The layer has already
     /// put the caller on the socket's wait queue, so a wake-up after this call is not lost.
     /// Without it the socket gets `datagram_poll()`.
+    ///
+    /// A protocol with its own poll reports `EPOLLOUT` by [`super::HeldSock::writeable`]
+    /// (AF_UNIX's rule: at most a quarter of `SO_SNDBUF` charged): its socks get the layer's
+    /// write-space callback, which wakes writers and `EPOLLOUT` waiters on that same condition
+    /// (a poll that says writable where no wake-up comes loses an edge-triggered waiter). When
+    /// the mask has no `EPOLLOUT`, the layer marks the socket so that an `O_ASYNC` owner gets
+    /// `SIGIO` (`POLL_OUT`) once there is room, as `unix_dgram_poll()` does.
     fn poll(_sock: &Sock<Self>) -> u32 {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -194,14 +202,46 @@ pub trait Protocol: Sized + Sync + 'static {
     }
 
     /// `ioctl()` on the socket for `cmd`: `Some(value)` is stored as an `int` at the user's
-    /// `arg`; `None` means the family does not know `cmd` (the core then tries its own).
+    /// `arg`; `None` means the family does not know `cmd`: the socket core then tries its own
+    /// (`sock_do_ioctl()`: the network device ioctls, `ENOTTY` for a command that is not a
+    /// socket ioctl). Without it every command goes to the core's.
     fn ioctl(_sock: &Sock<Self>, _cmd: u32) -> Result<Option<i32>> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Writes the content of `/proc/net/`[`Protocol::PROC_NET`] of the namespace whose state is
-    /// `net`.
+    /// `net`; with [`Protocol::proc_seek`], only what comes before the first entry (a header).
+    ///
+    /// Without [`Protocol::proc_seek`] the whole content is written in one call, and written
+    /// again from the start, into a buffer twice as large, whenever it does not fit in the
+    /// seq_file's buffer: a lock held across this call is held for the whole listing, several
+    /// times per read.
     fn proc_show(_shared: &Self::Shared, _net: &Self::NetData, _out: &mut SeqFile) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Lists `/proc/net/`[`Protocol::PROC_NET`] one entry at a time (with
+    /// [`Protocol::proc_show_entry`], which it requires): the key of the first entry of the
+    /// namespace whose state is `net` at or after `from` (`None`: none, the end of the listing).
+    ///
+    /// Entries are listed in key order, each looked up on its own (seq_file's
+    /// `start`/`next`/`stop`, whose position is the key plus one), so a lock of the listing is
+    /// held for one lookup at a time, never across the listing, and a reader that fills its
+    /// buffer resumes at the entry it stopped at instead of listing everything again. An entry
+    /// added or removed during a read is listed or not, as with `/proc/net/unix`. Keys are
+    /// below `i64::MAX - 1`; a larger key ends the listing.
+    fn proc_seek(_net: &Self::NetData, _from: u64) -> Option<u64> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Writes the entry `key` of [`Protocol::proc_seek`]'s listing (nothing if it went away
+    /// since `proc_seek` found it).
+    fn proc_show_entry(
+        _shared: &Self::Shared,
+        _net: &Self::NetData,
+        _key: u64,
+        _out: &mut SeqFile,
+    ) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }

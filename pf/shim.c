@@ -7,8 +7,10 @@
  * Rust instead (pf/bindings.rs).
  */
 
+#include <linux/filter.h>
 #include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/proc_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file_net.h>
 #include <linux/socket.h>
@@ -80,6 +82,18 @@ struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq)
 	return seq_file_single_net(seq);
 }
 
+struct net *rust_pf_demo_seq_file_net(struct seq_file *seq)
+{
+	return seq_file_net(seq);
+}
+
+struct proc_dir_entry *rust_pf_demo_proc_create_net(const char *name, umode_t mode,
+						    struct proc_dir_entry *parent,
+						    const struct seq_operations *ops)
+{
+	return proc_create_net(name, mode, parent, ops, sizeof(struct seq_net_private));
+}
+
 bool rust_pf_demo_try_module_get(struct module *module)
 {
 	return try_module_get(module);
@@ -100,9 +114,68 @@ int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk)
 	return sk_wmem_alloc_get(sk);
 }
 
-bool rust_pf_demo_sock_writeable(const struct sock *sk)
+void rust_pf_demo_sk_wake_async(const struct sock *sk, int how, int band)
 {
-	return sock_writeable(sk);
+	sk_wake_async(sk, how, band);
+}
+
+/* sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk): a poll found no room (only with O_ASYNC set). */
+void rust_pf_demo_sk_set_nospace(struct sock *sk)
+{
+	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+}
+
+/*
+ * What unix_write_space() does once unix_writable() holds (the caller checks its own
+ * condition): wakes the writers sleeping on the sock's wait queue and signals an O_ASYNC owner
+ * that found no room (SOCK_WAKE_SPACE). Called by the socket core (sk_write_space), with the
+ * sock live; an orphaned sock has no wait queue (sk_wq NULL).
+ */
+void rust_pf_demo_write_space_wake(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_sync_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND);
+	sk_wake_async_rcu(sk, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+/*
+ * The bytes of every buffer on `list` (unix_inq_len() for SOCK_SEQPACKET), under the queue's
+ * lock: a loop over the list, which Rust cannot take (spin_lock_irqsave is a macro).
+ */
+unsigned long rust_pf_demo_skb_queue_bytes(struct sk_buff_head *list)
+{
+	struct sk_buff *skb;
+	unsigned long amount = 0, flags;
+
+	spin_lock_irqsave(&list->lock, flags);
+	skb_queue_walk(list, skb)
+		amount += skb->len;
+	spin_unlock_irqrestore(&list->lock, flags);
+	return amount;
+}
+
+/*
+ * Not one inline but two under a lock: skb_peek() under the queue's lock (as
+ * unix_release_sock() peeks at the head), so that the head buffer cannot be dequeued and freed
+ * before its length is read.
+ */
+long rust_pf_demo_skb_peek_len(struct sk_buff_head *list)
+{
+	unsigned long flags;
+	struct sk_buff *skb;
+	long len = -1;
+
+	spin_lock_irqsave(&list->lock, flags);
+	skb = skb_peek(list);
+	if (skb)
+		len = skb->len;
+	spin_unlock_irqrestore(&list->lock, flags);
+	return len;
 }
 
 u64 rust_pf_demo_sock_i_ino(struct sock *sk)
@@ -113,6 +186,11 @@ u64 rust_pf_demo_sock_i_ino(struct sock *sk)
 int rust_pf_demo_sock_queue_rcv_skb(struct sock *sk, struct sk_buff *skb)
 {
 	return sock_queue_rcv_skb(sk, skb);
+}
+
+int rust_pf_demo_sk_filter(struct sock *sk, struct sk_buff *skb)
+{
+	return sk_filter(sk, skb);
 }
 
 #define RPD_SIZE(type) { "sizeof(struct " #type ")", sizeof(struct type) }

@@ -13,12 +13,16 @@ struct msghdr;
 struct net;
 struct seq_file;
 struct sk_buff;
+struct sk_buff_head;
 struct sock;
 struct module;
 struct rust_pf_demo_protosw;
 struct socket;
 struct file;
 struct poll_table_struct;
+struct sk_buff_head;
+struct proc_dir_entry;
+struct seq_operations;
 
 void rust_pf_demo_sock_hold(struct sock *sk);
 void rust_pf_demo_sock_put(struct sock *sk);
@@ -32,6 +36,11 @@ void rust_pf_demo_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk
 size_t rust_pf_demo_msg_data_left(struct msghdr *msg);
 int rust_pf_demo_memcpy_to_msg(struct msghdr *msghdr_to, const void *data_from, int data_len);
 struct net *rust_pf_demo_seq_file_single_net(struct seq_file *seq);
+struct net *rust_pf_demo_seq_file_net(struct seq_file *seq);
+/* proc_create_net() (a macro): a seq_file whose private state is a struct seq_net_private. */
+struct proc_dir_entry *rust_pf_demo_proc_create_net(const char *name, umode_t mode,
+						    struct proc_dir_entry *parent,
+						    const struct seq_operations *ops);
 bool rust_pf_demo_try_module_get(struct module *module);
 void rust_pf_demo_sock_graft(struct sock *sk, struct socket *parent);
 void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock,
@@ -47,11 +56,23 @@ bool rust_pf_demo_sock_writeable(const struct sock *sk);
 u64 rust_pf_demo_sock_i_ino(struct sock *sk);
 int rust_pf_demo_sock_queue_rcv_skb(struct sock *sk, struct sk_buff *skb);
 /*
+ * sk_filter(): 6.12's sk_filter_trim_cap() returns an errno, 7.x's the drop reason; the inline
+ * gives a negative errno for a dropped buffer on both.
+ */
+int rust_pf_demo_sk_filter(struct sock *sk, struct sk_buff *skb);
+/*
  * The size or offset the kernel's C compiler gives to `what` ("sizeof(struct net)",
  * "offsetof(struct net, proc_net)", ...), (size_t)-1 for an expression not in the table:
  * pf/layout.rs compares them with the generated bindings before registering.
  */
 size_t rust_pf_demo_layout(const char *what);
+/* Not an inline of its own: skb_peek() under the queue's lock, the head buffer's length (-1: empty). */
+long rust_pf_demo_skb_peek_len(struct sk_buff_head *list);
+void rust_pf_demo_sk_wake_async(const struct sock *sk, int how, int band);
+void rust_pf_demo_sk_set_nospace(struct sock *sk);
+/* Not wrappers: the wake-up of unix_write_space(), and unix_inq_len()'s sum (pf/shim.c). */
+void rust_pf_demo_write_space_wake(struct sock *sk);
+unsigned long rust_pf_demo_skb_queue_bytes(struct sk_buff_head *list);
 /* send_sig(SIGPIPE, current, 0), as a stream protocol's send on a shut connection. */
 
 /*

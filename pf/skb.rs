@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Socket buffers: [`SkBuff`] (owned, being filled) and [`Datagram`] (received, being read),
-//! each with its protocol's typed control block ([`super::Protocol::Cb`], in `skb->cb`).
+//! Socket buffers: [`EmptySkb`] (owned, just allocated), [`SkBuff`] (owned, filled: the only
+//! kind a socket's queue takes) and [`Datagram`] (received, being read), each with its
+//! protocol's typed control block ([`super::Protocol::Cb`], in `skb->cb`).
 
 use super::bindings;
 use super::{Address, Msg, MsgFlags, Protocol, Sock};
@@ -33,26 +34,52 @@ impl<T: Protocol> CbCheck<T> {
     };
 }
 
-/// An owned `struct sk_buff` of protocol `T` being prepared for sending, freed on drop.
+/// An owned, empty `struct sk_buff` of protocol `T`, just allocated for a datagram of
+/// [`EmptySkb::size`] bytes by [`super::Sock::alloc_send`], freed on drop.
+///
+/// It cannot be queued, delivered or cloned: its bytes are not written yet. The only way to a
+/// buffer that can is [`EmptySkb::fill_from_msg`], which consumes it and returns a filled
+/// [`SkBuff`] only when every byte was copied; when the copy fails half-way the buffer is freed
+/// with the error, so no half-filled buffer exists in safe code, and none is filled twice.
+///
+/// # Invariants
+///
+/// - `skb` is a valid sk_buff that this object owns exclusively, with no clone (nobody else
+///   references the `struct sk_buff` or its data).
+/// - It is empty (`len` 0), with `linear` bytes of tail room and `paged` bytes of page
+///   fragments allocated but not yet counted in its length.
+/// - Its `cb` holds a valid `T::Cb` at offset 0 (written when the object was made, changed only
+///   through [`EmptySkb::cb_mut`]).
+pub struct EmptySkb<T: Protocol> {
+    skb: NonNull<bindings::sk_buff>,
+    linear: usize,
+    paged: usize,
+    _protocol: PhantomData<T>,
+}
+
+/// An owned `struct sk_buff` of protocol `T` whose every byte holds the datagram's data, ready
+/// to be queued ([`super::HeldSock::queue_rcv`], [`super::HeldSock::queue_msg`]) or cloned
+/// ([`SkBuff::clone_for`]); freed on drop.
+///
+/// Made only by [`EmptySkb::fill_from_msg`] after a complete copy, and by [`SkBuff::clone_for`]
+/// from another filled buffer.
 ///
 /// # Invariants
 ///
 /// - `skb` is a valid sk_buff that this object owns exclusively (nobody else references the
 ///   `struct sk_buff`; its data may be shared with clones, which only read it).
-/// - Its `cb` holds a valid `T::Cb` at offset 0 (written when the object was made, changed only
-///   through [`SkBuff::cb_mut`]).
-/// - Until [`SkBuff::fill_from_msg`] succeeded (`filled` false), it is empty with `linear` bytes
-///   of tail room and `paged` bytes of page fragments, and it has no clone; once `filled`, it
-///   holds `linear + paged` bytes that are not written any more.
+/// - All of its `len` bytes (linear part and page fragments) were written with the datagram's
+///   data, and are not written any more.
+/// - Its `cb` holds a valid `T::Cb` at offset 0 (changed only through [`SkBuff::cb_mut`]).
 pub struct SkBuff<T: Protocol> {
     skb: NonNull<bindings::sk_buff>,
-    linear: usize,
-    paged: usize,
-    filled: bool,
     _protocol: PhantomData<T>,
 }
 
 // SAFETY: an owned sk_buff may be freed or handed over from any thread; `T::Cb` is `Send`.
+unsafe impl<T: Protocol> Send for EmptySkb<T> {}
+
+// SAFETY: as for `EmptySkb`; a filled buffer's data is only read.
 unsafe impl<T: Protocol> Send for SkBuff<T> {}
 
 /// Where the control block of `skb` is.
@@ -63,7 +90,7 @@ fn cb_ptr<T: Protocol>(skb: *mut bindings::sk_buff) -> *mut T::Cb {
     unsafe { ptr::addr_of_mut!((*skb).cb).cast::<T::Cb>() }
 }
 
-impl<T: Protocol> SkBuff<T> {
+impl<T: Protocol> EmptySkb<T> {
     /// The most bytes [`crate::pf::Sock::alloc_send`] puts in the linear part (an order-2
     /// allocation at most); the rest goes to page fragments.
     pub const LINEAR_MAX: usize = 3 * bindings::PAGE_SIZE;
@@ -84,51 +111,85 @@ impl<T: Protocol> SkBuff<T> {
             skb,
             linear,
             paged,
-            filled: false,
             _protocol: PhantomData,
         }
     }
 
-    /// Gives up ownership.
-    pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
-        let raw = self.skb.as_ptr();
-        core::mem::forget(self);
-        raw
-    }
-
-    /// The datagram's length once filled.
-    pub fn len(&self) -> usize {
+    /// The bytes [`EmptySkb::fill_from_msg`] copies: the datagram's length once filled.
+    pub fn size(&self) -> usize {
         self.linear + self.paged
     }
 
-    /// Whether the datagram is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Fills the whole buffer ([`SkBuff::len`] bytes) from the message's data (`EFAULT` on a
-    /// bad user buffer). Only once.
-    pub fn fill_from_msg<A: Address>(&mut self, msg: &mut Msg<A>) -> Result {
-        if self.filled {
-            return Err(EINVAL);
-        }
+    /// Fills the whole buffer ([`EmptySkb::size`] bytes) from the message's data and returns
+    /// it filled. On error (`EFAULT`: a bad user buffer, or fewer bytes left in the message
+    /// than the buffer's size) the buffer is freed: nothing is left to queue, whatever the
+    /// caller does with the error.
+    pub fn fill_from_msg<A: Address>(self, msg: &mut Msg<A>) -> Result<SkBuff<T>> {
         let skb = self.skb.as_ptr();
-        let len = self.len();
+        let len = self.size();
         // SAFETY: we own the empty `skb`, which has no clone (type invariants): the linear part
         // is reserved by the allocation (`skb_put` checks it and would BUG rather than
         // overflow), the fragments cover `paged` bytes; this is the length set-up of
-        // `unix_dgram_sendmsg()`. Then `skb_copy_datagram_from_iter` copies `len` bytes from the
-        // live msghdr's iterator.
+        // `unix_dgram_sendmsg()`, done once: `self` is consumed, and freed on error. Then
+        // `skb_copy_datagram_from_iter` copies `len` bytes from the live msghdr's iterator.
         let ret = unsafe {
             bindings::skb_put(skb, self.linear as u32);
             (*skb).data_len = self.paged as u32;
             (*skb).len = len as u32;
             bindings::skb_copy_datagram_from_iter(skb, 0, msg.iter(), len as i32)
         };
+        // On error `self` is dropped here: `kfree_skb` of the half-filled buffer.
         to_result(ret)?;
-        // INVARIANT: all `len` bytes hold the message's data.
-        self.filled = true;
-        Ok(())
+        let skb = core::mem::ManuallyDrop::new(self).skb;
+        // INVARIANT: owned (moved out of `self`, which is not dropped); all `len` bytes hold
+        // the message's data (the copy succeeded); the control block is `self`'s.
+        Ok(SkBuff {
+            skb,
+            _protocol: PhantomData,
+        })
+    }
+
+    /// The protocol's control block of this buffer (`skb->cb`).
+    pub fn cb(&self) -> &T::Cb {
+        // SAFETY: we own the skb and its `cb` holds a valid `T::Cb` (type invariants).
+        unsafe { &*cb_ptr::<T>(self.skb.as_ptr()) }
+    }
+
+    /// The protocol's control block of this buffer (`skb->cb`); [`EmptySkb::fill_from_msg`]
+    /// keeps it.
+    pub fn cb_mut(&mut self) -> &mut T::Cb {
+        // SAFETY: we own the skb exclusively and its `cb` holds a valid `T::Cb` (type
+        // invariants), so a unique borrow is fine.
+        unsafe { &mut *cb_ptr::<T>(self.skb.as_ptr()) }
+    }
+}
+
+impl<T: Protocol> Drop for EmptySkb<T> {
+    fn drop(&mut self) {
+        // SAFETY: owned (type invariants), freed once; a half-filled buffer (a failed
+        // `fill_from_msg`) is a valid sk_buff whose fragments `kfree_skb` frees too. `T::Cb`
+        // is `Copy`: nothing to drop.
+        unsafe { bindings::kfree_skb(self.skb.as_ptr()) };
+    }
+}
+
+impl<T: Protocol> SkBuff<T> {
+    /// Gives up ownership of the filled buffer (to a queue).
+    pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
+        let raw = self.skb.as_ptr();
+        core::mem::forget(self);
+        raw
+    }
+
+    /// The datagram's length.
+    pub fn len(&self) -> usize {
+        // SAFETY: we own the skb (type invariants); its length is not written any more.
+        unsafe { (*self.skb.as_ptr()).len as usize }
+    }
+
+    /// Whether the datagram is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// The protocol's control block of this buffer (`skb->cb`).
@@ -140,34 +201,29 @@ impl<T: Protocol> SkBuff<T> {
     /// The protocol's control block of this buffer (`skb->cb`), which its receiver reads with
     /// [`Datagram::cb`].
     pub fn cb_mut(&mut self) -> &mut T::Cb {
-        // SAFETY: we own the skb exclusively and its `cb` holds a valid `T::Cb` (type
-        // invariants), so a unique borrow is fine.
+        // SAFETY: we own the `struct sk_buff` exclusively (clones have their own `cb`) and its
+        // `cb` holds a valid `T::Cb` (type invariants), so a unique borrow is fine.
         unsafe { &mut *cb_ptr::<T>(self.skb.as_ptr()) }
     }
 
     /// A clone of the filled buffer for a socket of protocol `Q` (a monitor's copy): a new
     /// `struct sk_buff` sharing the data (`skb_clone()`, no copy of the payload), with its own
     /// control block `cb`. Allocated with `GFP_ATOMIC`, so it may be called under a spinlock;
-    /// `ENOMEM` when that fails, `EINVAL` if the buffer is not filled yet.
+    /// `ENOMEM` when that fails.
     ///
     /// The clone belongs to no socket until it is queued, where it is charged to the
     /// receiver's buffer like any datagram.
     pub fn clone_for<Q: Protocol>(&self, cb: Q::Cb) -> Result<SkBuff<Q>> {
-        if !self.filled {
-            return Err(EINVAL);
-        }
         // SAFETY: we own the filled skb (type invariants); `skb_clone` only reads it.
         let clone = unsafe { bindings::skb_clone(self.skb.as_ptr(), bindings::GFP_ATOMIC) };
         let clone = NonNull::new(clone).ok_or(ENOMEM)?;
         // SAFETY: the clone is a new `struct sk_buff` that we own; its `cb` is a copy of ours,
         // overwritten here with a valid `Q::Cb` (`CbCheck` for `Q`).
         unsafe { cb_ptr::<Q>(clone.as_ptr()).write(cb) };
-        // INVARIANT: owned, with `Q`'s control block, filled (its data is never written).
+        // INVARIANT: owned, with `Q`'s control block; its data is ours, all written and never
+        // written again.
         Ok(SkBuff {
             skb: clone,
-            linear: self.linear,
-            paged: self.paged,
-            filled: true,
             _protocol: PhantomData,
         })
     }
@@ -186,8 +242,9 @@ impl<T: Protocol> Drop for SkBuff<T> {
 ///
 /// `skb` is a buffer returned by `skb_recv_datagram()` on `sock`, with the reference that call
 /// gave us, released by `skb_free_datagram()` on drop. It was queued by
-/// [`super::HeldSock::queue_rcv`] as an [`SkBuff<T>`], so its `cb` holds a valid `T::Cb`. Its
-/// data and control block are not modified while we hold it.
+/// [`super::HeldSock::queue_rcv`] or [`super::HeldSock::queue_msg`] as a filled [`SkBuff<T>`],
+/// so its `cb` holds a valid `T::Cb` and all of its bytes hold the sender's data. Its data and
+/// control block are not modified while we hold it.
 pub struct Datagram<'a, T: Protocol> {
     sock: &'a Sock<T>,
     skb: NonNull<bindings::sk_buff>,
@@ -198,8 +255,8 @@ impl<'a, T: Protocol> Datagram<'a, T> {
     ///
     /// `skb` was just returned by `skb_recv_datagram()` on `sock`.
     pub(crate) unsafe fn new(sock: &'a Sock<T>, skb: NonNull<bindings::sk_buff>) -> Self {
-        // INVARIANT: guaranteed by the caller; only `queue_rcv` queues to a sock of `T`, and
-        // it takes an `SkBuff<T>`.
+        // INVARIANT: guaranteed by the caller; only `queue_rcv` and `queue_msg` queue to a
+        // sock of `T`, and they take a filled `SkBuff<T>`.
         Self { sock, skb }
     }
 

@@ -6,7 +6,8 @@ use super::bindings;
 use super::compat::{ARef, AlwaysRefCounted};
 use super::conn::{ChildSock, Timeout};
 use super::{
-    skb::Datagram, skb::SkBuff, BuiltIn, Capability, HasVTable, MsgFlags, Protocol, ShutdownSet,
+    skb::Datagram, skb::EmptySkb, skb::SkBuff, BuiltIn, Capability, HasVTable, MsgFlags, Protocol,
+    ShutdownSet,
 };
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
 use kernel::{error::to_result, prelude::*, types::Opaque};
@@ -235,8 +236,9 @@ impl<T: Protocol> HeldSock<T> {
     /// receive timestamps (`SO_TIMESTAMP*`, `SIOCGSTAMP`), the datagram is stamped now, as
     /// `unix_dgram_sendmsg()` does: that is the time `recvmsg()` and `SIOCGSTAMP` report.
     ///
-    /// Only a buffer of this very protocol can be queued (its control block is `T::Cb`, which
-    /// the receiver reads).
+    /// Only a filled buffer ([`SkBuff`], from [`EmptySkb::fill_from_msg`] or
+    /// [`SkBuff::clone_for`]) of this very protocol can be queued: every byte the receiver
+    /// reads was written, and its control block is `T::Cb`, which the receiver reads.
     pub fn queue_rcv(&self, skb: SkBuff<T>) -> Result {
         let raw = skb.into_raw();
         // SAFETY: the sock is live (type invariants); `raw` is an owned sk_buff nobody else
@@ -310,9 +312,10 @@ impl<T: Protocol> Sock<T> {
     }
 
     /// Closes the directions in `dirs` (added to those already shut) and wakes every waiter, so
-    /// that blocked readers return.
+    /// that blocked readers return (the socket's own `shutdown()`: no `O_ASYNC` signal to
+    /// itself, as AF_UNIX and UDP; [`HeldSock::shut`] is for a peer).
     pub fn set_shutdown(&self, dirs: ShutdownSet) {
-        self.0.shut(dirs);
+        self.0.shut_quietly(dirs);
     }
 
     /// How long a receive (or `accept()`) may wait: `SO_RCVTIMEO`, or 0 when `nonblock`.
@@ -396,12 +399,15 @@ impl<T: Protocol> Sock<T> {
     ///
     /// As `unix_dgram_sendmsg()` does, a large datagram goes mostly into page fragments, so
     /// that no high-order allocation is needed: the linear part stays within
-    /// [`SkBuff::LINEAR_MAX`] bytes.
-    pub fn alloc_send(&self, len: usize, nonblock: bool) -> Result<SkBuff<T>> {
+    /// [`EmptySkb::LINEAR_MAX`] bytes.
+    ///
+    /// The buffer is empty: fill it with [`EmptySkb::fill_from_msg`] to get a [`SkBuff`] that
+    /// can be queued.
+    pub fn alloc_send(&self, len: usize, nonblock: bool) -> Result<EmptySkb<T>> {
         const PAGE: usize = bindings::PAGE_SIZE;
         let frags_max = bindings::MAX_SKB_FRAGS as usize * PAGE;
-        let paged = if len > SkBuff::<T>::LINEAR_MAX {
-            (len - SkBuff::<T>::LINEAR_MAX)
+        let paged = if len > EmptySkb::<T>::LINEAR_MAX {
+            (len - EmptySkb::<T>::LINEAR_MAX)
                 .next_multiple_of(PAGE)
                 .min(frags_max)
                 .min(len)
@@ -414,8 +420,8 @@ impl<T: Protocol> Sock<T> {
         let skb = unsafe {
             bindings::sock_alloc_send_pskb(
                 self.as_raw(),
-                (len - paged) as _,
-                paged as _,
+                len - paged,
+                paged,
                 i32::from(nonblock),
                 &mut err,
                 bindings::PAGE_ALLOC_COSTLY_ORDER as i32,
@@ -424,7 +430,7 @@ impl<T: Protocol> Sock<T> {
         match NonNull::new(skb) {
             // SAFETY: a new, unshared sk_buff with `len - paged` bytes of tail room and `paged`
             // bytes of page fragments, whose ownership we take.
-            Some(skb) => Ok(unsafe { SkBuff::from_alloc(skb, len - paged, paged) }),
+            Some(skb) => Ok(unsafe { EmptySkb::from_alloc(skb, len - paged, paged) }),
             None => Err(Error::from_errno(if err < 0 {
                 err
             } else {

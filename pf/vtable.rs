@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The C tables of a protocol: `struct proto`, `struct proto_ops`, `struct pernet_operations`
-//! and its protocol switch entry ([`ProtoSw`]).
+//! The C tables of a protocol: `struct proto`, `struct proto_ops`, `struct pernet_operations`,
+//! its protocol switch entry ([`ProtoSw`]) and its `/proc/net` file's `struct seq_operations`.
 
 use super::bindings;
 use super::callbacks::*;
@@ -52,7 +52,9 @@ pub unsafe trait BuiltIn: HasVTable {
 ///
 /// - The C structs are fully initialised by [`VTable::new`], with `owner` set to the module
 ///   that declares the static (the protocol's module) and every callback pointing at the
-///   adapters in `callbacks.rs` or at the kernel's `sock_no_*` functions.
+///   adapters in `callbacks.rs` or at the kernel's `sock_no_*` functions (`seq_ops`: at the
+///   adapters in `proc.rs` when the protocol implements [`Protocol::proc_seek`], all NULL and
+///   never handed to C otherwise).
 /// - `registered` is true exactly while `proto` is registered with `proto_register()` (and then
 ///   `protosw` is in the family's switch); a table is registered at most once at a time.
 /// - `protosw`'s `prot` and `ops` are written by [`super::Registration`] only while the table
@@ -73,6 +75,9 @@ pub struct VTable<T: Protocol> {
     pub(super) ops: Opaque<bindings::proto_ops>,
     pub(super) protosw: Opaque<ProtoSw>,
     pub(super) pernet: Opaque<bindings::pernet_operations>,
+    /// The `/proc/net` file's callbacks when it is listed entry by entry
+    /// ([`Protocol::proc_seek`]); unused otherwise.
+    pub(super) seq_ops: Opaque<bindings::seq_operations>,
     /// The `net_generic` id of the family's per-namespace state, written by
     /// `register_pernet_subsys()` (through `pernet.id`) before any namespace's `init` runs.
     pub(super) net_id: Opaque<c_uint>,
@@ -117,6 +122,11 @@ impl<T: Protocol + HasVTable> VTable<T> {
         );
         // `Protocol::Cb` fits in `skb->cb`.
         let () = super::skb::CbCheck::<T>::OK;
+        assert!(
+            !T::HAS_PROC_SEEK
+                || (T::HAS_PROC_SHOW && T::HAS_PROC_SHOW_ENTRY && T::PROC_NET.is_some()),
+            "Protocol::proc_seek needs PROC_NET, proc_show (the header) and proc_show_entry"
+        );
         Self {
             // INVARIANT: every field the socket core reads is set; the rest is zero, as in a C
             // designated initialiser.
@@ -162,7 +172,7 @@ impl<T: Protocol + HasVTable> VTable<T> {
                 ioctl: if T::HAS_IOCTL {
                     Some(ioctl_callback::<T>)
                 } else {
-                    Some(bindings::sock_no_ioctl)
+                    Some(no_ioctl_callback)
                 },
                 gettstamp: Some(bindings::sock_gettstamp),
                 listen: if T::HAS_LISTEN {
@@ -220,6 +230,15 @@ impl<T: Protocol + HasVTable> VTable<T> {
                 // no generic id).
                 ..unsafe {
                     core::mem::MaybeUninit::<bindings::pernet_operations>::zeroed().assume_init()
+                }
+            }),
+            seq_ops: Opaque::new(if T::HAS_PROC_SEEK {
+                super::proc::seq_ops::<T>()
+            } else {
+                // SAFETY: `struct seq_operations` is valid when zeroed (NULL callbacks); never
+                // handed to C without `proc_seek`.
+                unsafe {
+                    core::mem::MaybeUninit::<bindings::seq_operations>::zeroed().assume_init()
                 }
             }),
             net_id: Opaque::new(0),

@@ -95,6 +95,18 @@ def main():
         mark = "" if t is None else (f" ✓ ≥{t}" if r >= t else f" ✗ <{t}")
         return f"{r:.2f}×{mark}"
 
+    # The /proc/net reader figures (bench.rs `proc_reader_rates`): connect+accept+close with
+    # 5,000 connections open while another process reads the protocol's /proc/net file in a
+    # loop, over the same with nobody reading, measured in one run (the ratio row's median is
+    # the median of each repetition's ratio).
+    reader = rows.get("SOCK_SEQPACKET connect+accept+close, /proc/net read in a loop / nobody reading")
+    if reader:
+        parts = [f"{name} {reader[kind]['median']:.2f}× ({reader[kind]['min']:.2f}–{reader[kind]['max']:.2f})"
+                 for kind, name in (("pf_demo", "family 18 (/proc/net/rust_pf_demo_seqpacket)"),
+                                    ("af_unix", "AF_UNIX (/proc/net/unix)")) if kind in reader]
+        notes.append("connect+accept+close while another process reads the protocol's /proc/net file "
+                      "in a loop (5,000 connections open), relative to nobody reading: " + "; ".join(parts))
+
     lines = [
         "<!-- SPDX-License-Identifier: GPL-2.0 -->",
         f"Measured on {a.machine}; median (min–max) of the repetitions.",

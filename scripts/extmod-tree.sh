@@ -20,7 +20,9 @@ ksrc=${1:-$(rpd_kernel_entry)/linux}
 out=${2:-$(dirname "$ksrc")/headers}
 [ -f "$ksrc/Module.symvers" ] && [ -f "$ksrc/rust/libkernel.rmeta" ] ||
 	rpd_die "$ksrc is not a built Rust-enabled kernel tree (run scripts/build-kernel.sh)"
-if [ -f "$out/.done" ] && [ ! "$ksrc/Module.symvers" -nt "$out/.done" ]; then
+# Bump when this script changes what the tree holds: an older tree is remade.
+recipe=2
+if [ "$(cat "$out/.done" 2>/dev/null)" = "recipe=$recipe" ] && [ ! "$ksrc/Module.symvers" -nt "$out/.done" ]; then
 	echo "$out"
 	exit 0
 fi
@@ -37,9 +39,12 @@ mkdir -p "$out.tmp"
 	cp rust/*.rmeta rust/libmacros.so "$out.tmp/rust/"
 	cp scripts/target.json "$out.tmp/scripts/"
 	cp .rustfmt.toml "$out.tmp/"
+	# Newer 6.12 stable releases' install-extmod-build copies scripts/ whole, with the objects
+	# the host programs were linked from (scripts/mod/*.o): a headers package has none.
+	find "$out.tmp" -name '*.o' -delete
 ) >"$RPD_ROOT/build/extmod-tree.log" 2>&1 ||
 	{ cat "$RPD_ROOT/build/extmod-tree.log" >&2; rpd_die "making the external-module tree failed"; }
-touch "$out.tmp/.done"
+echo "recipe=$recipe" >"$out.tmp/.done"
 mv "$out.tmp" "$out"
 rpd_say "external-module tree: $out ($(du -sh "$out" | cut -f1), no sources, no objects)" >&2
 echo "$out"

@@ -13,6 +13,10 @@ pub const PFDEMO_PROTO_DGRAM: i32 = 17;
 /// The SOCK_RDM test protocol's number (tests/kmod/rust_pf_demo_rdm.rs, loaded on demand).
 pub const PFDEMO_PROTO_RDM: i32 = 20;
 
+/// The fill-error test protocol's number (`SOCK_DGRAM`, tests/kmod/rust_pf_demo_badfill.rs,
+/// loaded by its test: `socket(18, SOCK_DGRAM, 0)` still picks the datagram protocol).
+pub const PFDEMO_PROTO_BADFILL: i32 = 21;
+
 /// The raw monitor's number (`SOCK_RAW`, needs `CAP_NET_RAW`).
 pub const PFDEMO_PROTO_RAW: i32 = 3;
 

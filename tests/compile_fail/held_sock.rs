@@ -68,7 +68,7 @@ impl Protocol for CompileFailFamily {
         try_pin_init!(Data { sent: 0 })
     }
 
-    fn sendmsg(sock: &Sock<Self>, _msg: &mut Msg<NoAddress>) -> Result<usize> {
+    fn sendmsg(sock: &Sock<Self>, msg: &mut Msg<NoAddress>) -> Result<usize> {
         let held: ARef<HeldSock<Self>> = sock.hold();
         // What is valid on an orphaned sock.
         let _ = (
@@ -77,9 +77,52 @@ impl Protocol for CompileFailFamily {
             held.shutdown_mask(),
             held.rx_queued(),
         );
-        let mut skb = sock.alloc_send(0, true)?;
-        skb.cb_mut().sent = 1;
+        // A buffer is allocated empty, filled once (which consumes the empty one), then
+        // queued.
+        let mut empty = sock.alloc_send(0, true)?;
+        empty.cb_mut().sent = 1;
+        let mut skb = empty.fill_from_msg(msg)?;
+        skb.cb_mut().sent += 1;
         held.queue_rcv(skb)?;
+        held.queue_msg(sock.alloc_send(0, true)?.fill_from_msg(msg)?);
+        // An empty buffer cannot be queued, by either queue, nor cloned: its bytes were not
+        // written.
+        #[cfg(rpd_cf_queue_empty)]
+        held.queue_rcv(sock.alloc_send(0, true)?)?;
+        #[cfg(rpd_cf_queue_msg_empty)]
+        held.queue_msg(sock.alloc_send(0, true)?);
+        #[cfg(rpd_cf_clone_empty)]
+        let _ = sock.alloc_send(0, true)?.clone_for::<Self>(Cb::default());
+        // The careless pattern: the fill's error ignored, the buffer queued anyway (it would
+        // deliver the bytes after a fault, which were never written).
+        #[cfg(rpd_cf_queue_after_failed_fill)]
+        {
+            let empty = sock.alloc_send(0, true)?;
+            let _ = empty.fill_from_msg(msg);
+            held.queue_rcv(empty)?;
+        }
+        // Nothing is left of a buffer after its fill, whatever the outcome: a failed fill
+        // freed it.
+        #[cfg(rpd_cf_use_after_failed_fill)]
+        {
+            let mut empty = sock.alloc_send(0, true)?;
+            if empty.fill_from_msg(msg).is_err() {
+                empty.cb_mut().sent = 2;
+            }
+        }
+        // A second fill (`skb_put` twice: `skb_over_panic`), of the empty buffer or of the
+        // filled one.
+        #[cfg(rpd_cf_fill_twice)]
+        {
+            let empty = sock.alloc_send(0, true)?;
+            let _ = empty.fill_from_msg(msg);
+            let _ = empty.fill_from_msg(msg);
+        }
+        #[cfg(rpd_cf_refill)]
+        let _ = sock
+            .alloc_send(0, true)?
+            .fill_from_msg(msg)?
+            .fill_from_msg(msg);
         // A blocking receive sleeps on the socket's wait queue: not on a held sock.
         #[cfg(rpd_cf_recv)]
         let _ = held.recv_datagram(pf::MsgFlags::empty());
@@ -89,7 +132,11 @@ impl Protocol for CompileFailFamily {
         // A buffer of another protocol (its control block another type) cannot be queued: the
         // receiver would read its control block as its own.
         #[cfg(rpd_cf_foreign_cb)]
-        held.queue_rcv(sock.alloc_send(0, true)?.clone_for::<OtherProtocol>(0)?)?;
+        held.queue_rcv(
+            sock.alloc_send(0, true)?
+                .fill_from_msg(msg)?
+                .clone_for::<OtherProtocol>(0)?,
+        )?;
         // Only the layer makes a `Sock`, for the length of an operation: it cannot be kept.
         #[cfg(rpd_cf_keep_sock)]
         let _kept: ARef<Sock<Self>> = ARef::from(sock);

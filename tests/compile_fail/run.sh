@@ -13,10 +13,15 @@ cmdfile=$root/.rust_pf_demo_rs.o.cmd
 cmd=$(sed -n 's/^savedcmd_[^ ]*rust_pf_demo_rs.o := //p' "$cmdfile" | sed 's/ ; .*//')
 rustc=
 args=()
-for a in $(sed 's/^RUST_MODFILE=[^ ]* //' <<<"$cmd"); do
+# 7.x's command line starts with OBJTREE=... as well, names `rustc` as found in PATH, and runs
+# in the module's directory (relative paths); 6.12's in KDIR, absolute.
+skip=
+for a in $(sed -E 's/^([A-Z_]+=[^ ]* )+//' <<<"$cmd"); do
+	[ -z "$skip" ] || { skip=; continue; }
 	case "$a" in
-	*/rustc) rustc=$a ;;
-	--emit=* | --out-dir | "$root/" | "$root/rust_pf_demo.rs" | --crate-name | rust_pf_demo_rs) ;;
+	*/rustc | rustc) rustc=$a ;;
+	--out-dir) skip=1 ;;
+	--emit=* | "$root/rust_pf_demo.rs" | rust_pf_demo.rs | ./rust_pf_demo.rs | --crate-name | rust_pf_demo_rs) ;;
 	# The shell quoting of kbuild's command line (-Zcrate-attr='feature(...)',
 	# --check-cfg='cfg(...)'): the argument without its quotes.
 	*\'*) args+=("${a//\'/}") ;;
@@ -27,10 +32,14 @@ done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 src=$root/tests/compile_fail/held_sock.rs
+case "$cmd" in
+*" rust_pf_demo.rs"*) wd=$root ;;
+*) wd=$kdir ;;
+esac
 build() { # build CFG...: rustc's output in $out/log, its status returned
 	local cfgs=()
 	for c in "$@"; do cfgs+=(--cfg "$c"); done
-	(cd "$kdir" && RUSTC_BOOTSTRAP=1 RUST_MODFILE=$root/tests/compile_fail/held_sock "$rustc" "${args[@]}" \
+	(cd "$wd" && RUSTC_BOOTSTRAP=1 RUST_MODFILE=$root/tests/compile_fail/held_sock "$rustc" "${args[@]}" \
 		--crate-name rpd_compile_fail "${cfgs[@]}" --emit=metadata="$out/lib.rmeta" -Zwrite-long-types-to-disk=no \
 		-Dwarnings "$src") >"$out/log" 2>&1
 }
@@ -64,5 +73,12 @@ rpd_cf_child_wait|no method named `recv_datagram` found|a blocking receive on an
 rpd_cf_child_forge|mismatched types|accept returning a sock that is not a new child (one with a socket would be grafted twice)
 rpd_cf_child_twice|use of moved value|a child kept after it was handed to accept (grafted)
 rpd_cf_foreign_cb|expected .SkBuff<CompileFailFamily>., found .SkBuff<OtherProtocol>.|queueing a buffer whose control block is another protocol's
+rpd_cf_queue_empty|expected .SkBuff<CompileFailFamily>., found .EmptySkb<CompileFailFamily>.|queueing (queue_rcv) a buffer that was never filled
+rpd_cf_queue_msg_empty|expected .SkBuff<CompileFailFamily>., found .EmptySkb<CompileFailFamily>.|queueing (queue_msg) a buffer that was never filled
+rpd_cf_clone_empty|no method named .clone_for. found for struct .EmptySkb|cloning a buffer that was never filled
+rpd_cf_queue_after_failed_fill|expected .SkBuff<CompileFailFamily>., found .EmptySkb<CompileFailFamily>.|queueing a buffer after ignoring its fill's error
+rpd_cf_use_after_failed_fill|borrow of moved value: .empty.|using a buffer after its fill failed (the fill consumed and freed it)
+rpd_cf_fill_twice|use of moved value: .empty.|filling a buffer twice (skb_put twice: skb_over_panic)
+rpd_cf_refill|no method named .fill_from_msg. found for struct .SkBuff|filling a filled buffer again
 CASES
 [ "$fails" = 0 ] || exit 1

@@ -107,8 +107,7 @@ impl Protocol for DupFamily {
     fn sendmsg(sock: &Sock<Self>, msg: &mut Msg<AnyAddress>) -> Result<usize> {
         let target = held(sock)?;
         let len = msg.data_left();
-        let mut skb = sock.alloc_send(len, true)?;
-        skb.fill_from_msg(msg)?;
+        let skb = sock.alloc_send(len, true)?.fill_from_msg(msg)?;
         target.queue_rcv(skb)?;
         Ok(len)
     }

@@ -94,8 +94,18 @@ fn start_watchdog(names: Vec<&'static str>, limit: Duration) {
     });
 }
 
+/// A check of a test's own end state: called before the test, it returns what to check after
+/// it (`None`: nothing), whose error fails that test (see [`run_checked`]).
+pub type EndCheck = fn(&Test) -> Option<Box<dyn FnOnce() -> Result<(), String>>>;
+
 /// Runs the tests whose name contains `filter`, printing KTAP; returns the kselftest exit code.
 pub fn run(tests: &[&Test], filter: Option<&str>) -> i32 {
+    run_checked(tests, filter, |_| None)
+}
+
+/// As [`run`], and `end` checks each test's end state as part of its result: a test that
+/// leaves something behind fails itself, instead of the next test that looks.
+pub fn run_checked(tests: &[&Test], filter: Option<&str>, end: EndCheck) -> i32 {
     let selected: Vec<&Test> = tests
         .iter()
         .copied()
@@ -108,7 +118,14 @@ pub fn run(tests: &[&Test], filter: Option<&str>) -> i32 {
     for (i, t) in selected.iter().enumerate() {
         let n = i + 1;
         *RUNNING.lock().unwrap_or_else(|p| p.into_inner()) = Some((n, Instant::now()));
-        let result = (t.run)();
+        let after = end(t);
+        let mut result = (t.run)();
+        if let Some(Err(msg)) = after.map(|check| check()) {
+            result = Err(Outcome::Fail(match result {
+                Err(Outcome::Fail(first)) => format!("{first}\n{msg}"),
+                _ => msg,
+            }));
+        }
         *RUNNING.lock().unwrap_or_else(|p| p.into_inner()) = None;
         match result {
             Ok(()) => {

@@ -22,8 +22,12 @@ mod hostile;
 mod ktap;
 mod monitor;
 mod seed;
+mod seqconn;
+mod seqlayer;
 mod seqp;
 mod seqpacket;
+mod seqweak;
+mod skbfill;
 mod sock_create;
 mod stress;
 mod sys;
@@ -42,9 +46,13 @@ fn main() {
                 .chain(dgram::TESTS)
                 .chain(monitor::TESTS)
                 .chain(seqpacket::TESTS)
-                .chain(blind::TESTS);
+                .chain(seqconn::TESTS)
+                .chain(seqlayer::TESTS)
+                .chain(blind::TESTS)
+                .chain(skbfill::TESTS)
+                .chain(seqweak::TESTS);
             let tests: Vec<&ktap::Test> = all.chain([&seed::LAST]).collect();
-            ktap::run(&tests, args.get(2).map(String::as_str))
+            ktap::run_checked(&tests, args.get(2).map(String::as_str), seqweak::end_check)
         }
         Some("selftest") => {
             let tests: Vec<&ktap::Test> = sock_create::TESTS.iter().collect();

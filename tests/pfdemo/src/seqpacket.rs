@@ -7,6 +7,7 @@
 //! `SO_RCVTIMEO`/`SO_SNDTIMEO` watchdog and runs under a deadline that names what it waited for.
 
 use crate::ktap::{Test, TestResult};
+use crate::seqweak::{join_woken_poll, spawn_blocked_poll};
 use crate::sys::*;
 use crate::{check, check_eq};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -161,7 +162,7 @@ fn seq_refcnt() -> Option<i64> {
 }
 
 /// Both modules loaded (by one socket), neither holding a reference.
-fn ensure_seq_loaded() -> Result<(), String> {
+pub(crate) fn ensure_seq_loaded() -> Result<(), String> {
     if seq_refcnt().is_none() {
         drop(socket(PF_DEMO, libc::SOCK_SEQPACKET, 0).map_err(e("autoload socket"))?);
     }
@@ -169,7 +170,7 @@ fn ensure_seq_loaded() -> Result<(), String> {
 }
 
 /// Fails unless the protocol module's count is `seq` and the family module's `fam`.
-fn check_refs(seq: Option<i64>, fam: Option<i64>, when: &str) -> Result<(), String> {
+pub(crate) fn check_refs(seq: Option<i64>, fam: Option<i64>, when: &str) -> Result<(), String> {
     let got = (seq_refcnt(), refcnt());
     if got != (seq, fam) {
         return Err(format!(
@@ -198,7 +199,7 @@ fn listen(fd: &OwnedFd, backlog: i32) -> Result<(), i32> {
 }
 
 /// A listener bound to `port` (0: a free one) with `backlog`; returns it with its port.
-fn listener(port: u32, backlog: i32) -> Result<(OwnedFd, u32), String> {
+pub(crate) fn listener(port: u32, backlog: i32) -> Result<(OwnedFd, u32), String> {
     let fd = seq_socket()?;
     bind(&fd, port).map_err(e("bind"))?;
     listen(&fd, backlog).map_err(e("listen"))?;
@@ -222,7 +223,7 @@ fn accept4(fd: &OwnedFd, flags: i32) -> Result<(OwnedFd, SockaddrPfdemo), i32> {
 }
 
 /// A connected pair: (client, accepted server side), both with the watchdog.
-fn pair() -> Result<(OwnedFd, OwnedFd), String> {
+pub(crate) fn pair() -> Result<(OwnedFd, OwnedFd), String> {
     let (l, port) = listener(0, 4)?;
     let c = seq_socket()?;
     connect(&c, port).map_err(e("connect"))?;
@@ -232,12 +233,12 @@ fn pair() -> Result<(OwnedFd, OwnedFd), String> {
 }
 
 /// `send(fd, data, flags)`.
-fn send(fd: &OwnedFd, data: &[u8], flags: i32) -> Result<usize, i32> {
+pub(crate) fn send(fd: &OwnedFd, data: &[u8], flags: i32) -> Result<usize, i32> {
     sendto(fd, data, None, flags)
 }
 
 /// `recv()` of one message into a buffer of `cap` bytes: its bytes and `msg_flags`.
-fn recv(fd: &OwnedFd, cap: usize, flags: i32) -> Result<(Vec<u8>, usize, i32), i32> {
+pub(crate) fn recv(fd: &OwnedFd, cap: usize, flags: i32) -> Result<(Vec<u8>, usize, i32), i32> {
     let mut buf = vec![0u8; cap];
     let r = recvmsg(fd, &mut buf, flags)?;
     buf.truncate(r.n.min(cap));
@@ -252,13 +253,15 @@ fn payload(n: usize, seed: u8) -> Vec<u8> {
 }
 
 /// A blocking call run on another thread, with its thread id (to signal it).
-struct Blocked<T> {
+pub(crate) struct Blocked<T> {
     h: std::thread::JoinHandle<T>,
     tid: libc::pthread_t,
 }
 
 /// Runs `f` on a new thread and gives it time to block.
-fn spawn_blocked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Blocked<T> {
+pub(crate) fn spawn_blocked<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Blocked<T> {
     let (tx, rx) = std::sync::mpsc::channel();
     let h = std::thread::spawn(move || {
         // SAFETY: returns the calling thread's id.
@@ -272,13 +275,13 @@ fn spawn_blocked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> B
 
 impl<T> Blocked<T> {
     /// Whether the call still blocks.
-    fn blocking(&self) -> bool {
+    pub(crate) fn blocking(&self) -> bool {
         !self.h.is_finished()
     }
 
     /// Its result, once `what` should have woken it: a call still blocked after the 5 s
     /// watchdog and 3 s more is a lost wake-up, named.
-    fn join(self, what: &str) -> Result<T, String> {
+    pub(crate) fn join(self, what: &str) -> Result<T, String> {
         self.join_or(what, || {})
     }
 
@@ -305,14 +308,14 @@ impl<T> Blocked<T> {
 }
 
 /// A borrowed copy of `fd` for another thread (the test joins that thread before closing it).
-fn share(fd: &OwnedFd) -> std::mem::ManuallyDrop<OwnedFd> {
+pub(crate) fn share(fd: &OwnedFd) -> std::mem::ManuallyDrop<OwnedFd> {
     // SAFETY: the descriptor stays open until the thread using the copy is joined, and the copy
     // is never closed (ManuallyDrop).
     std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(fd.as_raw_fd()) })
 }
 
 /// A watchdog timeout (`EAGAIN` from the 5 s `SO_RCVTIMEO`/`SO_SNDTIMEO`) is a lost wake-up.
-fn not_timed_out<T>(r: Result<T, i32>, what: &str) -> Result<Result<T, String>, String> {
+pub(crate) fn not_timed_out<T>(r: Result<T, i32>, what: &str) -> Result<Result<T, String>, String> {
     match r {
         Err(libc::EAGAIN) => Err(format!(
             "watchdog: timed out ({WATCHDOG_MS} ms) waiting for {what}: lost wake-up"
@@ -863,12 +866,12 @@ fn seqpacket_poll_listener_pending() -> TestResult {
         "poll of a listener with nothing pending"
     );
     let ep = epoll_on(&l, libc::EPOLLIN, 7)?;
-    // A blocked poll is woken by the connection.
-    let ls = share(&l);
-    let b = spawn_blocked(move || poll1(&ls, libc::POLLIN, WATCHDOG_MS as i32));
+    // A blocked poll is woken by the connection (well before its timeout: at the timeout poll
+    // looks again and would report the connection after a lost wake-up too).
+    let b = spawn_blocked_poll(&l, libc::POLLIN);
     let c = seq_socket()?;
     connect(&c, port).map_err(e("connect"))?;
-    let r = b.join("a connection (poll)")?;
+    let r = join_woken_poll(b, "a connection")?;
     check_eq!(r, Ok(libc::POLLIN), "blocked poll after a connection");
     let mut out = [libc::epoll_event { events: 0, u64: 0 }; 2];
     // SAFETY: `out` is valid for 2 events.
@@ -1190,7 +1193,7 @@ fn sigpipe_pending_take() -> bool {
 }
 
 /// A connected AF_UNIX SOCK_SEQPACKET pair: the control of the tests modelled on it.
-fn unix_pair() -> Result<(OwnedFd, OwnedFd), String> {
+pub(crate) fn unix_pair() -> Result<(OwnedFd, OwnedFd), String> {
     let mut fds = [0; 2];
     // SAFETY: fds has room for the two descriptors socketpair writes.
     let r = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET, 0, fds.as_mut_ptr()) };
@@ -1202,7 +1205,7 @@ fn unix_pair() -> Result<(OwnedFd, OwnedFd), String> {
 }
 
 /// Makes a connected pair of sockets.
-type MakePair = dyn Fn() -> Result<(OwnedFd, OwnedFd), String>;
+pub(crate) type MakePair = dyn Fn() -> Result<(OwnedFd, OwnedFd), String>;
 
 fn seqpacket_send_after_peer_close_epipe_no_sigpipe() -> TestResult {
     ensure_seq_loaded()?;
@@ -1437,12 +1440,12 @@ fn seqpacket_poll_hup_rdhup() -> TestResult {
         Ok(libc::POLLIN | libc::POLLOUT | libc::POLLRDHUP | libc::POLLHUP),
         "after the peer's close"
     );
-    // A blocked poll is woken by the close.
+    // A blocked poll is woken by the close (well before its timeout, see
+    // seqpacket_poll_listener_pending).
     let (c, s) = pair()?;
-    let ss = share(&s);
-    let b = spawn_blocked(move || poll1(&ss, libc::POLLIN | libc::POLLRDHUP, WATCHDOG_MS as i32));
+    let b = spawn_blocked_poll(&s, libc::POLLIN | libc::POLLRDHUP);
     drop(c);
-    let r = b.join("the peer's close (poll)")?;
+    let r = join_woken_poll(b, "the peer's close")?;
     check_eq!(
         r,
         Ok(libc::POLLIN | libc::POLLRDHUP | libc::POLLHUP),

@@ -450,7 +450,7 @@ pub fn set_rcvtimeo(fd: &OwnedFd, ms: i64) -> Result<(), String> {
 }
 
 /// `SO_RCVTIMEO` or `SO_SNDTIMEO` (`opt`) of `ms` milliseconds.
-fn set_timeo(fd: &OwnedFd, opt: i32, ms: i64) -> Result<(), String> {
+pub fn set_timeo(fd: &OwnedFd, opt: i32, ms: i64) -> Result<(), String> {
     let tv = libc::timeval {
         tv_sec: ms / 1000,
         tv_usec: (ms % 1000) * 1000,
