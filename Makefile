@@ -2,15 +2,20 @@
 #
 # rust_pf_demo: out-of-tree Rust kernel module (see Kbuild) plus the project's entry points.
 #
-#   make                 build rust_pf_demo.ko against KDIR (default: the external-module tree
-#                        of the cached test kernel, both built on first use)
-#   make KDIR=/path      build against any Rust-enabled 6.12 kernel's build tree or headers,
-#                        unpatched (also RUSTC=, BINDGEN=, LLVM=1 as that kernel was built)
+#   make                 build rust_pf_demo.ko against KDIR (default: the running kernel when
+#                        it is Rust-enabled and its headers are installed, Debian's 7.x through
+#                        the tree `scripts/debian-kernel.sh --host` makes; else the external-module
+#                        tree of the cached test kernel, both built on first use)
+#   make KDIR=/path      build against any Rust-enabled 6.12 or 7.x kernel's build tree or
+#                        headers, unpatched (also RUSTC=, BINDGEN=, LLVM=1 as that kernel was built)
 #   make install         build and install it for KDIR's kernel (default: the running kernel,
 #                        /lib/modules/$(uname -r)/build): modules_install to extra/ and depmod,
 #                        so that the first socket(18, ...) loads it; `make uninstall` undoes it
 #   make demo            boot the VM and show socket() loading and using the module
 #   make check           run the whole test suite in the VM
+#                        (demo, check, bench: RPD_KERNEL=6.12|debian-7.2|debian-7.3 picks
+#                        the VM's kernel: the self-built 6.12, or Debian's own signed image, the
+#                        module built in that kernel's build root; scripts/debian-kernel.sh)
 #   make check-debug     the same on the debug kernel (KASAN, UBSAN, lockdep, kmemleak)
 #   make check-trace     the same on the trace kernel (ftrace, kprobe events): the trace tests run
 #   make stress          the suite with the long stress and fuzzing mode (rpd.stress=full)
@@ -22,7 +27,16 @@
 #   make clean
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-ifeq ($(origin KDIR)$(filter install uninstall,$(MAKECMDGOALS)),undefined)
+# On a machine running a Rust-enabled kernel with its headers (Debian's 7.x with linux-headers,
+# Arch, Ubuntu with linux-lib-rust), `make` builds for that kernel; elsewhere for the test kernel.
+# Debian's headers ship no Rust metadata: scripts/debian-kernel.sh --host makes an
+# external-module tree with it, /var/cache/rust_pf_demo/debian/<release>/build, used when there.
+RUNNING_RELEASE ?= $(shell uname -r)
+RUNNING_KDIR := $(firstword $(wildcard /var/cache/rust_pf_demo/debian/$(RUNNING_RELEASE)/build/.done) \
+	/lib/modules/$(RUNNING_RELEASE)/build)
+RUNNING_KDIR := $(patsubst %/.done,%,$(RUNNING_KDIR))
+RUNNING_RUST := $(shell grep -qsx CONFIG_RUST=y /lib/modules/$(RUNNING_RELEASE)/build/.config && echo y)
+ifeq ($(origin KDIR)$(filter install uninstall,$(MAKECMDGOALS))$(RUNNING_RUST),undefined)
 # The project's own test kernel: Debian's toolchain (rustc-web 1.96, clang 19, our bindgen).
 KDIR := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$(rpd_kernel_entry)/headers')
 KDIR_DEP := kernel
@@ -32,7 +46,7 @@ BINDGEN := $(shell bash -c '. $(ROOT)/scripts/lib.sh && echo $$RPD_BINDGEN')
 else
 # Another kernel (`make install` without KDIR: the running one): its own defaults, or RUSTC=,
 # BINDGEN=, LLVM= from the command line (passed on to the kernel's make as they are).
-KDIR ?= /lib/modules/$(shell uname -r)/build
+KDIR ?= $(RUNNING_KDIR)
 RUSTC ?= rustc
 BINDGEN ?= bindgen
 endif
@@ -59,20 +73,22 @@ modules: $(KDIR_DEP)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) modules
 	@mkdir -p $(ROOT)/build && echo $(abspath $(KDIR)) >$(ROOT)/build/module.kdir
 
-# The kernel's modules_install (signing and compression as the kernel is configured), then the
+# The kernel's modules_install (signing and compression as the kernel is configured: Debian's
+# kernels compress with xz, rust_pf_demo.ko.xz; they sign only with Debian's own key, which no
+# headers package has: modules_install says so and goes on, the module stays unsigned), then the
 # test modules it also copied are taken out again: rust_pf_demo.ko and its protocol module
 # rust_pf_demo_seqpacket.ko are installed. depmod puts their net-pf-18 and
 # net-pf-18-proto-*-type-5 aliases into modules.alias: request_module() then finds them.
 install: modules
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
 		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) DEPMOD=/bin/true modules_install
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/tests/kmod/*.ko
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/tests/kmod/*.ko*
 	rmdir -p $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/tests/kmod 2>/dev/null || true
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 uninstall:
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko \
-		$(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo_seqpacket.ko
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo.ko* \
+		$(INSTALL_MOD_PATH)/lib/modules/$(KRELEASE)/$(INSTALL_MOD_DIR)/rust_pf_demo_seqpacket.ko*
 	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KRELEASE)
 
 demo:
@@ -112,6 +128,15 @@ TESTS_CARGO_ARGS = --target x86_64-unknown-linux-gnu --target-dir $(ROOT)/build/
 # rustfmt with the kernel's .rustfmt.toml (there is no rustfmtcheck for M= builds), clippy
 # through the kernel build (Debian's 1.96 clippy-driver, the kernel's lint set, warnings are
 # errors), rustdoc of the module (-Dwarnings), and the same for the userspace test crate.
+# RPD_KERNEL=debian-7.2 or debian-7.3: the kernel-dependent part against the 7.x kernel crate,
+# in that kernel's build root (scripts/lint-debian.sh); rustfmt with its tree's .rustfmt.toml.
+ifneq ($(filter debian-%,$(RPD_KERNEL)),)
+lint:
+	RPD_KERNEL=$(RPD_KERNEL) $(ROOT)/scripts/lint-debian.sh
+	/usr/bin/rustfmt --edition 2021 --config-path $(shell RPD_KERNEL=$(RPD_KERNEL) bash -c \
+		'. $(ROOT)/scripts/lib.sh && e=$$(rpd_debian_entry) && echo $$e/root$$(rpd_debian_kdir $$e)')/.rustfmt.toml \
+		--check $(KERNEL_RS)
+else
 lint: $(KDIR_DEP)
 	@$(PREFLIGHT)
 	/usr/bin/rustfmt --edition 2021 --config-path $(KDIR)/.rustfmt.toml --check $(KERNEL_RS)
@@ -119,6 +144,7 @@ lint: $(KDIR_DEP)
 	$(MAKE) -C $(KDIR) M=$(ROOT) $(KMAKE_ARGS) KRUSTFLAGS=-Dwarnings modules
 	$(ROOT)/scripts/rustdoc.sh $(KDIR)
 	$(ROOT)/tests/compile_fail/run.sh $(KDIR)
+endif
 	$(TESTS_CARGO) fmt --check
 	$(TESTS_CARGO) clippy --quiet --locked $(TESTS_CARGO_ARGS) -- -D warnings
 

@@ -38,13 +38,10 @@
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use kernel::{
-    c_str,
-    init::pin_init_array_from_fn,
-    new_mutex, new_spinlock,
+    c_str, new_mutex, new_spinlock,
     prelude::*,
     rbtree::{RBTree, RBTreeNodeReservation},
     sync::{Mutex, SpinLock},
-    types::ARef,
 };
 
 #[path = "uapi/kernel_address.rs"]
@@ -56,6 +53,7 @@ mod ports;
 pub mod uapi;
 
 use pf::code::{EADDRINUSE, ECONNREFUSED, EDESTADDRREQ, EMSGSIZE, ENOTCONN, EOPNOTSUPP};
+use pf::compat::*;
 use pf::{
     ConnectTarget, Family, HeldSock, Msg, MsgFlags, NoAddress, Protocol, SeqFile, Shutdown,
     ShutdownSet, SkBuff, Sock, SockType,
@@ -300,9 +298,9 @@ impl Protocol for DemoDgram {
     type Cb = DgramCb;
 
     fn shared() -> impl PinInit<Shared, Error> {
-        Shared {
+        value(Shared {
             stats: Stats::default(),
-        }
+        })
     }
 
     fn new_net(_shared: &Shared) -> impl PinInit<NetPorts, Error> {
@@ -630,9 +628,9 @@ impl Protocol for RawMonitor {
     type Cb = MonitorCb;
 
     fn shared() -> impl PinInit<MonitorShared, Error> {
-        MonitorShared {
+        value(MonitorShared {
             next_id: AtomicU64::new(0),
-        }
+        })
     }
 
     fn new_net(_shared: &MonitorShared) -> impl PinInit<Monitors, Error> {
@@ -643,11 +641,11 @@ impl Protocol for RawMonitor {
     }
 
     fn new_data(shared: &MonitorShared) -> impl PinInit<MonitorSock, Error> {
-        MonitorSock {
+        value(MonitorSock {
             id: shared.next_id.fetch_add(1, Relaxed),
             copies: AtomicU64::new(0),
             drops: AtomicU64::new(0),
-        }
+        })
     }
 
     fn init(sock: &Sock<Self>) -> Result {
@@ -739,7 +737,7 @@ module_family! {
     family: DemoFamily,
     protocols: [DemoDgram, RawMonitor],
     name: "rust_pf_demo",
-    author: "rust_pf_demo developers",
+    authors: ["rust_pf_demo developers"],
     description: "A socket protocol family (PF 18) written in Rust",
     license: "GPL",
     alias: ["net-pf-18"],

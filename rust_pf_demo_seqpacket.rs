@@ -50,7 +50,6 @@ use kernel::{
     prelude::*,
     rbtree::{RBTree, RBTreeNodeReservation},
     sync::{CondVar, Mutex, SpinLock},
-    types::ARef,
 };
 
 #[path = "uapi/kernel_address.rs"]
@@ -65,6 +64,7 @@ pub mod uapi;
 use pf::code::{
     EADDRINUSE, EALREADY, ECONNREFUSED, ECONNRESET, EISCONN, EMSGSIZE, ENOTCONN, EOPNOTSUPP,
 };
+use pf::compat::*;
 use pf::{
     poll, ChildSock, ConnectTarget, HeldSock, Msg, MsgFlags, Protocol, SeqFile, Shutdown,
     ShutdownSet, Sock, SockState, SockType,
@@ -336,11 +336,11 @@ impl Protocol for SeqPacket {
     type Cb = SeqCb;
 
     fn shared() -> impl PinInit<Shared, Error> {
-        Shared {
+        value(Shared {
             next_id: AtomicU64::new(1),
             connections: AtomicU64::new(0),
             resets: AtomicU64::new(0),
-        }
+        })
     }
 
     fn new_net(_shared: &Shared) -> impl PinInit<NetSeq, Error> {
@@ -390,7 +390,7 @@ impl Protocol for SeqPacket {
         unbind(sock);
         unlist(sock);
         let mut pending = pending;
-        while let Some(front) = pending.cursor_front() {
+        while let Some(front) = pending.cursor_front_mut() {
             let (_, node) = front.remove_current();
             reset_child(node.to_key_value().1);
         }
@@ -528,7 +528,7 @@ impl Protocol for SeqPacket {
                 if inner.state != State::Listening {
                     return Err(EINVAL);
                 }
-                if let Some(front) = inner.pending.cursor_front() {
+                if let Some(front) = inner.pending.cursor_front_mut() {
                     let (_, node) = front.remove_current();
                     inner.pending_len -= 1;
                     sock.set_ack_backlog(inner.pending_len);
@@ -786,7 +786,7 @@ impl Protocol for SeqPacket {
 module_protocol! {
     protocol: SeqPacket,
     name: "rust_pf_demo_seqpacket",
-    author: "rust_pf_demo developers",
+    authors: ["rust_pf_demo developers"],
     description: "SOCK_SEQPACKET protocol of family 18 (listen/accept), loaded on demand",
     license: "GPL",
     alias: ["net-pf-18-proto-0-type-5", "net-pf-18-proto-5-type-5"],

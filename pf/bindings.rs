@@ -23,8 +23,18 @@
 //! uses the generated types throughout, which describe the same C structs with the same layout
 //! (the same headers, config and C flags), and nothing outside pf/ sees either set.
 
+// `unnecessary_transmutes` (bindgen's bitfield accessors on 7.x's rustc 1.97) is unknown to
+// 7.3's rustc 1.85.
+#[allow(unknown_lints)]
 #[allow(
     dead_code,
+    unnecessary_transmutes,
+    // 7.x's kernel lint set adds these (pedantic) lints, which bindgen's output trips, as for
+    // the kernel's own bindings (rust/bindings/lib.rs allows them the same way).
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::all,
     clippy::undocumented_unsafe_blocks,
     missing_docs,
@@ -77,27 +87,6 @@ pub(crate) unsafe fn kfree_skb(skb: *mut sk_buff) {
 pub(crate) unsafe fn skb_queue_purge(list: *mut sk_buff_head) {
     // SAFETY: per the function safety contract; the inline's reason.
     unsafe { skb_queue_purge_reason(list, skb_drop_reason_SKB_DROP_REASON_QUEUE_PURGE) }
-}
-
-/// `sock_queue_rcv_skb()`.
-///
-/// # Safety
-///
-/// `sk` is a live sock and `skb` an sk_buff the caller owns (taken by the call on success).
-pub(crate) unsafe fn sock_queue_rcv_skb(sk: *mut sock, skb: *mut sk_buff) -> kernel::ffi::c_int {
-    // SAFETY: per the function safety contract; the inline passes no reason pointer.
-    unsafe { sock_queue_rcv_skb_reason(sk, skb, core::ptr::null_mut()) }
-}
-
-/// `sk_filter()`: runs `sk`'s socket filter (`SO_ATTACH_FILTER`, `SO_ATTACH_BPF`) on `skb`,
-/// which it may trim (to one byte at least); negative when the filter drops it.
-///
-/// # Safety
-///
-/// `sk` is a live sock and `skb` an sk_buff the caller owns, not on any queue.
-pub(crate) unsafe fn sk_filter(sk: *mut sock, skb: *mut sk_buff) -> kernel::ffi::c_int {
-    // SAFETY: per the function safety contract; the inline's cap.
-    unsafe { sk_filter_trim_cap(sk, skb, 1) }
 }
 
 /// `skb_copy_datagram_msg()`.

@@ -4,6 +4,7 @@
 //! Each turns its raw arguments into the safe types of this layer and calls the family.
 
 use super::bindings;
+use super::compat::{self, SockaddrArg};
 use super::protocol::{Protocol, Shutdown};
 use super::ShutdownSet;
 use super::{addr, addr::SOCKADDR_STORAGE, sock::SockObj, HasVTable, Msg, MsgFlags, Sock};
@@ -14,9 +15,7 @@ use core::{
 use kernel::{
     error::from_result,
     ffi::{c_int, c_uint, c_ulong},
-    init::PinInit,
     prelude::*,
-    uaccess::UserSlice,
 };
 
 /// `struct proto::init`: called by the family's `create` after `sock_init_data()` (as
@@ -56,7 +55,7 @@ pub(crate) unsafe fn init_data<T: Protocol + HasVTable>(sk: *mut bindings::sock)
     let vtable = T::vtable();
     // SAFETY: `sk` was just allocated for our proto, so it is a `SockObj<T>` whose data
     // slot is uninitialised and never moves (slab memory, freed with the sock).
-    unsafe { T::new_data(vtable.shared()).__pinned_init(SockObj::<T>::data_ptr(sk))? };
+    unsafe { compat::init_in_place(T::new_data(vtable.shared()), SockObj::<T>::data_ptr(sk))? };
     // SAFETY: the data is initialised; our destructor (which drops it) replaces
     // `sock_init_data`'s empty `sock_def_destruct`. If `new_data` failed, the family frees
     // the sock with that empty destructor still in place.
@@ -144,7 +143,7 @@ unsafe fn sock_of<'a, T: Protocol>(sock: *mut bindings::socket) -> &'a Sock<T> {
 ///
 /// `addr` points to a kernel copy of `len` bytes (`move_addr_to_kernel()` bounds `len` by
 /// `sizeof(struct sockaddr_storage)`), valid for the callback.
-unsafe fn addr_bytes<'a>(addr: *const bindings::sockaddr, len: c_int) -> Result<&'a [u8]> {
+unsafe fn addr_bytes<'a>(addr: *const SockaddrArg, len: c_int) -> Result<&'a [u8]> {
     if len < 0 || len as usize > SOCKADDR_STORAGE {
         return Err(EINVAL);
     }
@@ -159,7 +158,7 @@ unsafe fn addr_bytes<'a>(addr: *const bindings::sockaddr, len: c_int) -> Result<
 /// Called by the socket core on a live socket of this family with a kernel copy of the address.
 pub(crate) unsafe extern "C" fn bind_callback<T: Protocol>(
     sock: *mut bindings::socket,
-    addr: *mut bindings::sockaddr,
+    addr: *mut SockaddrArg,
     len: c_int,
 ) -> c_int {
     from_result(|| {
@@ -177,7 +176,7 @@ pub(crate) unsafe extern "C" fn bind_callback<T: Protocol>(
 /// As [`bind_callback`].
 pub(crate) unsafe extern "C" fn connect_callback<T: Protocol>(
     sock: *mut bindings::socket,
-    addr: *mut bindings::sockaddr,
+    addr: *mut SockaddrArg,
     len: c_int,
     flags: c_int,
 ) -> c_int {
@@ -298,7 +297,7 @@ pub(crate) unsafe extern "C" fn ioctl_callback<T: Protocol>(
         // SAFETY: per the function safety contract.
         match T::ioctl(unsafe { sock_of::<T>(sock) }, cmd)? {
             Some(value) => {
-                let mut out = UserSlice::new(arg, core::mem::size_of::<i32>()).writer();
+                let mut out = compat::user_slice(arg, core::mem::size_of::<i32>()).writer();
                 out.write(&value)?;
                 Ok(0)
             }

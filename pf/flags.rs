@@ -8,42 +8,66 @@
 //! [`include/uapi/linux/capability.h`](srctree/include/uapi/linux/capability.h).
 
 use super::bindings;
+use super::compat::impl_flags;
 use super::protocol::Shutdown;
-use core::ops::{BitAnd, BitOr, BitOrAssign};
+use core::ops::BitOr;
 
-/// A set of `MSG_*` flags of `sendmsg()`/`recvmsg()`: what [`super::Msg::flags`] reads, what
-/// [`super::Msg::add_flags`] reports back and the `flags` of [`super::Protocol::recvmsg`].
-///
-/// Flags that come from userspace may include bits that have no constant here: they are kept
-/// (a protocol refuses what it does not know by testing for what it supports).
-#[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
-pub struct MsgFlags(u32);
+impl_flags!(
+    /// A set of `MSG_*` flags of `sendmsg()`/`recvmsg()`: what [`super::Msg::flags`] reads,
+    /// what [`super::Msg::add_flags`] reports back and the `flags` of
+    /// [`super::Protocol::recvmsg`]. Made by the kernel crate's `impl_flags!` (on 6.12, by
+    /// pf/compat.rs's copy of it): `contains` tests one [`MsgFlag`], `contains_any` and
+    /// `contains_all` a set; `MsgFlag | MsgFlag` is a set.
+    ///
+    /// Flags that come from userspace may include bits that have no [`MsgFlag`]: they are kept
+    /// (a protocol refuses what it does not know by testing for what it supports).
+    #[derive(Clone, Copy, PartialEq, Eq, Default, Debug)]
+    pub struct MsgFlags(u32);
+
+    /// One `MSG_*` flag (also as the constants [`MsgFlags::OOB`], ...).
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum MsgFlag {
+        /// `MSG_OOB`: out-of-band data.
+        Oob = bindings::MSG_OOB,
+        /// `MSG_PEEK`: look at the next message without taking it.
+        Peek = bindings::MSG_PEEK,
+        /// `MSG_CTRUNC`: control data was truncated (reported by `recvmsg()`).
+        Ctrunc = bindings::MSG_CTRUNC,
+        /// `MSG_TRUNC`: the message was longer than the buffer (reported by `recvmsg()`), or,
+        /// as a `recvmsg()` flag, return its real length.
+        Trunc = bindings::MSG_TRUNC,
+        /// `MSG_DONTWAIT`: do not block (also set for a socket whose file is `O_NONBLOCK`).
+        DontWait = bindings::MSG_DONTWAIT,
+        /// `MSG_EOR`: end of record.
+        Eor = bindings::MSG_EOR,
+        /// `MSG_WAITALL`: wait for the full request.
+        WaitAll = bindings::MSG_WAITALL,
+        /// `MSG_NOSIGNAL`: no `SIGPIPE` on a closed connection.
+        NoSignal = bindings::MSG_NOSIGNAL,
+        /// `MSG_ERRQUEUE`: read the error queue.
+        ErrQueue = bindings::MSG_ERRQUEUE,
+    }
+);
 
 impl MsgFlags {
-    /// `MSG_OOB`: out-of-band data.
-    pub const OOB: Self = Self(bindings::MSG_OOB);
-    /// `MSG_PEEK`: look at the next message without taking it.
-    pub const PEEK: Self = Self(bindings::MSG_PEEK);
-    /// `MSG_CTRUNC`: control data was truncated (reported by `recvmsg()`).
-    pub const CTRUNC: Self = Self(bindings::MSG_CTRUNC);
-    /// `MSG_TRUNC`: the message was longer than the buffer (reported by `recvmsg()`), or, as a
-    /// `recvmsg()` flag, return its real length.
-    pub const TRUNC: Self = Self(bindings::MSG_TRUNC);
-    /// `MSG_DONTWAIT`: do not block (also set for a socket whose file is `O_NONBLOCK`).
-    pub const DONTWAIT: Self = Self(bindings::MSG_DONTWAIT);
-    /// `MSG_EOR`: end of record.
-    pub const EOR: Self = Self(bindings::MSG_EOR);
-    /// `MSG_WAITALL`: wait for the full request.
-    pub const WAITALL: Self = Self(bindings::MSG_WAITALL);
-    /// `MSG_NOSIGNAL`: no `SIGPIPE` on a closed connection.
-    pub const NOSIGNAL: Self = Self(bindings::MSG_NOSIGNAL);
-    /// `MSG_ERRQUEUE`: read the error queue.
-    pub const ERRQUEUE: Self = Self(bindings::MSG_ERRQUEUE);
-
-    /// No flag.
-    pub const fn empty() -> Self {
-        Self(0)
-    }
+    /// [`MsgFlag::Oob`].
+    pub const OOB: MsgFlag = MsgFlag::Oob;
+    /// [`MsgFlag::Peek`].
+    pub const PEEK: MsgFlag = MsgFlag::Peek;
+    /// [`MsgFlag::Ctrunc`].
+    pub const CTRUNC: MsgFlag = MsgFlag::Ctrunc;
+    /// [`MsgFlag::Trunc`].
+    pub const TRUNC: MsgFlag = MsgFlag::Trunc;
+    /// [`MsgFlag::DontWait`].
+    pub const DONTWAIT: MsgFlag = MsgFlag::DontWait;
+    /// [`MsgFlag::Eor`].
+    pub const EOR: MsgFlag = MsgFlag::Eor;
+    /// [`MsgFlag::WaitAll`].
+    pub const WAITALL: MsgFlag = MsgFlag::WaitAll;
+    /// [`MsgFlag::NoSignal`].
+    pub const NOSIGNAL: MsgFlag = MsgFlag::NoSignal;
+    /// [`MsgFlag::ErrQueue`].
+    pub const ERRQUEUE: MsgFlag = MsgFlag::ErrQueue;
 
     /// The flags as C has them.
     pub(crate) const fn from_raw(raw: u32) -> Self {
@@ -55,36 +79,9 @@ impl MsgFlags {
         self.0
     }
 
-    /// Whether every flag of `other` is set.
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Whether any flag of `other` is set.
-    pub const fn intersects(self, other: Self) -> bool {
-        self.0 & other.0 != 0
-    }
-}
-
-impl BitOr for MsgFlags {
-    type Output = Self;
-
-    fn bitor(self, rhs: Self) -> Self {
-        Self(self.0 | rhs.0)
-    }
-}
-
-impl BitOrAssign for MsgFlags {
-    fn bitor_assign(&mut self, rhs: Self) {
-        self.0 |= rhs.0;
-    }
-}
-
-impl BitAnd for MsgFlags {
-    type Output = Self;
-
-    fn bitand(self, rhs: Self) -> Self {
-        Self(self.0 & rhs.0)
+    /// Whether any flag of `other` is set (`contains_any`).
+    pub fn intersects(self, other: Self) -> bool {
+        self.contains_any(other)
     }
 }
 

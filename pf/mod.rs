@@ -26,10 +26,12 @@ mod addr;
 mod bindings;
 mod callbacks;
 pub mod code;
+pub mod compat;
 mod conn;
 mod family;
 mod flags;
 mod kernel_socket;
+mod layout;
 mod msg;
 mod proc;
 mod protocol;
@@ -44,7 +46,7 @@ pub use family::{
     switch_register, switch_unregister, Family, FamilyRegistration, FamilyTable, HasFamilyTable,
     ProtoSw, Switch,
 };
-pub use flags::{Capability, MsgFlags, ShutdownSet};
+pub use flags::{Capability, MsgFlag, MsgFlags, ShutdownSet};
 pub use kernel_socket::KernelSocket;
 pub use msg::Msg;
 pub use proc::SeqFile;
@@ -59,10 +61,10 @@ pub use vtable::{BuiltIn, HasVTable, VTable};
 ///
 /// `family` implements [`Family`]; each of `protocols` implements [`Protocol`] and gets its own
 /// `struct proto` (slab, line in `/proc/net/protocols`), `proto_ops` and switch entry. Other
-/// modules add protocols with [`crate::module_protocol!`]. Every other field is passed to
-/// `module!` as is (`name`, `author`, `description`, `license`, `alias`, ...); give it
-/// `alias: ["net-pf-N"]`, N being [`Family::FAMILY`], so that `socket(N, ...)` loads the module
-/// on demand.
+/// modules add protocols with [`crate::module_protocol!`]. The other fields are `module!`'s,
+/// in its order (`name`, `authors`, `description`, `license`, `alias`, ...), in the same form on
+/// every kernel (see [`crate::module_plain!`]); give it `alias: ["net-pf-N"]`, N being
+/// [`Family::FAMILY`], so that `socket(N, ...)` loads the module on demand.
 ///
 /// Init registers the protocols (`proto_register`, pernet, switch) and then the family
 /// (`sock_register`); exit undoes it in reverse.
@@ -74,7 +76,7 @@ pub use vtable::{BuiltIn, HasVTable, VTable};
 ///     family: MyFamily,
 ///     protocols: [MyDgram, MyRaw],
 ///     name: "my_family",
-///     author: "Me",
+///     authors: ["Me"],
 ///     description: "An example",
 ///     license: "GPL",
 ///     alias: ["net-pf-18"],
@@ -85,7 +87,7 @@ macro_rules! module_family {
     (family: $family:ty, protocols: [$($proto:ty),* $(,)?], $($rest:tt)*) => {
         /// The family's `struct net_proto_family` and its switch.
         static __FAMILY_TABLE: $crate::pf::FamilyTable<$family> =
-            $crate::pf::FamilyTable::<$family>::new(&THIS_MODULE);
+            $crate::pf::FamilyTable::<$family>::new($crate::__pf_this_module!(__FamilyModule));
 
         impl $crate::pf::HasFamilyTable for $family {
             fn table() -> &'static $crate::pf::FamilyTable<Self> {
@@ -98,7 +100,7 @@ macro_rules! module_family {
                 fn vtable() -> &'static $crate::pf::VTable<Self> {
                     /// The protocol's tables.
                     static VTABLE: $crate::pf::VTable<$proto> =
-                        $crate::pf::VTable::<$proto>::new(&THIS_MODULE);
+                        $crate::pf::VTable::<$proto>::new($crate::__pf_this_module!(__FamilyModule));
                     &VTABLE
                 }
             }
@@ -162,7 +164,7 @@ macro_rules! module_family {
             }
         }
 
-        ::kernel::prelude::module! {
+        $crate::module_plain! {
             type: __FamilyModule,
             $($rest)*
         }
@@ -181,7 +183,7 @@ macro_rules! module_protocol {
             fn vtable() -> &'static $crate::pf::VTable<Self> {
                 /// The protocol's tables.
                 static VTABLE: $crate::pf::VTable<$proto> =
-                    $crate::pf::VTable::<$proto>::new(&THIS_MODULE);
+                    $crate::pf::VTable::<$proto>::new($crate::__pf_this_module!(__ProtocolModule));
                 &VTABLE
             }
         }
@@ -205,10 +207,91 @@ macro_rules! module_protocol {
             }
         }
 
-        ::kernel::prelude::module! {
+        $crate::module_plain! {
             type: __ProtocolModule,
             $($rest)*
         }
+    };
+}
+
+/// `module!` with its fields in the form of the current kernel crate on every kernel pf/
+/// builds against: `authors: ["A"]` (6.12's `module!` takes one `author: "A"`: there the list
+/// must hold one name). [`crate::module_family!`] and [`crate::module_protocol!`] use it; a module
+/// of neither kind uses it directly.
+///
+/// # Examples
+///
+/// ```ignore
+/// module_plain! {
+///     type: MyModule,
+///     name: "my_module",
+///     authors: ["Me"],
+///     description: "An example",
+///     license: "GPL",
+/// }
+/// ```
+#[cfg(not(rpd_kernel_7))]
+#[macro_export]
+macro_rules! module_plain {
+    (type: $type:tt, name: $name:tt, authors: [$author:tt $(,)?], $($rest:tt)*) => {
+        ::kernel::prelude::module! {
+            type: $type,
+            name: $name,
+            author: $author,
+            $($rest)*
+        }
+    };
+}
+
+/// `module!` with its fields in the form of the current kernel crate on every kernel pf/
+/// builds against: `authors: ["A"]` (6.12's `module!` takes one `author: "A"`: there the list
+/// must hold one name). [`crate::module_family!`] and [`crate::module_protocol!`] use it; a module
+/// of neither kind uses it directly.
+///
+/// # Examples
+///
+/// ```ignore
+/// module_plain! {
+///     type: MyModule,
+///     name: "my_module",
+///     authors: ["Me"],
+///     description: "An example",
+///     license: "GPL",
+/// }
+/// ```
+#[cfg(rpd_kernel_7)]
+#[macro_export]
+macro_rules! module_plain {
+    ($($fields:tt)*) => {
+        ::kernel::prelude::module! {
+            $($fields)*
+        }
+    };
+}
+
+/// The `&'static ThisModule` of the module whose type (given to `module!`) is `$module`, for a
+/// static's initialiser in [`crate::module_family!`] and [`crate::module_protocol!`]: `module!`'s
+/// static `THIS_MODULE` (6.12, 7.2), `<$module as ModuleMetadata>::THIS_MODULE` (7.3, which has
+/// no such static).
+#[doc(hidden)]
+#[cfg(not(rpd_kernel_7_3))]
+#[macro_export]
+macro_rules! __pf_this_module {
+    ($module:ty) => {
+        &THIS_MODULE
+    };
+}
+
+/// The `&'static ThisModule` of the module whose type (given to `module!`) is `$module`, for a
+/// static's initialiser in [`crate::module_family!`] and [`crate::module_protocol!`]: `module!`'s
+/// static `THIS_MODULE` (6.12, 7.2), `<$module as ModuleMetadata>::THIS_MODULE` (7.3, which has
+/// no such static).
+#[doc(hidden)]
+#[cfg(rpd_kernel_7_3)]
+#[macro_export]
+macro_rules! __pf_this_module {
+    ($module:ty) => {
+        &<$module as ::kernel::ModuleMetadata>::THIS_MODULE
     };
 }
 

@@ -51,8 +51,8 @@ impl<A: Address> Msg<A> {
     }
 
     /// Adds flags to what `recvmsg()` reports ([`MsgFlags::TRUNC`], ...).
-    pub fn add_flags(&mut self, flags: MsgFlags) {
-        self.0.msg_flags |= flags.bits();
+    pub fn add_flags(&mut self, flags: impl Into<MsgFlags>) {
+        self.0.msg_flags |= flags.into().bits();
     }
 
     /// Whether the `sendmsg()` call came with control messages (`msg_control` holding at least

@@ -4,13 +4,14 @@
 //! namespace's `/proc/net`.
 
 use super::bindings;
+use super::compat;
 use super::sock::NetObj;
 use super::{HasVTable, Protocol};
 use core::ffi::c_void;
 use kernel::{
     error::from_result,
     ffi::{c_int, c_longlong},
-    init::PinInit,
+    prelude::*,
 };
 
 /// The output of a `/proc/net` file being read (a `struct seq_file`), written with
@@ -196,7 +197,7 @@ unsafe fn init_net_data<T: Protocol + HasVTable>(
     // netns core after the `exit` callback dropped what is initialised here.
     let slot = NetObj::<T>::data_ptr(unsafe { bindings::net_generic(net, id) });
     // SAFETY: `slot` is valid for writes and aligned (`NetObj::SIZE` checks the alignment).
-    match unsafe { T::new_net(vtable.shared()).__pinned_init(slot) } {
+    match unsafe { compat::init_in_place(T::new_net(vtable.shared()), slot) } {
         Ok(()) => Ok(slot),
         Err(e) => Err(e.to_errno()),
     }

@@ -5,7 +5,7 @@
 
 use super::bindings;
 use super::{Address, ChildSock, ConnectTarget, Msg, MsgFlags, SeqFile, Sock};
-use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, init::PinInit, prelude::*};
+use kernel::{build_error, error::VTABLE_DEFAULT_ERROR, prelude::*};
 
 /// A socket type, the `type` argument of `socket()` with the `SOCK_CLOEXEC`/`SOCK_NONBLOCK`
 /// flags already removed by the syscall (`enum sock_type` in C).

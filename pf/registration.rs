@@ -81,6 +81,10 @@ impl<T: Protocol + HasVTable> Registration<T> {
         if !super::code::check() {
             return Err(EINVAL);
         }
+        // The structs the bindings describe must be the kernel's (see `layout`).
+        if !super::layout::check() {
+            return Err(EINVAL);
+        }
         if vtable.registered.swap(true, Ordering::AcqRel) {
             return Err(EBUSY);
         }

@@ -7,12 +7,15 @@
  * Rust instead (pf/bindings.rs).
  */
 
+#include <linux/filter.h>
 #include <linux/module.h>
 #include <linux/poll.h>
 #include <linux/proc_fs.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file_net.h>
 #include <linux/socket.h>
+#include <linux/string.h>
+#include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/sock.h>
 
@@ -173,6 +176,91 @@ long rust_pf_demo_skb_peek_len(struct sk_buff_head *list)
 		len = skb->len;
 	spin_unlock_irqrestore(&list->lock, flags);
 	return len;
+}
+
+u64 rust_pf_demo_sock_i_ino(struct sock *sk)
+{
+	return sock_i_ino(sk);
+}
+
+int rust_pf_demo_sock_queue_rcv_skb(struct sock *sk, struct sk_buff *skb)
+{
+	return sock_queue_rcv_skb(sk, skb);
+}
+
+int rust_pf_demo_sk_filter(struct sock *sk, struct sk_buff *skb)
+{
+	return sk_filter(sk, skb);
+}
+
+#define RPD_SIZE(type) { "sizeof(struct " #type ")", sizeof(struct type) }
+#define RPD_OFFSET(type, field) { "offsetof(struct " #type ", " #field ")", offsetof(struct type, field) }
+
+size_t rust_pf_demo_layout(const char *what)
+{
+	static const struct {
+		const char *what;
+		size_t value;
+	} layout[] = {
+		RPD_SIZE(net),
+		RPD_OFFSET(net, proc_net),
+		RPD_OFFSET(net, user_ns),
+		RPD_SIZE(sock),
+		RPD_OFFSET(sock, sk_state),
+		RPD_OFFSET(sock, sk_receive_queue),
+		RPD_OFFSET(sock, sk_err),
+		RPD_OFFSET(sock, sk_shutdown),
+		RPD_OFFSET(sock, sk_protocol),
+		RPD_OFFSET(sock, sk_type),
+		RPD_OFFSET(sock, sk_ack_backlog),
+		RPD_OFFSET(sock, sk_max_ack_backlog),
+		RPD_OFFSET(sock, sk_rcvtimeo),
+		RPD_OFFSET(sock, sk_sndtimeo),
+		RPD_OFFSET(sock, sk_drops),
+		RPD_OFFSET(sock, sk_state_change),
+		RPD_OFFSET(sock, sk_data_ready),
+		RPD_OFFSET(sock, sk_destruct),
+		RPD_SIZE(socket),
+		RPD_OFFSET(socket, state),
+		RPD_OFFSET(socket, type),
+		RPD_OFFSET(socket, sk),
+		RPD_OFFSET(socket, ops),
+		RPD_SIZE(msghdr),
+		RPD_OFFSET(msghdr, msg_name),
+		RPD_OFFSET(msghdr, msg_namelen),
+		RPD_OFFSET(msghdr, msg_iter),
+		RPD_OFFSET(msghdr, msg_controllen),
+		RPD_OFFSET(msghdr, msg_flags),
+		RPD_SIZE(sk_buff),
+		RPD_OFFSET(sk_buff, cb),
+		RPD_OFFSET(sk_buff, len),
+		RPD_OFFSET(sk_buff, data_len),
+		RPD_SIZE(proto),
+		RPD_OFFSET(proto, init),
+		RPD_OFFSET(proto, obj_size),
+		RPD_OFFSET(proto, owner),
+		RPD_OFFSET(proto, name),
+		RPD_SIZE(proto_ops),
+		RPD_OFFSET(proto_ops, owner),
+		RPD_OFFSET(proto_ops, release),
+		RPD_OFFSET(proto_ops, bind),
+		RPD_OFFSET(proto_ops, poll),
+		RPD_OFFSET(proto_ops, sendmsg),
+		RPD_OFFSET(proto_ops, recvmsg),
+		RPD_OFFSET(proto_ops, mmap),
+		RPD_SIZE(pernet_operations),
+		RPD_OFFSET(pernet_operations, init),
+		RPD_OFFSET(pernet_operations, exit),
+		RPD_OFFSET(pernet_operations, id),
+		RPD_OFFSET(pernet_operations, size),
+		RPD_OFFSET(proto_accept_arg, flags),
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(layout); i++)
+		if (!strcmp(layout[i].what, what))
+			return layout[i].value;
+	return (size_t)-1;
 }
 
 #ifdef RUST_PF_DEMO_EXPORTS

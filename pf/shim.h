@@ -46,6 +46,26 @@ void rust_pf_demo_sock_graft(struct sock *sk, struct socket *parent);
 void rust_pf_demo_sock_poll_wait(struct file *filp, struct socket *sock,
 				 struct poll_table_struct *p);
 int rust_pf_demo_sk_wmem_alloc_get(const struct sock *sk);
+bool rust_pf_demo_sock_writeable(const struct sock *sk);
+/*
+ * Two whose C API changed after 6.12, the same call on every kernel here: sock_i_ino() is an
+ * exported function returning unsigned long on 6.12, an inline returning u64 on 7.x;
+ * sock_queue_rcv_skb() is the inline over sock_queue_rcv_skb_reason() on both, which 7.x
+ * changed to return the drop reason (the inline maps it to the errno).
+ */
+u64 rust_pf_demo_sock_i_ino(struct sock *sk);
+int rust_pf_demo_sock_queue_rcv_skb(struct sock *sk, struct sk_buff *skb);
+/*
+ * sk_filter(): 6.12's sk_filter_trim_cap() returns an errno, 7.x's the drop reason; the inline
+ * gives a negative errno for a dropped buffer on both.
+ */
+int rust_pf_demo_sk_filter(struct sock *sk, struct sk_buff *skb);
+/*
+ * The size or offset the kernel's C compiler gives to `what` ("sizeof(struct net)",
+ * "offsetof(struct net, proc_net)", ...), (size_t)-1 for an expression not in the table:
+ * pf/layout.rs compares them with the generated bindings before registering.
+ */
+size_t rust_pf_demo_layout(const char *what);
 /* Not an inline of its own: skb_peek() under the queue's lock, the head buffer's length (-1: empty). */
 long rust_pf_demo_skb_peek_len(struct sk_buff_head *list);
 void rust_pf_demo_sk_wake_async(const struct sock *sk, int how, int band);

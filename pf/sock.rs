@@ -3,17 +3,14 @@
 //! [`Sock`]: a `struct sock` of a family, with the family's per-socket data beside it.
 
 use super::bindings;
+use super::compat::{ARef, AlwaysRefCounted};
 use super::conn::{ChildSock, Timeout};
 use super::{
     skb::Datagram, skb::EmptySkb, skb::SkBuff, BuiltIn, Capability, HasVTable, MsgFlags, Protocol,
     ShutdownSet,
 };
 use core::{mem::ManuallyDrop, ptr, ptr::NonNull};
-use kernel::{
-    error::to_result,
-    prelude::*,
-    types::{ARef, AlwaysRefCounted, Opaque},
-};
+use kernel::{error::to_result, prelude::*, types::Opaque};
 
 /// What the family's `struct proto` allocates: the `struct sock` first (the socket core only
 /// knows that part), the family's data after it.
@@ -203,8 +200,9 @@ impl<T: Protocol> HeldSock<T> {
 
     /// The socket's inode number (`socket:[N]`), 0 once it is orphaned.
     pub fn inode(&self) -> u64 {
-        // SAFETY: the sock is live (type invariants); `sock_i_ino` reads `sk_socket` under the
-        // callback lock and gives 0 for an orphaned sock.
+        // SAFETY: the sock is live (type invariants); `sock_i_ino` reads the inode number
+        // (`sk_socket`'s under the callback lock on 6.12, `sk_ino` on 7.x), 0 for an orphaned
+        // sock.
         u64::from(unsafe { bindings::sock_i_ino(self.as_raw()) } as u32)
     }
 
@@ -422,8 +420,8 @@ impl<T: Protocol> Sock<T> {
         let skb = unsafe {
             bindings::sock_alloc_send_pskb(
                 self.as_raw(),
-                (len - paged) as _,
-                paged as _,
+                len - paged,
+                paged,
                 i32::from(nonblock),
                 &mut err,
                 bindings::PAGE_ALLOC_COSTLY_ORDER as i32,

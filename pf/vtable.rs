@@ -93,7 +93,7 @@ unsafe impl<T: Protocol> Sync for VTable<T> {}
 
 /// Copies `name` (nul included) into a fixed `char[N]`, at compile time.
 const fn c_name<const N: usize>(name: &CStr) -> [c_char; N] {
-    let bytes = name.as_bytes_with_nul();
+    let bytes = super::compat::c_str_bytes_with_nul(name);
     assert!(
         bytes.len() <= N,
         "Protocol::NAME is too long for struct proto"

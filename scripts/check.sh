@@ -19,13 +19,24 @@ if [ "${RPD_STRESS:-}" = full ]; then
 	stress=rpd.stress=full
 	export RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-3600}
 fi
+# RPD_KERNEL=debian-X.Y whose toolchain the archive no longer serves: one line (above), skipped.
+rpd_target_skipped() {
+	echo "0 passed, 0 failed, 1 skipped"
+	exit 0
+}
 rpd_prepare_vm
 # The build scripts' own tests (host side): the external-module tree, preflight, install.
 host=$RPD_ROOT/build/host-tests.log
 : >"$host"
 if [ -z "$filter" ] || [ "$filter" = build ]; then
 	rpd_say "build-script tests (scripts/test-build.sh)"
-	"$RPD_ROOT/scripts/test-build.sh" "$RPD_KDIR" >"$host" 2>&1 || true # counted by ktap-summary
+	if rpd_is_debian; then
+		# In the kernel's build root: its own rustc, bindgen and gcc, its tree at the root's path.
+		rpd_in_root "$RPD_ENTRY" "$RPD_ROOT/scripts/test-build.sh" "$(rpd_debian_kdir "$RPD_ENTRY")" \
+			>"$host" 2>&1 || true
+	else
+		"$RPD_ROOT/scripts/test-build.sh" "$RPD_KDIR" >"$host" 2>&1 || true # counted by ktap-summary
+	fi
 fi
 log=$RPD_ROOT/build/vm-test.log
 vm=0

@@ -6,6 +6,9 @@ RPD_CACHE=${RUST_PF_DEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust_pf_demo}
 RPD_TOOLS=$RPD_CACHE/tools
 RPD_BINDGEN=$RPD_TOOLS/bin/bindgen
 RPD_BINDGEN_VERSION=0.73.0
+# In a Debian kernel's build root (rpd_in_root sets RPD_IN_ROOT): the root's bindgen, the one the
+# kernel was built with.
+[ -z "${RPD_IN_ROOT:-}" ] || RPD_BINDGEN=/usr/bin/bindgen
 RPD_KSRC_TARBALL=/usr/src/linux-source-6.12.tar.xz
 RPD_LLVM=-19
 RPD_RUSTC=/usr/bin/rustc
@@ -17,9 +20,12 @@ RPD_KERNEL_RECIPE=2
 RPD_START=${RPD_START:-$(date +%s)}
 mkdir -p "$RPD_ROOT/build"
 
-# Debian packages the project needs (see README.md).
-RPD_PACKAGES="rustc-web rust-web-src cargo-web linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev
-qemu-system-x86 busybox-static kmod flex bison bc libelf-dev libssl-dev cpio rust-web-clippy rustfmt-web"
+# Debian packages the project needs (see README.md): the VM and the test program, then what the
+# self-built 6.12 kernel adds (a Debian kernel's build root brings its own toolchain: mmdebstrap).
+RPD_PACKAGES="rustc-web cargo-web qemu-system-x86 busybox-static kmod cpio rust-web-clippy rustfmt-web"
+RPD_PACKAGES_6_12="rust-web-src linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc
+libelf-dev libssl-dev"
+RPD_PACKAGES_DEBIAN="mmdebstrap"
 
 rpd_say() { printf '[%s +%ss] %s\n' "${RPD_STAGE:-rust_pf_demo}" "$(( $(date +%s) - RPD_START ))" "$*"; }
 rpd_die() { printf '%s: error: %s\n' "${RPD_STAGE:-rust_pf_demo}" "$*" >&2; exit 1; }
@@ -63,6 +69,12 @@ rpd_kernel_entry() { echo "$RPD_CACHE/kernel-${RPD_FLAVOUR:-default}"; }
 # Arguments every kernel-tree make (kernel and out-of-tree module) gets: the
 # Debian 1.96 toolchain, which has rust-src, and never rustup's shadows in PATH.
 rpd_make_args() {
+	# In a Debian kernel's build root (rpd_in_root): that kernel's own rustc, bindgen and gcc
+	# (its tree's .kernelvariables name the gcc).
+	if [ -n "${RPD_IN_ROOT:-}" ]; then
+		echo "RUSTC=$RPD_RUSTC BINDGEN=$RPD_BINDGEN"
+		return
+	fi
 	echo "LLVM=$RPD_LLVM RUSTC=$RPD_RUSTC HOSTRUSTC=$RPD_RUSTC RUSTDOC=/usr/bin/rustdoc" \
 		"RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN=$RPD_BINDGEN"
 }
@@ -80,17 +92,18 @@ case "$RPD_KERNEL" in
 esac
 rpd_is_debian() { [ "${RPD_KERNEL#debian-}" != "$RPD_KERNEL" ]; }
 
-# The cached Debian kernel of RPD_KERNEL's series: $RPD_CACHE/debian-X.Y/<release>/ (info,
-# config, vmlinuz, root/ = the build root holding the external-module tree). The release last
-# recorded as tested (debian-X.Y/tested), else the newest complete one.
+# rpd_debian_entry [debian-X.Y]: the cached Debian kernel of that series (default RPD_KERNEL's),
+# without asking the archive: $RPD_CACHE/debian-X.Y/<release>/ (info, config, vmlinuz, root/ =
+# the build root holding the external-module tree). The release last recorded as tested
+# (debian-X.Y/tested), else the newest ready one; status 1 when none is cached.
 rpd_debian_entry() {
-	local dir=$RPD_CACHE/$RPD_KERNEL rel
+	local dir=$RPD_CACHE/${1:-$RPD_KERNEL} rel
 	rel=$(cat "$dir/tested" 2>/dev/null || true)
 	if [ -z "$rel" ] || [ ! -f "$dir/$rel/ready" ]; then
 		# shellcheck disable=SC2012
 		rel=$(ls -d "$dir"/*/ready 2>/dev/null | sed 's|/ready$||; s|.*/||' | sort -V | tail -n 1)
 	fi
-	[ -n "$rel" ] || rpd_die "no $RPD_KERNEL kernel in $dir: make it with scripts/debian-kernel.sh ${RPD_KERNEL#debian-}"
+	[ -n "$rel" ] || return 1
 	echo "$dir/$rel"
 }
 
@@ -107,10 +120,12 @@ rpd_in_root() {
 	unshare -m --propagation private sh -euc '
 		root=$1 dir=$2
 		shift 2
+		# the root a mount point of its own: unshare -m works in it (the preflight test)
+		mount --bind "$root" "$root"
 		mount --bind "$dir" "$root$dir"
 		mount -t proc proc "$root/proc"
 		exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-			LANG=C.UTF-8 sh -c "cd \"\$0\" && exec \"\$@\"" "$dir" "$@"' \
+			LANG=C.UTF-8 RPD_IN_ROOT=1 sh -c "cd \"\$0\" && exec \"\$@\"" "$dir" "$@"' \
 		rpd-root "$root" "$RPD_ROOT" "$@"
 }
 
@@ -121,7 +136,7 @@ rpd_debian_make() {
 	local entry=$1 kdir key
 	shift
 	kdir=$(rpd_debian_kdir "$entry")
-	key=$entry/root$kdir
+	key=$kdir
 	if [ "$(cat "$RPD_ROOT/build/module.kdir" 2>/dev/null)" != "$key" ]; then
 		rpd_in_root "$entry" make -s -C "$kdir" M="$RPD_ROOT" clean || return
 		rm -f "$RPD_ROOT/build/module.kdir"
@@ -132,14 +147,24 @@ rpd_debian_make() {
 
 # Builds everything a VM run needs: kernel (cached) and its external-module tree, module, test
 # program, initramfs. Sets RPD_KDIR (the external-module tree, as this machine sees it),
-# RPD_BZIMAGE, RPD_INITRD.
+# RPD_BZIMAGE, RPD_INITRD, and for a Debian kernel RPD_ENTRY (its cache entry).
 rpd_prepare_vm() {
 	"$RPD_ROOT/scripts/setup.sh"
 	local ksrc entry
 	if rpd_is_debian; then
 		[ -z "${RPD_FLAVOUR:-}" ] ||
 			rpd_die "RPD_FLAVOUR=$RPD_FLAVOUR is a flavour of the self-built 6.12 kernel; RPD_KERNEL=$RPD_KERNEL is Debian's own image"
-		entry=$(rpd_debian_entry)
+		# The newest kernel of the series (the archive's lists are asked once a day), made on
+		# first use; 77: the archive no longer serves its toolchain (the caller SKIPs).
+		local rc=0
+		entry=$("$RPD_ROOT/scripts/debian-kernel.sh" "${RPD_KERNEL#debian-}" | tail -n 1) || rc=$?
+		if [ "$rc" = 77 ]; then
+			# The reason is the script's one line; check.sh counts the target as skipped.
+			! declare -F rpd_target_skipped >/dev/null || rpd_target_skipped
+			exit 77
+		fi
+		[ "$rc" = 0 ] || rpd_die "no $RPD_KERNEL kernel (scripts/debian-kernel.sh ${RPD_KERNEL#debian-} failed)"
+		RPD_ENTRY=$entry
 		RPD_BZIMAGE=$entry/vmlinuz
 		RPD_KDIR=$entry/root$(rpd_debian_kdir "$entry")
 		rpd_say "build rust_pf_demo.ko for Debian's $(basename "$entry") in its build root"

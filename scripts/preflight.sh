@@ -35,6 +35,11 @@ for f in rust/libcore.rmeta rust/libcompiler_builtins.rmeta rust/libffi.rmeta \
 	rust/libmacros.so scripts/target.json include/generated/rustc_cfg; do
 	[ -e "$kdir/$f" ] || missing+=("$f")
 done
+# Debian's linux-headers (scripts/ is linux-kbuild's) ship none: scripts/debian-kernel.sh makes it.
+if [ ${#missing[@]} -gt 0 ] && [[ "$(readlink -f "$kdir/scripts")" == /usr/lib/linux-kbuild-* ]]; then
+	rel=$(cat "$kdir/include/config/kernel.release" 2>/dev/null || basename "$(readlink -f "$kdir")")
+	fail "Debian's linux-headers of $rel ship no Rust metadata (rust/*.rmeta): make it once with 'sudo $(dirname "$0")/debian-kernel.sh --host $rel' (Debian's linux-source and the kernel's own rustc, bindgen and gcc; a few minutes), then run make again"
+fi
 [ ${#missing[@]} -eq 0 ] ||
 	fail "KDIR=$kdir lacks the kernel's Rust metadata (${missing[*]}): install it with the headers (Ubuntu: linux-lib-rust-\$(uname -r); Arch: linux-headers) or build the kernel's rust/ there"
 
@@ -54,8 +59,12 @@ fi
 
 "$bindgen" --version >/dev/null 2>&1 ||
 	fail "cannot run BINDGEN=$bindgen: install bindgen (scripts/setup.sh installs bindgen-cli; Ubuntu: the bindgen package matching the kernel) and pass BINDGEN=<it>"
-probe=$kdir/scripts/rust_is_available_bindgen_libclang.h
+# The kernel's own probe (scripts/rust_is_available_bindgen_libclang.h), written here: a headers
+# package need not ship it (Debian's linux-kbuild does not).
+probe=$(mktemp --suffix=.h)
+trap 'rm -f "$probe"' EXIT
+echo '#pragma message("clang version " __clang_version__)' >"$probe"
 out=$("$bindgen" "$probe" 2>&1)
 grep -q 'clang version' <<<"$out" ||
-	fail "BINDGEN=$bindgen cannot load libclang ($(grep -m1 -io 'unable to find libclang' <<<"$out" || echo "no clang version from $probe")): install libclang (Debian: libclang-19-dev) or set LIBCLANG_PATH"
+	fail "BINDGEN=$bindgen cannot load libclang ($(grep -m1 -io 'unable to find libclang' <<<"$out" || echo "no clang version from a probe header")): install libclang (Debian: libclang-dev) or set LIBCLANG_PATH"
 exit 0

@@ -6,8 +6,10 @@ set -euo pipefail
 RPD_STAGE=setup
 . "$(dirname "$0")/lib.sh"
 
+# RPD_KERNEL=debian-X.Y needs no kernel toolchain on the host (the build root has the kernel's).
+if rpd_is_debian; then pkgs="$RPD_PACKAGES $RPD_PACKAGES_DEBIAN"; else pkgs="$RPD_PACKAGES $RPD_PACKAGES_6_12"; fi
 missing=()
-for p in $RPD_PACKAGES; do
+for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -18,6 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+if rpd_is_debian; then
+	rpd_say "host tools ready: $("$RPD_RUSTC" --version) for the test program; the kernel's toolchain is in its build root"
+	exit 0
+fi
 if ! "$RPD_BINDGEN" --version 2>/dev/null | grep -q "$RPD_BINDGEN_VERSION"; then
 	rpd_need "$RPD_CARGO" "install Debian's cargo-web (apt-get install cargo-web)"
 	rpd_say "cargo install bindgen-cli $RPD_BINDGEN_VERSION (about 2 minutes)"

@@ -42,7 +42,7 @@ expect_preflight() {
 
 echo "RPD-SELFTEST: build"
 echo "TAP version 13"
-echo "1..12"
+echo "1..16"
 
 # The tree is what a headers package ships: no kernel sources beside the headers and the
 # build scripts, no object files, and the Rust metadata.
@@ -67,6 +67,26 @@ out=$("$RPD_ROOT/scripts/preflight.sh" "$tree" "$RPD_RUSTC" "$RPD_BINDGEN" 2>&1)
 rc=$?
 if [ "$rc" = 0 ] && [ -z "$out" ]; then ok preflight_passes_on_extmod_tree; else
 	not_ok preflight_passes_on_extmod_tree "exit $rc: $out"; fi
+
+# A headers-only tree need not have the kernel's libclang probe (Debian's linux-kbuild lacks
+# scripts/rust_is_available_bindgen_libclang.h): the preflight brings its own.
+cp -as "$(cd "$tree" && pwd)" "$tmp/noprobe"
+rm -f "$tmp/noprobe/scripts/rust_is_available_bindgen_libclang.h"
+out=$("$RPD_ROOT/scripts/preflight.sh" "$tmp/noprobe" "$RPD_RUSTC" "$RPD_BINDGEN" 2>&1)
+rc=$?
+if [ "$rc" = 0 ] && [ -z "$out" ]; then ok preflight_passes_without_kernel_libclang_probe; else
+	not_ok preflight_passes_without_kernel_libclang_probe "exit $rc: $out"; fi
+rm -rf "$tmp/noprobe"
+
+# Debian's linux-headers as installed (scripts/ is linux-kbuild's, no Rust metadata): the line
+# names the command that makes it. In a Debian kernel's build root only.
+release=$(cat "$tree/include/config/kernel.release")
+if [ -n "${RPD_IN_ROOT:-}" ] && [ -d "/usr/src/linux-headers-$release" ]; then
+	expect_preflight preflight_debian_headers_name_the_command "debian-kernel.sh --host $release" \
+		"/usr/src/linux-headers-$release" "$RPD_RUSTC" "$RPD_BINDGEN" env
+else
+	skip preflight_debian_headers_name_the_command "not in a Debian kernel's build root (RPD_KERNEL=debian-X.Y)"
+fi
 
 mkdir -p "$tmp/empty" "$tmp/norust/include/config"
 expect_preflight preflight_not_a_kernel_tree 'is not a kernel build tree' "$tmp/empty" \
@@ -93,7 +113,9 @@ expect_preflight preflight_no_bindgen 'cannot run BINDGEN' "$tree" "$RPD_RUSTC" 
 # replaced by /dev/null (bind mounts in a private mount namespace).
 hide_libclang='for f in /usr/lib/llvm*/lib/libclang*.so* /usr/lib/*-linux-gnu/libclang*.so*; do
 	[ ! -e "$f" ] || mount --bind /dev/null "$f" || exit 3; done; exec "$@"'
-if unshare -m true 2>/dev/null; then
+if ! command -v mount >/dev/null; then
+	skip preflight_no_libclang "no mount(8) here (a build root made before it was included)"
+elif unshare -m true 2>/dev/null; then
 	expect_preflight preflight_no_libclang 'cannot load libclang' "$tree" "$RPD_RUSTC" \
 		"$RPD_BINDGEN" unshare -m sh -c "$hide_libclang" sh
 else
@@ -112,16 +134,19 @@ fi
 
 # make install into a staging root: the module under extra/, its alias in modules.alias, and
 # modprobe resolving net-pf-18 to it (what request_module does); make uninstall takes it out.
-release=$(cat "$tree/include/config/kernel.release")
 stage=$tmp/stage
 out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
 	INSTALL_MOD_PATH="$stage" install 2>&1)
 dep=$(modprobe -d "$stage" -S "$release" --show-depends net-pf-18 2>&1)
 extra=$(cd "$stage/lib/modules/$release/extra" 2>/dev/null && find . -name '*.ko*' | sort | tr '\n' ' ')
 dep5=$(modprobe -d "$stage" -S "$release" --show-depends net-pf-18-proto-0-type-5 2>&1)
-if grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo.ko" <<<"$dep" &&
-	grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo_seqpacket.ko" <<<"$dep5" &&
-	[ "$extra" = "./rust_pf_demo.ko ./rust_pf_demo_seqpacket.ko " ]; then
+# (compressed as the kernel says: Debian's kernels have CONFIG_MODULE_COMPRESS_ALL, .ko.xz)
+z=$(sed -n 's/^CONFIG_MODULE_COMPRESS_\(GZIP\|XZ\|ZSTD\)=y$/\1/p' "$tree/.config")
+grep -qx 'CONFIG_MODULE_COMPRESS_ALL=y' "$tree/.config" || z=
+case "$z" in GZIP) z=.gz ;; XZ) z=.xz ;; ZSTD) z=.zst ;; esac
+if grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo.ko$z" <<<"$dep" &&
+	grep -q "insmod $stage/lib/modules/$release/extra/rust_pf_demo_seqpacket.ko$z" <<<"$dep5" &&
+	[ "$extra" = "./rust_pf_demo.ko$z ./rust_pf_demo_seqpacket.ko$z " ]; then
 	ok install_staging_resolves_net_pf_18
 else
 	not_ok install_staging_resolves_net_pf_18 "make: $out; modprobe: $dep; $dep5; extra/: '$extra'"
@@ -130,11 +155,71 @@ out=$(make -C "$RPD_ROOT" --no-print-directory -s KDIR="$tree" "${margs[@]}" \
 	INSTALL_MOD_PATH="$stage" uninstall 2>&1)
 if ! modprobe -d "$stage" -S "$release" --show-depends net-pf-18 >/dev/null 2>&1 &&
 	! modprobe -d "$stage" -S "$release" --show-depends net-pf-18-proto-0-type-5 >/dev/null 2>&1 &&
-	[ ! -e "$stage/lib/modules/$release/extra/rust_pf_demo.ko" ] &&
-	[ ! -e "$stage/lib/modules/$release/extra/rust_pf_demo_seqpacket.ko" ]; then
+	[ -z "$(find "$stage/lib/modules/$release/extra" -name 'rust_pf_demo*.ko*' 2>/dev/null)" ]; then
 	ok uninstall_staging_removes_alias
 else
 	not_ok uninstall_staging_removes_alias "make: $out; the module or its alias is still there"
+fi
+
+# On a machine running Debian's kernel (RUNNING_RELEASE stands for `uname -r` here), `make`
+# builds for it: against the tree scripts/debian-kernel.sh --host made when it is there, else
+# against the installed headers, where it stops with the preflight's line naming that command.
+if [ -n "${RPD_IN_ROOT:-}" ] && [ -d "/usr/src/linux-headers-$release" ]; then
+	show='--eval=rpd-kdir: ; @echo $(KDIR)'
+	got=$(make -s -C "$RPD_ROOT" --no-print-directory "$show" RUNNING_RELEASE="$release" rpd-kdir 2>&1)
+	mv /var/cache/rust_pf_demo/debian/"$release"/build/.done "$tmp/done"
+	nodone=$(make -s -C "$RPD_ROOT" --no-print-directory "$show" RUNNING_RELEASE="$release" rpd-kdir 2>&1)
+	out=$(make -C "$RPD_ROOT" --no-print-directory RUNNING_RELEASE="$release" modules 2>&1)
+	mv "$tmp/done" /var/cache/rust_pf_demo/debian/"$release"/build/.done
+	own=$(grep -Ev '^make(\[[0-9]+\])?: \*\*\*' <<<"$out")
+	if [ "$got" = "/var/cache/rust_pf_demo/debian/$release/build" ] &&
+		[ "$nodone" = "/lib/modules/$release/build" ] && [ "$(wc -l <<<"$own")" = 1 ] &&
+		grep -q "debian-kernel.sh --host $release" <<<"$own"; then
+		echo "# make_on_debian_kernel: KDIR=$got; without it: $own"
+		ok make_on_debian_kernel
+	else
+		not_ok make_on_debian_kernel "KDIR '$got' and '$nodone', make without the tree: $(tr '\n' '|' <<<"$out")"
+	fi
+else
+	skip make_on_debian_kernel "not in a Debian kernel's build root (RPD_KERNEL=debian-X.Y)"
+fi
+
+# dkms (dkms.conf, scripts/dkms-make.sh) in a Debian kernel's build root: `dkms build -k
+# RELEASE` against Debian's headers as installed (no Rust metadata there: dkms-make.sh finds the
+# tree scripts/debian-kernel.sh --host made, or makes it). dkms is installed in the root on first
+# use; the source is a copy of this tree under /usr/src, as `dkms add` wants it.
+if [ -n "${RPD_IN_ROOT:-}" ] && [ -d "/usr/src/linux-headers-$release" ]; then
+	ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$RPD_ROOT/dkms.conf")
+	dsrc=/usr/src/rust_pf_demo-$ver
+	dlog=$tmp/dkms.log
+	if ! command -v dkms >/dev/null; then
+		# (mmdebstrap left no package lists)
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends dkms; } >"$dlog" 2>&1
+	fi
+	if ! command -v dkms >/dev/null; then
+		skip dkms_build_debian_kernel "cannot install dkms in the build root: $(tail -n 1 "$dlog")"
+	else
+		dkms remove "rust_pf_demo/$ver" --all >/dev/null 2>&1
+		rm -rf "$dsrc"
+		mkdir -p "$dsrc"
+		tar -C "$RPD_ROOT" --exclude=./build --exclude=./.git --exclude='*.ko' --exclude='*.o' \
+			--exclude=./tests/pfdemo/target -cf - . | tar -C "$dsrc" -xf -
+		dko=/var/lib/dkms/rust_pf_demo/$ver/$release/x86_64/module
+		if dkms add "rust_pf_demo/$ver" >"$dlog" 2>&1 &&
+			dkms build "rust_pf_demo/$ver" -k "$release" >>"$dlog" 2>&1 &&
+			ls "$dko"/rust_pf_demo.ko* "$dko"/rust_pf_demo_seqpacket.ko* >/dev/null 2>&1 &&
+			[ "$(modinfo -F vermagic "$dko"/rust_pf_demo.ko* | cut -d' ' -f1)" = "$release" ]; then
+			echo "# dkms_build_debian_kernel: $(ls "$dko" | tr '\n' ' ')"
+			ok dkms_build_debian_kernel
+		else
+			not_ok dkms_build_debian_kernel "$(tail -n 5 "$dlog" | tr '\n' '|') $(tail -n 5 "/var/lib/dkms/rust_pf_demo/$ver/build/make.log" 2>/dev/null | tr '\n' '|')"
+		fi
+		dkms remove "rust_pf_demo/$ver" --all >/dev/null 2>&1
+		rm -rf "$dsrc"
+	fi
+else
+	skip dkms_build_debian_kernel "not in a Debian kernel's build root (RPD_KERNEL=debian-X.Y)"
 fi
 
 echo "RPD-SELFTEST-EXIT: build $failed"

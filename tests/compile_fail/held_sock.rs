@@ -7,11 +7,12 @@
 //! `rpd_cf_*` cfg adds one use the layer must refuse at build time; `run.sh` builds the file
 //! once per cfg and expects that build to fail with the error named there.
 
-use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
+use kernel::{c_str, new_mutex, prelude::*, sync::Mutex};
 
 #[path = "../../pf/mod.rs"]
 pub mod pf;
 
+use pf::compat::*;
 use pf::{Family, HeldSock, Msg, NoAddress, Protocol, Sock, SockType};
 
 /// The control block of its buffers; too large for `skb->cb` in the `rpd_cf_cb_size` case, too
@@ -59,7 +60,9 @@ impl Protocol for CompileFailFamily {
         })
     }
 
-    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {}
+    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {
+        value(())
+    }
 
     fn new_data(_shared: &Shared) -> impl PinInit<Data, Error> {
         try_pin_init!(Data { sent: 0 })
@@ -173,11 +176,17 @@ impl Protocol for OtherProtocol {
     type Address = NoAddress;
     type Cb = u64;
 
-    fn shared() -> impl PinInit<(), Error> {}
+    fn shared() -> impl PinInit<(), Error> {
+        value(())
+    }
 
-    fn new_net(_shared: &()) -> impl PinInit<(), Error> {}
+    fn new_net(_shared: &()) -> impl PinInit<(), Error> {
+        value(())
+    }
 
-    fn new_data(_shared: &()) -> impl PinInit<(), Error> {}
+    fn new_data(_shared: &()) -> impl PinInit<(), Error> {
+        value(())
+    }
 }
 
 /// Its family.
@@ -191,7 +200,7 @@ module_family! {
     family: CompileFailPf,
     protocols: [CompileFailFamily, OtherProtocol],
     name: "rust_pf_demo_compile_fail",
-    author: "rust_pf_demo developers",
+    authors: ["rust_pf_demo developers"],
     description: "Build-time checks of pf/ (never loaded)",
     license: "GPL",
 }

@@ -13,11 +13,18 @@ cmdfile=$root/.rust_pf_demo_rs.o.cmd
 cmd=$(sed -n 's/^savedcmd_[^ ]*rust_pf_demo_rs.o := //p' "$cmdfile" | sed 's/ ; .*//')
 rustc=
 args=()
-for a in $(sed 's/^RUST_MODFILE=[^ ]* //' <<<"$cmd"); do
+# 7.x's command line starts with OBJTREE=... as well, names `rustc` as found in PATH, and runs
+# in the module's directory (relative paths); 6.12's in KDIR, absolute.
+skip=
+for a in $(sed -E 's/^([A-Z_]+=[^ ]* )+//' <<<"$cmd"); do
+	[ -z "$skip" ] || { skip=; continue; }
 	case "$a" in
-	*/rustc) rustc=$a ;;
-	--emit=* | --out-dir | "$root/" | "$root/rust_pf_demo.rs" | --crate-name | rust_pf_demo_rs) ;;
-	"-Zcrate-attr='feature(arbitrary_self_types,lint_reasons,used_with_arg)'") args+=("-Zcrate-attr=feature(arbitrary_self_types,lint_reasons,used_with_arg)") ;;
+	*/rustc | rustc) rustc=$a ;;
+	--out-dir) skip=1 ;;
+	--emit=* | "$root/rust_pf_demo.rs" | rust_pf_demo.rs | ./rust_pf_demo.rs | --crate-name | rust_pf_demo_rs) ;;
+	# The shell quoting of kbuild's command line (-Zcrate-attr='feature(...)',
+	# --check-cfg='cfg(...)'): the argument without its quotes.
+	*\'*) args+=("${a//\'/}") ;;
 	*) args+=("$a") ;;
 	esac
 done
@@ -25,10 +32,14 @@ done
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 src=$root/tests/compile_fail/held_sock.rs
+case "$cmd" in
+*" rust_pf_demo.rs"*) wd=$root ;;
+*) wd=$kdir ;;
+esac
 build() { # build CFG...: rustc's output in $out/log, its status returned
 	local cfgs=()
 	for c in "$@"; do cfgs+=(--cfg "$c"); done
-	(cd "$kdir" && RUSTC_BOOTSTRAP=1 RUST_MODFILE=$root/tests/compile_fail/held_sock "$rustc" "${args[@]}" \
+	(cd "$wd" && RUSTC_BOOTSTRAP=1 RUST_MODFILE=$root/tests/compile_fail/held_sock "$rustc" "${args[@]}" \
 		--crate-name rpd_compile_fail "${cfgs[@]}" --emit=metadata="$out/lib.rmeta" -Zwrite-long-types-to-disk=no \
 		-Dwarnings "$src") >"$out/log" 2>&1
 }

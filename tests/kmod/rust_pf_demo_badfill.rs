@@ -19,6 +19,7 @@ pub mod pf;
 pub mod uapi;
 
 use pf::code::EOPNOTSUPP;
+use pf::compat::*;
 use pf::{Msg, MsgFlags, NoAddress, Protocol, Sock, SockType};
 use uapi::{PFDEMO_PROTO_BADFILL, PF_DEMO};
 
@@ -37,11 +38,17 @@ impl Protocol for BadFill {
     type Address = NoAddress;
     type Cb = ();
 
-    fn shared() -> impl PinInit<(), Error> {}
+    fn shared() -> impl PinInit<(), Error> {
+        value(())
+    }
 
-    fn new_net(_shared: &()) -> impl PinInit<(), Error> {}
+    fn new_net(_shared: &()) -> impl PinInit<(), Error> {
+        value(())
+    }
 
-    fn new_data(_shared: &()) -> impl PinInit<(), Error> {}
+    fn new_data(_shared: &()) -> impl PinInit<(), Error> {
+        value(())
+    }
 
     fn sendmsg(sock: &Sock<Self>, msg: &mut Msg<NoAddress>) -> Result<usize> {
         let len = msg.data_left();
@@ -74,7 +81,7 @@ impl Protocol for BadFill {
 module_protocol! {
     protocol: BadFill,
     name: "rust_pf_demo_badfill",
-    author: "rust_pf_demo developers",
+    authors: ["rust_pf_demo developers"],
     description: "Test module: a loopback SOCK_DGRAM protocol of family 18 that ignores fill errors",
     license: "GPL",
 }

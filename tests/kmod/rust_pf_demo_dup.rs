@@ -16,12 +16,13 @@
 //! ([`HELD_RX_QUEUED`], [`HELD_STATE`], [`HELD_ID`], [`OWN_ID`]) and drop it ([`HELD_DROP`]).
 
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
-use kernel::{c_str, new_mutex, prelude::*, sync::Mutex, types::ARef};
+use kernel::{c_str, new_mutex, prelude::*, sync::Mutex};
 
 #[path = "../../pf/mod.rs"]
 pub mod pf;
 
 use pf::code::ENOTCONN;
+use pf::compat::*;
 use pf::{Address, Family, HeldSock, Msg, Protocol, Sock, SockType};
 
 /// `ioctl`: bytes queued on the held sock.
@@ -89,10 +90,12 @@ impl Protocol for DupFamily {
         })
     }
 
-    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {}
+    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {
+        value(())
+    }
 
     fn new_data(shared: &Shared) -> impl PinInit<u32, Error> {
-        shared.next_id.fetch_add(1, Relaxed)
+        value(shared.next_id.fetch_add(1, Relaxed))
     }
 
     fn bind(sock: &Sock<Self>, _addr: &AnyAddress) -> Result {
@@ -142,7 +145,7 @@ module_family! {
     family: DupPf,
     protocols: [DupFamily],
     name: "rust_pf_demo_dup",
-    author: "rust_pf_demo developers",
+    authors: ["rust_pf_demo developers"],
     description: "Test module: a second registration of socket family 18",
     license: "GPL",
 }

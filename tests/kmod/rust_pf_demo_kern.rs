@@ -28,10 +28,10 @@ const KERN_PORT: u32 = 4243;
 /// Where it sends its greeting (a test's userspace socket).
 const USER_PORT: u32 = 4242;
 
-module! {
+module_plain! {
     type: KernSocketModule,
     name: "rust_pf_demo_kern",
-    author: "rust_pf_demo developers",
+    authors: ["rust_pf_demo developers"],
     description: "Test module: a kernel socket of family 18 (sock_create_kern)",
     license: "GPL",
 }

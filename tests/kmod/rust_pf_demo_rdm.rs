@@ -24,6 +24,7 @@ pub mod pf;
 pub mod uapi;
 
 use pf::code::ENOBUFS;
+use pf::compat::*;
 use pf::{NoAddress, Protocol, Sock, SockType};
 use uapi::{PFDEMO_PROTO_RDM, PFDEMO_RDM_FAIL_NEXT_INIT, PF_DEMO};
 
@@ -55,13 +56,15 @@ impl Protocol for RdmProtocol {
     type Cb = ();
 
     fn shared() -> impl PinInit<Shared, Error> {
-        Shared {
+        value(Shared {
             created: AtomicU64::new(0),
             fail_next_init: AtomicBool::new(false),
-        }
+        })
     }
 
-    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {}
+    fn new_net(_shared: &Shared) -> impl PinInit<(), Error> {
+        value(())
+    }
 
     fn new_data(shared: &Shared) -> impl PinInit<RdmSock, Error> {
         let fail = shared.fail_next_init.swap(false, Relaxed);
@@ -83,7 +86,7 @@ impl Protocol for RdmProtocol {
 module_protocol! {
     protocol: RdmProtocol,
     name: "rust_pf_demo_rdm",
-    author: "rust_pf_demo developers",
+    authors: ["rust_pf_demo developers"],
     description: "Test module: a SOCK_RDM protocol of family 18, loaded on demand",
     license: "GPL",
     alias: ["net-pf-18-proto-0-type-4", "net-pf-18-proto-20-type-4"],

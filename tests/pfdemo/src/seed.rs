@@ -11,6 +11,10 @@ use crate::{check, check_eq};
 /// Every test, in order. Each one sets up the module state it needs.
 pub const TESTS: &[Test] = &[
     Test {
+        name: "proc_net_files_after_load",
+        run: proc_net_files_after_load,
+    },
+    Test {
         name: "autoload_on_first_socket",
         run: autoload_on_first_socket,
     },
@@ -33,6 +37,53 @@ pub const LAST: Test = Test {
     name: "dmesg_clean",
     run: dmesg_clean,
 };
+
+/// The family module's `/proc/net` files (one per protocol with one), made by its per-namespace
+/// init: the first check on a kernel the module was just ported to. A module whose generated
+/// bindings place `struct net`'s `proc_net` elsewhere than the kernel's C does (as 7.x's
+/// `-fms-extensions` member of `struct ns_common` made them) creates the initial namespace's
+/// files in a bogus directory (nowhere visible; a NULL parent would be `/proc` itself) and
+/// oopses at the first new namespace.
+const PROC_NET_FILES: [&str; 2] = ["rust_pf_demo", "rust_pf_demo_raw"];
+
+fn proc_net_files_after_load() -> TestResult {
+    ensure_unloaded()?;
+    let fd = demo_socket().map_err(e("socket(18, SOCK_DGRAM, 0)"))?;
+    for name in PROC_NET_FILES {
+        check!(
+            std::path::Path::new(&format!("/proc/net/{name}")).is_file(),
+            "/proc/net/{name} missing in the initial namespace after the module loaded"
+        );
+        check!(
+            !std::path::Path::new(&format!("/proc/{name}")).exists(),
+            "/proc/{name} exists: the file was created outside /proc/net"
+        );
+    }
+    // A namespace made after the load gets its own files (the pernet init, run for it).
+    let code = in_child(|| {
+        // SAFETY: plain syscall in the single-threaded child.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return 30;
+        }
+        for (i, name) in PROC_NET_FILES.iter().enumerate() {
+            match std::fs::read_to_string(format!("/proc/net/{name}")) {
+                Ok(text) if !text.is_empty() => {}
+                _ => return 31 + i as i32,
+            }
+        }
+        0
+    })?;
+    skip_without_netns(code)?;
+    check_eq!(
+        code,
+        0,
+        "child status (30 unshare, 31 /proc/net/rust_pf_demo, 32 /proc/net/rust_pf_demo_raw \
+         missing or empty in a new namespace)"
+    );
+    drop(fd);
+    check_eq!(refcnt(), Some(0), "refcnt after close");
+    Ok(())
+}
 
 fn autoload_on_first_socket() -> TestResult {
     ensure_unloaded()?;
