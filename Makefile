@@ -109,12 +109,14 @@ stress:
 stress-debug:
 	RPD_STRESS=full RPD_FLAVOUR=debug $(ROOT)/scripts/check.sh
 
+# The benchmarks and the trace stay on the self-built 6.12 kernel (its trace flavour) unless
+# RPD_KERNEL says otherwise.
 bench:
-	$(ROOT)/scripts/bench.sh
+	RPD_KERNEL=$${RPD_KERNEL:-6.12} $(ROOT)/scripts/bench.sh
 
 # CASES, CALL and FUNCS reach scripts/trace.sh through the environment.
 trace:
-	$(ROOT)/scripts/trace.sh
+	RPD_KERNEL=$${RPD_KERNEL:-6.12} $(ROOT)/scripts/trace.sh
 
 # pf/bindings_generated.rs is bindgen's output (its own line breaks; the Kbuild rule renames the
 # shim's functions after it formatted them): not ours to format.

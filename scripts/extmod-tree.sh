@@ -22,7 +22,16 @@ out=${2:-$(dirname "$ksrc")/headers}
 	rpd_die "$ksrc is not a built Rust-enabled kernel tree (run scripts/build-kernel.sh)"
 # Bump when this script changes what the tree holds: an older tree is remade.
 recipe=2
-if [ "$(cat "$out/.done" 2>/dev/null)" = "recipe=$recipe" ] && [ ! "$ksrc/Module.symvers" -nt "$out/.done" ]; then
+fresh() { [ "$(cat "$out/.done" 2>/dev/null)" = "recipe=$recipe" ] && [ ! "$ksrc/Module.symvers" -nt "$out/.done" ]; }
+if fresh; then
+	echo "$out"
+	exit 0
+fi
+# One maker at a time (two check runs starting together raced on $out.tmp); the second finds the
+# tree made.
+exec 8>"$out.lock"
+flock 8
+if fresh; then
 	echo "$out"
 	exit 0
 fi

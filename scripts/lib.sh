@@ -80,15 +80,23 @@ rpd_make_args() {
 }
 
 # The kernel the VM boots and the module is built for: RPD_KERNEL (make check RPD_KERNEL=...).
-#   6.12 (default)  the project's own 6.12 LTS kernel, built here (RPD_FLAVOUR: debug, trace)
-#   debian-7.2      Debian sid's 7.2 kernel, debian-7.3 trixie-backports' 7.3 kernel: Debian's
-#                   signed vmlinuz booted untouched, the module built in the kernel's build root
-#                   (the kernel's own rustc, bindgen and gcc) against the Rust metadata made from
-#                   Debian's linux-source (scripts/debian-kernel.sh, cached by kernel release)
-RPD_KERNEL=${RPD_KERNEL:-6.12}
+#   debian-7.3      (the default) trixie-backports' 7.3 kernel, debian-7.2 Debian sid's 7.2
+#   debian-7.2      kernel: Debian's signed vmlinuz booted untouched, the module built in the
+#                   kernel's build root (the kernel's own rustc, bindgen and gcc) against the Rust
+#                   metadata made from Debian's linux-source (scripts/debian-kernel.sh, cached by
+#                   kernel release). No kernel is compiled. 7.3 is the default: it is built with
+#                   trixie's own rustc 1.85.1, which the archive keeps serving, where sid's rustc
+#                   can move ahead of sid's kernel (the 7.2 target is then skipped).
+#   6.12            the project's own 6.12 LTS kernel, built here; the default when RPD_FLAVOUR
+#                   (debug, trace: flavours of that kernel) is set
+if [ -n "${RPD_FLAVOUR:-}" ]; then
+	RPD_KERNEL=${RPD_KERNEL:-6.12}
+else
+	RPD_KERNEL=${RPD_KERNEL:-debian-7.3}
+fi
 case "$RPD_KERNEL" in
 6.12 | debian-7.2 | debian-7.3) ;;
-*) rpd_die "RPD_KERNEL=$RPD_KERNEL: choose 6.12 (the default), debian-7.2 or debian-7.3" ;;
+*) rpd_die "RPD_KERNEL=$RPD_KERNEL: choose debian-7.3 (the default), debian-7.2 or 6.12" ;;
 esac
 rpd_is_debian() { [ "${RPD_KERNEL#debian-}" != "$RPD_KERNEL" ]; }
 
@@ -120,6 +128,8 @@ rpd_in_root() {
 	unshare -m --propagation private sh -euc '
 		root=$1 dir=$2
 		shift 2
+		# the root a mount point of its own: unshare -m works in it (the preflight test)
+		mount --bind "$root" "$root"
 		mount --bind "$dir" "$root$dir"
 		mount -t proc proc "$root/proc"
 		exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
