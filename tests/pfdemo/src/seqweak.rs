@@ -319,11 +319,18 @@ impl EndState {
 }
 
 /// The runner's end check ([`crate::ktap::run_checked`]) for the connection tests: those of
-/// seqpacket.rs, of this file and of blind.rs check [`EndState`] at their own end.
+/// seqpacket.rs, seqconn.rs, seqlayer.rs, this file and blind.rs check [`EndState`] at their
+/// own end.
 pub fn end_check(t: &Test) -> Option<Box<dyn FnOnce() -> Result<(), String>>> {
-    let connection_test = [crate::seqpacket::TESTS, TESTS, crate::blind::TESTS]
-        .iter()
-        .any(|tests| tests.iter().any(|c| c.name == t.name));
+    let connection_test = [
+        crate::seqpacket::TESTS,
+        crate::seqconn::TESTS,
+        crate::seqlayer::TESTS,
+        TESTS,
+        crate::blind::TESTS,
+    ]
+    .iter()
+    .any(|tests| tests.iter().any(|c| c.name == t.name));
     if !connection_test {
         return None;
     }
