@@ -21,7 +21,8 @@
 #   make stress          the suite with the long stress and fuzzing mode (rpd.stress=full)
 #   make stress-debug    the same on the debug kernel
 #   make bench           benchmarks against AF_UNIX and UDP in the VM (results/)
-#   make trace           the real call graph of the seed's cases (ftrace, trace flavour kernel);
+#   make trace           the real call graph of the seed's cases (ftrace, trace flavour kernel;
+#                        RPD_KERNEL=debian-7.3: Debian's image, its LSM hooks as real calls);
 #                        CASES="first loaded failing close", or CALL='CMD' [FUNCS='f ...']
 #   make lint            rustfmt --check and clippy on the module
 #   make clean

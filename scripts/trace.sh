@@ -11,8 +11,10 @@
 #   --readme                                also rewrites README.md's first-socket comparison
 #                                           (between <!-- trace:begin --> and <!-- trace:end -->)
 #
-# Kernel: the trace flavour (kernel/flavours/trace.config) unless RPD_FLAVOUR says otherwise;
-# one line and exit 1 when that kernel has no tracing. The full output is kept in
+# Kernel: the trace flavour (kernel/flavours/trace.config) of the self-built 6.12 kernel unless
+# RPD_FLAVOUR says otherwise, or Debian's own image with RPD_KERNEL=debian-X.Y (there the
+# module's Rust functions cannot be kprobed: the graph says so in one line and shows what they
+# call); one line and exit 1 when that kernel has no tracing. The full output is kept in
 # build/trace.txt.
 set -euo pipefail
 RPD_STAGE=trace
@@ -29,16 +31,21 @@ for c in "${cases[@]}"; do
 	esac
 done
 [ -z "${CALL:-}" ] || [ $readme = 0 ] || rpd_die "--readme shows the seed's first case, not CALL"
-# The trace flavour while tracing is not in the default kernel's config.
-if [ -z "${RPD_FLAVOUR+set}" ] && [ -f "$RPD_ROOT/kernel/flavours/trace.config" ]; then
+# The trace flavour of the self-built kernel while tracing is not in the default kernel's config;
+# Debian's own kernels (RPD_KERNEL=debian-X.Y) have function_graph and kprobe events as shipped.
+if ! rpd_is_debian && [ -z "${RPD_FLAVOUR+set}" ] && [ -f "$RPD_ROOT/kernel/flavours/trace.config" ]; then
 	export RPD_FLAVOUR=trace
 fi
-ksrc=$("$RPD_ROOT/scripts/build-kernel.sh")
-for opt in CONFIG_FUNCTION_GRAPH_TRACER CONFIG_DYNAMIC_FTRACE CONFIG_KPROBE_EVENTS; do
-	grep -q "^$opt=y" "$ksrc/.config" ||
-		{ echo "trace: the ${RPD_FLAVOUR:-default} kernel has no tracing ($opt is not set in $ksrc/.config): use RPD_FLAVOUR=trace" >&2; exit 1; }
-done
 rpd_prepare_vm
+if rpd_is_debian; then
+	config=$RPD_ENTRY/config what="Debian's $(basename "$RPD_ENTRY")"
+else
+	config=$("$RPD_ROOT/scripts/build-kernel.sh")/.config what="the ${RPD_FLAVOUR:-default} kernel"
+fi
+for opt in CONFIG_FUNCTION_GRAPH_TRACER CONFIG_DYNAMIC_FTRACE CONFIG_KPROBE_EVENTS; do
+	grep -q "^$opt=y" "$config" ||
+		{ echo "trace: $what has no tracing ($opt is not set in $config): use RPD_FLAVOUR=trace" >&2; exit 1; }
+done
 initrd=$RPD_INITRD
 if [ -n "${CALL:-}" ]; then
 	# The command (and its functions) as an extra initramfs archive: the kernel unpacks
