@@ -14,6 +14,9 @@
 # One progress line per stage; the full log is kept in kernel-<flavour>/build.log.
 set -euo pipefail
 RPD_STAGE=kernel
+# This is the 6.12 kernel, whatever RPD_KERNEL the caller's run has: its host toolchain
+# (bindgen, clang, linux-source-6.12) is what setup.sh installs for RPD_KERNEL=6.12.
+export RPD_KERNEL=6.12
 . "$(dirname "$0")/lib.sh"
 
 "$(dirname "$0")/setup.sh" >&2
@@ -68,8 +71,13 @@ mk tinyconfig || fail tinyconfig
 mk olddefconfig || fail olddefconfig
 for f in "${frags[@]}"; do
 	grep -E '^CONFIG_[A-Z0-9_]+=' "$f" | while IFS= read -r line; do
-		grep -qxF "$line" "$ksrc/.config" ||
-			{ echo "kernel: error: '$line' from ${f##*/} did not stick (missing dependency?)" >&2; exit 1; }
+		grep -qxF "$line" "$ksrc/.config" && continue
+		why="missing dependency?"
+		# CONFIG_RUST needs a working toolchain (rustc, bindgen, libclang): make says which part.
+		[ "$line" != CONFIG_RUST=y ] ||
+			why=$(make -C "$ksrc" $(rpd_make_args) rustavailable 2>&1 | grep -m1 -i "error\|\*\*\*" || echo "make rustavailable passes")
+		echo "kernel: error: '$line' from ${f##*/} did not stick ($why)" >&2
+		exit 1
 	done
 done
 mk rustavailable || fail "make rustavailable"
