@@ -20,7 +20,7 @@ cd "$(dirname "$0")" || exit 1
 . ./lib.sh
 
 T=/sys/kernel/tracing
-CASES="first loaded failing close"
+CASES="first loaded failing close denied_create denied_post"
 RAW=/tmp/rpd-trace
 
 # The seed's functions (C): the graph is limited to those the kernel has as functions.
@@ -99,6 +99,11 @@ setup_probes() {
 		fi
 		[ "$name" != create ] || probe "r:rpd/rpd_create_ret $MOD:$sym ret=\$retval:s32" || return 1
 	done
+	# The seed's two security hooks' return values (C functions: kretprobes work everywhere).
+	for f in security_socket_create security_socket_post_create; do
+		has_func $f || continue
+		probe "r:rpd/${f#security_}_ret $f ret=\$retval:s32" || return 1
+	done
 	[ $was_loaded = 1 ] || rmmod $MOD
 }
 
@@ -175,6 +180,19 @@ run_case() {
 		echo "$before $(mod_refcnt)" >$RAW.$1.refcnt
 		rm -f /tmp/rpd-trace.fifo
 		;;
+	denied_create | denied_post)
+		# A BPF LSM program (pfdemo lsm-sock: attached around the one socket() call, detached
+		# on exit) denies family 18 in socket_create or socket_post_create.
+		mod_loaded || modprobe $MOD || return 1
+		setup_probes || return 1
+		before=$(mod_refcnt)
+		hook=${1#denied_}
+		[ $hook = create ] || hook=post_create
+		start $ROOTS_SOCKET || return 1
+		"$PFDEMO" lsm-sock $hook 18 2 0 >$RAW.$1.out 2>&1
+		stop $RAW.$1
+		echo "$before $(mod_refcnt)" >$RAW.$1.refcnt
+		;;
 	call)
 		start $ROOTS_CALL || return 1
 		sh -c "$CALL" >$RAW.$1.out 2>&1
@@ -227,7 +245,7 @@ explain() {
 		if (kind == "call") {
 			if (name == "__sys_socket") s = "socket(2) -> __sys_socket()"
 			else if (name == "__sys_socket_create") s = "flag check, type masking"
-			else if (name == "__sock_create") { s = "seed: sock_create -> __sock_create()"; created = 0; increate = 0; lookup = 0 }
+			else if (name == "__sock_create") { s = "seed: sock_create -> __sock_create()"; created = 0; increate = 0; lookup = 0; post = 0 }
 			else if (name == "security_socket_create") s = "seed: security_socket_create()"
 			else if (name == "sock_alloc") s = "seed: sock_alloc()"
 			else if (name == "__request_module" && increate) s = "our create: no protocol for it in the switch: request_module, as inet_create tries"
@@ -259,10 +277,12 @@ explain() {
 			else if (name == "module_put" && parent == "__sock_create") s = "seed: module_put(pf->owner)"
 			else if (name == "module_put" && (parent == "__sock_release" || parent == "sock_close")) s = "module_put(sock->ops->owner)"
 			else if (name == "module_put" && parent == "sk_free") s = "the sock is freed: module_put(proto.owner)"
-			else if (name == "security_socket_post_create") s = "seed: security_socket_post_create()"
+			else if (name == "security_socket_post_create") { s = "seed: security_socket_post_create()"; post = 1 }
 			else if (name == "sock_map_fd") s = "seed: sock_map_fd()"
 			else if (name == "sock_alloc_file") s = (parent == "sock_map_fd" ? "seed: " : "seed: sock_map_fd (inlined): ") "sock_alloc_file(), the file"
 			else if (name == "fd_install") s = (parent == "sock_map_fd" ? "seed: " : "seed: sock_map_fd (inlined): ") "fd_install(), the descriptor"
+			else if (name ~ /^_?_?sock_release$/ && parent == "__sock_create" && post)
+				s = "seed: the hook said no: out_sock_release: sock_release(), ops set: our release runs"
 			else if (name == "sock_release" && parent == "__sock_create") s = "error path: sock_release(), ops NULL: no family release"
 			else if (name == "__sock_release" && parent == "__sock_create") s = "error path: sock_release (inlined): __sock_release, ops NULL"
 			else if (name == "sock_close") s = "close(): last fput of the file -> sock_close()"
@@ -271,6 +291,7 @@ explain() {
 		} else if (kind == "event") {
 			if (name == "rpd_create") { s = "seed: pf->create = our create, pf/family.rs: create_callback"; created = 1; increate = 1 }
 			else if (name == "rpd_create_ret") { s = "our create returns (0, or -errno)"; increate = 0 }
+			else if (name ~ /^socket_(post_)?create_ret$/) s = "the hook returns (0: go on, -1: EPERM)"
 			else if (name == "rpd_release") s = "ops->release = our release, pf/callbacks.rs: release_callback"
 			else if (name == "rpd_destruct") s = "sk_destruct = our destructor, pf/callbacks.rs: destruct_callback"
 			else if (name == "module_get") s = "refcount +1 (trace event module:module_get)"
@@ -351,6 +372,17 @@ create_steps() {
 	fi
 }
 
+# given_back CASE MIN WHAT: the pfdemo task took at least MIN module references and gave as many
+# back (module:module_get/module_put events), and the refcnt is what it was before.
+given_back() {
+	gets=$(keys $1 | grep -c "^pfdemo|event|module_get|")
+	puts=$(keys $1 | grep -c "^pfdemo|event|module_put|")
+	[ "$gets" = "$puts" ] && [ "$gets" -ge $2 ] ||
+		ktap_fail_test "module_get events $gets, module_put events $puts: the references are not given back"
+	read -r before after <$RAW.$1.refcnt
+	[ "$before" = "$after" ] || ktap_fail_test "refcnt $before before, $after after $3"
+}
+
 # traced CASE: runs the case for a test (skip without tracing, fail on a setup error).
 traced() {
 	tracing_available || ktap_skip_test "$tracing_why"
@@ -399,12 +431,7 @@ trace_failing_create_order() {
 		"call:sock_release|__sock_release@__sock_create"
 	not_in_trace failing call:sk_alloc || ktap_fail_test "sk_alloc ran for a wrong type"
 	not_in_trace failing call:fd_install || ktap_fail_test "fd_install ran for a failed create"
-	gets=$(keys failing | grep -c "^pfdemo|event|module_get|")
-	puts=$(keys failing | grep -c "^pfdemo|event|module_put|")
-	[ "$gets" = "$puts" ] && [ "$gets" -ge 1 ] ||
-		ktap_fail_test "module_get events $gets, module_put events $puts: the references are not given back"
-	read -r before after <$RAW.failing.refcnt
-	[ "$before" = "$after" ] || ktap_fail_test "refcnt $before before, $after after the failed create"
+	given_back failing 1 "the failed create"
 	trap - EXIT
 }
 
@@ -427,6 +454,52 @@ trace_close_order() {
 	trap - EXIT
 }
 
+# lsm_available: 0 when a BPF LSM program can be attached (bpf among the active LSMs, BTF);
+# else $lsm_why says why.
+lsm_available() {
+	[ -e /sys/kernel/security/lsm ] || mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+	if ! grep -qw bpf /sys/kernel/security/lsm 2>/dev/null; then
+		lsm_why="no BPF LSM in this kernel (CONFIG_BPF_LSM, 'bpf' in the active LSMs: $(cat /sys/kernel/security/lsm 2>/dev/null || echo none)); Debian's kernels have it: RPD_KERNEL=debian-7.3"
+		return 1
+	fi
+	[ -e /sys/kernel/btf/vmlinux ] || { lsm_why="no /sys/kernel/btf/vmlinux (CONFIG_DEBUG_INFO_BTF)"; return 1; }
+}
+
+# The seed's security_socket_create saying no: __sock_create returns at once, before sock_alloc
+# and the autoload; nothing taken, nothing to give back.
+trace_lsm_denied_create_order() {
+	lsm_available || ktap_skip_test "$lsm_why"
+	traced denied_create
+	grep -q "^EPERM" $RAW.denied_create.out ||
+		ktap_fail_test "socket(18, SOCK_DGRAM, 0) with socket_create denied: '$(cat $RAW.denied_create.out)', expected EPERM"
+	order denied_create call:__sys_socket call:__sock_create@__sys_socket|__sys_socket_create \
+		call:security_socket_create@__sock_create
+	for f in sock_alloc __request_module try_module_get sk_alloc security_socket_post_create fd_install; do
+		not_in_trace denied_create call:$f || ktap_fail_test "$f ran after security_socket_create said no"
+	done
+	read -r before after <$RAW.denied_create.refcnt
+	[ "$before" = "$after" ] || ktap_fail_test "refcnt $before before, $after after the denied create"
+	trap - EXIT
+}
+
+# security_socket_post_create saying no: the whole create ran, then __sock_create's
+# out_sock_release path: sock_release with the family's ops set, so our release runs (the sock
+# freed: module_put of proto.owner) and the ops owner's reference is given back; no descriptor.
+trace_lsm_denied_post_create_order() {
+	lsm_available || ktap_skip_test "$lsm_why"
+	traced denied_post
+	grep -q "^EPERM" $RAW.denied_post.out ||
+		ktap_fail_test "socket(18, SOCK_DGRAM, 0) with socket_post_create denied: '$(cat $RAW.denied_post.out)', expected EPERM"
+	rel="sock_release|__sock_release"
+	order denied_post $(pre_create) $(create_steps) call:try_module_get@__sock_create \
+		call:module_put@__sock_create call:security_socket_post_create@__sock_create \
+		"call:$rel@__sock_create" "call:sk_free@$rel" call:module_put@sk_free "call:module_put@$rel"
+	not_in_trace denied_post call:fd_install || ktap_fail_test "fd_install ran for a denied socket"
+	not_in_trace denied_post call:sock_alloc_file || ktap_fail_test "sock_alloc_file ran for a denied socket"
+	given_back denied_post 3 "the denied post_create"
+	trap - EXIT
+}
+
 # After the cases (and a bad case name), tracing is off and reset: later tests run untraced.
 trace_left_off() {
 	tracing_available || ktap_skip_test "$tracing_why"
@@ -443,7 +516,7 @@ trace_left_off() {
 }
 
 KTAP_TESTS="trace_first_socket_order trace_loaded_socket_order trace_failing_create_order
-trace_close_order trace_left_off"
+trace_close_order trace_lsm_denied_create_order trace_lsm_denied_post_create_order trace_left_off"
 
 # What the graph cannot show, said once per case: steps the compiler inlined or that are stubs.
 notes() {
@@ -484,7 +557,18 @@ show() {
 		loaded) title="socket(18, SOCK_DGRAM, 0), module loaded (no request_module)" ;;
 		failing) title="a failing create: socket(18, SOCK_STREAM, 0) -> ESOCKTNOSUPPORT" ;;
 		close) title="close() of an open socket(18, SOCK_DGRAM, 0)" ;;
+		denied_create) title="socket(18, SOCK_DGRAM, 0) denied by a BPF LSM program in socket_create -> EPERM" ;;
+		denied_post) title="socket(18, SOCK_DGRAM, 0) denied by a BPF LSM program in socket_post_create -> EPERM" ;;
 		call) title="$CALL" ;;
+		esac
+		case $c in denied_*)
+			if ! lsm_available; then
+				echo "RPD-TRACE-BEGIN: $c"
+				echo "== $c: $title =="
+				echo "trace: the $c case needs a BPF LSM: $lsm_why"
+				echo "RPD-TRACE-END: $c"
+				continue
+			fi ;;
 		esac
 		echo "RPD-TRACE-BEGIN: $c"
 		echo "== $c: $title =="
