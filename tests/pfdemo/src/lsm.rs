@@ -676,31 +676,46 @@ pub fn attach(variant: Variant) -> Result<Attached, String> {
         bpf_fd(BPF_MAP_CREATE, &mut mattr).map_err(|e| format!("BPF_MAP_CREATE: {}", ename(e)))?;
     let mut insns = program(args, variant == Variant::UserOnly);
     insns[MAP_FD_INSN].imm = map.as_raw_fd();
-    let mut log = vec![0u8; 1 << 16];
     let mut name = [0u8; 16];
     name[..7].copy_from_slice(b"rpd_lsm");
-    let mut pattr = ProgLoadAttr {
-        prog_type: BPF_PROG_TYPE_LSM,
-        insn_cnt: insns.len() as u32,
-        insns: insns.as_ptr() as u64,
-        // LSM programs must be GPL compatible (bpf_lsm_verify_prog).
-        license: c"GPL".as_ptr() as u64,
-        log_level: 1,
-        log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
-        prog_name: name,
-        expected_attach_type: BPF_LSM_MAC,
-        attach_btf_id: btf_id,
-        ..Default::default()
+    let mut log = vec![0u8; 1 << 20];
+    let mut load = |log_level: u32| {
+        let mut pattr = ProgLoadAttr {
+            prog_type: BPF_PROG_TYPE_LSM,
+            insn_cnt: insns.len() as u32,
+            insns: insns.as_ptr() as u64,
+            // LSM programs must be GPL compatible (bpf_lsm_verify_prog).
+            license: c"GPL".as_ptr() as u64,
+            log_level,
+            log_size: if log_level > 0 { log.len() as u32 } else { 0 },
+            log_buf: if log_level > 0 {
+                log.as_mut_ptr() as u64
+            } else {
+                0
+            },
+            prog_name: name,
+            expected_attach_type: BPF_LSM_MAC,
+            attach_btf_id: btf_id,
+            ..Default::default()
+        };
+        bpf_fd(BPF_PROG_LOAD, &mut pattr)
     };
-    let prog = bpf_fd(BPF_PROG_LOAD, &mut pattr).map_err(|e| {
-        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-        format!(
-            "BPF_PROG_LOAD (BPF_PROG_TYPE_LSM on {hook}, BTF id {btf_id}): {}; verifier log:\n{}",
-            ename(e),
-            String::from_utf8_lossy(&log[..end]).trim_end()
-        )
-    })?;
+    // Without a log first (a log that overflows fails the load with ENOSPC); on failure again
+    // with the verifier's log, for the message.
+    let prog = match load(0) {
+        Ok(prog) => prog,
+        Err(e) => {
+            let again = load(1)
+                .err()
+                .map_or("(loaded with the log on)".into(), ename);
+            let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+            return Err(format!(
+                "BPF_PROG_LOAD (BPF_PROG_TYPE_LSM on {hook}, BTF id {btf_id}): {}; with the verifier's log: {again}, log:\n{}",
+                ename(e),
+                String::from_utf8_lossy(&log[..end]).trim_end()
+            ));
+        }
+    };
     let mut lattr = LinkCreateAttr {
         prog_fd: prog.as_raw_fd() as u32,
         attach_type: BPF_LSM_MAC,
