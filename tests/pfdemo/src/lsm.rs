@@ -291,7 +291,7 @@ mod slot {
     pub const SIZE: u32 = 64;
 }
 
-/// Index of the `ld_imm64` whose immediate [`load`] sets to the map's descriptor.
+/// Index of the `ld_imm64` whose immediate [`attach`] sets to the map's descriptor.
 const MAP_FD_INSN: usize = 10;
 /// The program's length.
 const PROG_LEN: usize = 41;
@@ -330,7 +330,7 @@ pub const fn program(a: HookArgs, only_user: bool) -> [Insn; PROG_LEN] {
         // L_RECORD:
         /* 9 */ st_w(10, -4, 0), // *(u32 *)(fp - 4) = 0: the key
         /* 10 */
-        insn(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 0), // r1 = the map (fd set by load())
+        insn(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 0), // r1 = the map (fd set by attach())
         /* 11 */ insn(0, 0, 0, 0, 0), // (ld_imm64's upper half)
         /* 12 */ mov64_reg(2, 10), // r2 = fp
         /* 13 */ add64_imm(2, -4), // r2 = fp - 4: &key
