@@ -10,6 +10,8 @@
 //! - `pfdemo stress [FILTER]`: the stress tests (`RPD_STRESS=full` for the long mode), KTAP.
 //! - `pfdemo fuzz [--seed S] [--ops N] [--netns]`: one run of the syscall fuzzer.
 //! - `pfdemo sock [--hold] FAMILY TYPE PROTOCOL`: one socket() for the shell selftests.
+//! - `pfdemo lsm-sock create|post_create|useronly FAMILY TYPE PROTOCOL`: one socket() with a
+//!   BPF LSM program of lsm.rs attached (for `make trace`), printed as `pfdemo sock` does.
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
@@ -20,6 +22,7 @@ mod dgram;
 mod fuzz;
 mod hostile;
 mod ktap;
+mod lsm;
 mod monitor;
 mod seed;
 mod seqconn;
@@ -55,7 +58,7 @@ fn main() {
             ktap::run_checked(&tests, args.get(2).map(String::as_str), seqweak::end_check)
         }
         Some("selftest") => {
-            let tests: Vec<&ktap::Test> = sock_create::TESTS.iter().collect();
+            let tests: Vec<&ktap::Test> = sock_create::TESTS.iter().chain(lsm::TESTS).collect();
             ktap::run(&tests, args.get(2).map(String::as_str))
         }
         Some("stress") => {
@@ -68,8 +71,9 @@ fn main() {
         }
         Some("fuzz") => fuzz::cli(&args[2..]),
         Some("sock") => sock_create::sock_cli(&args[2..]),
+        Some("lsm-sock") => lsm::cli(&args[2..]),
         _ => {
-            eprintln!("usage: pfdemo demo | pfdemo test|selftest [NAME-FILTER] | pfdemo bench | pfdemo sock ...");
+            eprintln!("usage: pfdemo demo | pfdemo test|selftest [NAME-FILTER] | pfdemo bench | pfdemo sock ... | pfdemo lsm-sock ...");
             2
         }
     };

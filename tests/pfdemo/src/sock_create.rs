@@ -159,7 +159,7 @@ const NPROTO: i32 = 46;
 
 /// The test modules (tests/kmod), packed next to rust_pf_demo.ko.
 const DUP: &CStr = c"rust_pf_demo_dup";
-const KERN: &CStr = c"rust_pf_demo_kern";
+pub(crate) const KERN: &CStr = c"rust_pf_demo_kern";
 
 fn sock(family: i32, ty: i32, protocol: i32) -> Result<(), String> {
     socket(family, ty, protocol).map(drop).map_err(ename)
@@ -199,7 +199,7 @@ fn module_refcnt(name: &CStr) -> Option<i64> {
 }
 
 /// `finit_module()` of a test module: the errno on failure.
-fn insmod(name: &CStr) -> Result<(), i32> {
+pub(crate) fn insmod(name: &CStr) -> Result<(), i32> {
     let path = module_path(name);
     let file = std::fs::File::open(&path).map_err(|e| e.raw_os_error().unwrap_or(libc::ENOENT))?;
     // SAFETY: `file` is an open descriptor for the call; the parameter string is a valid empty
@@ -214,7 +214,7 @@ fn insmod(name: &CStr) -> Result<(), i32> {
 
 /// `delete_module(name, O_NONBLOCK)`: the errno on failure.
 /// Unloads a test module left behind by a failed test, so that the next test starts clean.
-fn cleanup_test_modules() {
+pub(crate) fn cleanup_test_modules() {
     for m in [KERN, DUP] {
         if module_present(m) {
             let _ = rmmod_named(m);
@@ -1400,11 +1400,10 @@ pub fn sock_cli(args: &[String]) -> i32 {
         eprintln!("usage: pfdemo sock [--hold] [--nobody] FAMILY TYPE PROTOCOL");
         return 2;
     };
-    match socket(family, ty, proto) {
+    let r = socket(family, ty, proto);
+    let line = result_line(&r);
+    match r {
         Ok(fd) => {
-            let ns = std::fs::read_link("/proc/self/ns/net")
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
             if fail_init {
                 let cmd = crate::uapi::PFDEMO_RDM_FAIL_NEXT_INIT as libc::c_ulong;
                 let mut v = 0i32;
@@ -1418,9 +1417,9 @@ pub fn sock_cli(args: &[String]) -> i32 {
                         Err(e) => ename(e).split(' ').next().unwrap_or("?").to_string(),
                     }
                 };
-                println!("ok {ns} then {second}");
+                println!("{line} then {second}");
             } else {
-                println!("ok {ns}");
+                println!("{line}");
             }
             if hold {
                 let mut sink = Vec::new();
@@ -1429,10 +1428,26 @@ pub fn sock_cli(args: &[String]) -> i32 {
             drop(fd);
             0
         }
-        Err(e) => {
-            let name = ename(e);
-            println!("{}", name.split(' ').next().unwrap_or(&name));
+        Err(_) => {
+            println!("{line}");
             1
+        }
+    }
+}
+
+/// What `pfdemo sock` prints for a `socket()` result: `ok net:[INODE]` (the caller's network
+/// namespace) or the errno's name (`EPERM`). `pfdemo lsm-sock` prints the same.
+pub fn result_line(r: &Result<OwnedFd, i32>) -> String {
+    match r {
+        Ok(_) => {
+            let ns = std::fs::read_link("/proc/self/ns/net")
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            format!("ok {ns}")
+        }
+        Err(e) => {
+            let name = ename(*e);
+            name.split(' ').next().unwrap_or(&name).to_string()
         }
     }
 }
