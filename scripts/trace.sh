@@ -19,7 +19,7 @@
 set -euo pipefail
 RPD_STAGE=trace
 . "$(dirname "$0")/lib.sh"
-cases_all="first loaded failing close"
+cases_all="first loaded failing close denied_create denied_post"
 readme=0
 if [ "${1:-}" = --readme ]; then readme=1; shift; fi
 cases=("$@")
