@@ -1040,6 +1040,13 @@ fn lsm_socket_post_create_denies_after_create() -> TestResult {
         Some(0),
         "rust_pf_demo refcnt after the second denied socket"
     );
+    // Nothing leaked (no kmemleak on Debian's kernels, no BPF LSM on the debug kernel): the sock
+    // the create allocated from our proto's slab cache was freed on the release path.
+    check_eq!(
+        crate::stress::proto_slab_objs(),
+        Some(0),
+        "active objects of the RUST_PF_DEMO slab cache after the denied sockets (/proc/slabinfo)"
+    );
     // SOCK_SEQPACKET: its protocol module is loaded for the create and keeps no reference.
     check_eq!(
         seq_refcnt(),
