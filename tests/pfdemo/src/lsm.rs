@@ -1196,7 +1196,7 @@ pub fn cli(args: &[String]) -> i32 {
     println!("{}", crate::sock_create::result_line(&r));
     if let Ok(rec) = lsm.record() {
         eprintln!(
-            "lsm-sock: the {} hook saw {} calls, {} of family 18 ({} denied); the last: (family, type, protocol, kern) = {:?}",
+            "lsm-sock: the {} hook saw {} call(s), {} of family 18 ({} denied); the last: (family, type, protocol, kern) = {:?}",
             variant.hook(),
             rec.calls,
             rec.family_calls,
