@@ -17,8 +17,12 @@ root=$entry/root
 if [ ! -x "$root/usr/bin/clippy-driver" ]; then
 	ver=$(chroot "$root" dpkg-query -W -f='${Version}' rustc)
 	rpd_say "install rust-clippy $ver (the build root's rustc) into $root"
+	# mmdebstrap leaves the root without package lists: read them first.
+	rpd_in_root "$entry" apt-get update -q -o Acquire::Check-Valid-Until=false \
+		>"$RPD_ROOT/build/lint-clippy-install.log" 2>&1 ||
+		{ tail -n 5 "$RPD_ROOT/build/lint-clippy-install.log"; rpd_die "apt-get update in the build root failed"; }
 	rpd_in_root "$entry" apt-get install -y -q --no-install-recommends \
-		-o Acquire::Check-Valid-Until=false "rust-clippy=$ver" >"$RPD_ROOT/build/lint-clippy-install.log" 2>&1 ||
+		-o Acquire::Check-Valid-Until=false "rust-clippy=$ver" >>"$RPD_ROOT/build/lint-clippy-install.log" 2>&1 ||
 		{ tail -n 5 "$RPD_ROOT/build/lint-clippy-install.log"; rpd_die "cannot install rust-clippy=$ver into the build root (the archive no longer serves it?)"; }
 fi
 rpd_say "clippy (-Dwarnings) against $(basename "$entry")"
