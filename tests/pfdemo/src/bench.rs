@@ -4,6 +4,11 @@
 //! SOCK_SEQPACKET protocol (rust_pf_demo_seqpacket) against AF_UNIX SOCK_SEQPACKET, measured
 //! in the same VM run with the same code. Prints one `BENCH-JSON: {...}` line per figure (median,
 //! min and max over the repetitions) for the host to tabulate and plot (`make bench`).
+//!
+//! With `rpd.icount` on the kernel command line (`make bench MODE=icount`: one vCPU, QEMU's
+//! `-icount shift=0`, see qemu/run-vm.sh) it runs [`run_icount`] instead: the guest's clock then
+//! advances one nanosecond per executed instruction, so a figure is guest instructions per
+//! operation, independent of the host.
 
 use crate::seqp::{demo_available, Fam};
 use crate::sys::*;
@@ -637,6 +642,156 @@ fn seqpacket(want: &dyn Fn(&str) -> bool) {
     }
 }
 
+/// `rpd.icount` on the kernel command line: the deterministic mode.
+fn icount_mode() -> bool {
+    std::fs::read_to_string("/proc/cmdline")
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|w| w == "rpd.icount")
+}
+
+/// Blocks measured per figure and kind in the deterministic mode (after one warm-up block that
+/// is not reported); the figure is the median of the blocks.
+const ICOUNT_BLOCKS: usize = 9;
+
+/// Guest nanoseconds per operation of `ops` runs of `op` (under `-icount shift=0`: instructions,
+/// all of them: the kernel's, the program's, interrupts', other tasks').
+fn per_op(ops: usize, mut op: impl FnMut()) -> f64 {
+    let t = Instant::now();
+    for _ in 0..ops {
+        op();
+    }
+    t.elapsed().as_nanos() as f64 / ops as f64
+}
+
+/// `socket()` + `close()`: instructions per pair.
+fn icount_socket_close(kind: Kind) -> f64 {
+    per_op(2000, || drop(kind.socket()))
+}
+
+/// One-way, one thread: 8 datagrams of `size` sent (`MSG_DONTWAIT`: a send that would block
+/// fails the benchmark), then the 8 received, in a loop: instructions per datagram sent and
+/// received. No scheduling in it: the cost of the send and receive paths alone. (8 stays under
+/// AF_UNIX's queue limit, net.unix.max_dgram_qlen 10.)
+fn icount_one_way(kind: Kind, size: usize) -> f64 {
+    const BATCH: usize = 8;
+    let (a, b) = kind.pair();
+    for fd in [&a, &b] {
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 4 << 20);
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 4 << 20);
+    }
+    let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
+    let tx = vec![0x5au8; size];
+    let mut rx = vec![0u8; size + 1];
+    let rounds = if size > 4096 { 8 } else { 128 };
+    let mut round = || {
+        for _ in 0..BATCH {
+            // SAFETY: `tx` is valid for reads of its length.
+            let n = unsafe { libc::send(ra, tx.as_ptr().cast(), size, libc::MSG_DONTWAIT) };
+            assert_eq!(n, size as isize, "send: {}", ename(errno()));
+        }
+        for _ in 0..BATCH {
+            assert_eq!(recv(rb, &mut rx), size as isize, "recv: {}", ename(errno()));
+        }
+    };
+    round();
+    per_op(rounds, round) / BATCH as f64
+}
+
+/// 64 B ping-pong between two threads on the one vCPU: instructions per round trip (two sends,
+/// two receives, two context switches).
+fn icount_pingpong(kind: Kind) -> f64 {
+    const ROUNDS: usize = 1000;
+    let (a, b) = kind.pair();
+    let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut buf = [0u8; 64];
+            for _ in 0..=ROUNDS {
+                assert_eq!(recv(rb, &mut buf), 64);
+                assert_eq!(send(rb, &buf), 64);
+            }
+        });
+        let mut buf = [7u8; 64];
+        // One round trip first: the echo thread is running and blocked in recv().
+        assert_eq!(send(ra, &buf), 64);
+        assert_eq!(recv(ra, &mut buf), 64);
+        per_op(ROUNDS, || {
+            assert_eq!(send(ra, &buf), 64);
+            assert_eq!(recv(ra, &mut buf), 64);
+        })
+    })
+}
+
+/// The deterministic mode (`rpd.icount`): the figures of the targets, in guest instructions per
+/// operation, each the median of [`ICOUNT_BLOCKS`] blocks, the kinds alternated block by block
+/// (family 18, AF_UNIX, UDP, family 18, ...) after one warm-up block each. Returns 0.
+fn run_icount(want: &dyn Fn(&str) -> bool) -> i32 {
+    type Op = Box<dyn Fn(Kind) -> f64>;
+    let seq = demo_available().is_ok();
+    if !seq {
+        println!("BENCH-NOTE: SOCK_SEQPACKET of family 18 not measured");
+    }
+    let dgram = vec![Kind::Demo, Kind::Unix, Kind::Udp];
+    let seqk = if seq {
+        vec![Kind::SeqDemo, Kind::SeqUnix]
+    } else {
+        vec![Kind::SeqUnix]
+    };
+    let figures: Vec<(&str, Vec<Kind>, Op)> = vec![
+        ("socket+close", dgram.clone(), Box::new(icount_socket_close)),
+        (
+            "one-way 64 B (send+recv)",
+            dgram.clone(),
+            Box::new(|k| icount_one_way(k, 64)),
+        ),
+        ("64 B ping-pong", dgram.clone(), Box::new(icount_pingpong)),
+        (
+            "one-way 64 KiB (send+recv)",
+            dgram,
+            Box::new(|k| icount_one_way(k, 65507)),
+        ),
+        (
+            "SOCK_SEQPACKET socket+close",
+            seqk.clone(),
+            Box::new(icount_socket_close),
+        ),
+        (
+            "SOCK_SEQPACKET one-way 64 B (send+recv)",
+            seqk.clone(),
+            Box::new(|k| icount_one_way(k, 64)),
+        ),
+        (
+            "SOCK_SEQPACKET 64 B ping-pong",
+            seqk.clone(),
+            Box::new(icount_pingpong),
+        ),
+        (
+            "SOCK_SEQPACKET one-way 64 KiB (send+recv)",
+            seqk,
+            Box::new(|k| icount_one_way(k, 65507)),
+        ),
+    ];
+    for (metric, kinds, f) in figures {
+        if !want(metric) {
+            continue;
+        }
+        for k in &kinds {
+            f(*k);
+        }
+        let mut v: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+        for _ in 0..ICOUNT_BLOCKS {
+            for (i, k) in kinds.iter().enumerate() {
+                v[i].push(f(*k));
+            }
+        }
+        for (kind, samples) in kinds.iter().zip(v) {
+            report(metric, "instructions/op", "lower", *kind, samples);
+        }
+    }
+    0
+}
+
 /// Runs every benchmark; returns 0.
 pub fn run() -> i32 {
     let only = filter();
@@ -649,6 +804,9 @@ pub fn run() -> i32 {
     // SAFETY: `lim` is valid for reads.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
     ensure_loaded().expect("load the module");
+    if icount_mode() {
+        return run_icount(&want);
+    }
     seqpacket(&want);
     for kind in [Kind::Demo, Kind::Udp] {
         let metric = "unconnected sendto 64 B, 2 threads to 2 receivers";
