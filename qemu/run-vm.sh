@@ -12,6 +12,7 @@
 # instruction counting (-icount shift=0,align=off,sleep=off: the guest's clocks advance one
 # nanosecond per executed instruction, whatever the host does), a fixed seed for everything QEMU
 # makes up for the guest (RDRAND, -seed) and a fixed RTC that follows the virtual clock.
+# RPD_QEMU_PLUGIN=SO,ARGS loads a TCG plugin (make bench MODE=profile: qemu/plugin/rpdprof.c).
 # Accelerator: RPD_ACCEL=tcg|kvm|auto (default auto). auto uses KVM only when /dev/kvm is
 # usable and the CPU shows vmx/svm: the paravirtual /dev/kvm of some cloud machines cannot run
 # a standard guest (it hangs silently). A KVM guest that does not reach /init within
@@ -41,6 +42,7 @@ run() {
 	icount)
 		a=tcg,thread=single cpu=max smp=1
 		det=(-icount shift=0,align=off,sleep=off -seed 1 -rtc base=2026-01-01T00:00:00,clock=vm)
+		[ -z "${RPD_QEMU_PLUGIN:-}" ] || det+=(-plugin "$RPD_QEMU_PLUGIN")
 		;;
 	*) a=tcg,thread=multi cpu=max ;;
 	esac
