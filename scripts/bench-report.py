@@ -119,7 +119,7 @@ def icount_main(argv):
             mark = "" if t is None or ratio is None else (f"≤ {t} ✓" if ratio <= t else f"≤ {t} ✗")
             sp = "-" if r["spread"] is None else f"{r['spread'] * 100:.2f} %"
             lines.append(f"| {row['metric']} | {kind} | " + " | ".join(fmt(v) for v in r["medians"]) +
-                         f" | {sp} | {'' if ratio is None else f'{ratio:.3f}'} | {mark} |")
+                         f" | {sp} | {'' if ratio is None else f'{ratio:.4f}'} | {mark} |")
     table = "\n".join(lines) + "\n"
     with open(a.icount + ".md", "w") as f:
         f.write(table)

@@ -674,28 +674,29 @@ fn mark() {
 /// is not reported); the figure is the median of the blocks.
 const ICOUNT_BLOCKS: usize = 9;
 
-/// Guest nanoseconds per operation of `ops` runs of `op` (under `-icount shift=0`: instructions,
-/// all of them: the kernel's, the program's, interrupts', other tasks').
-fn per_op(ops: usize, mut op: impl FnMut()) -> f64 {
+/// Guest nanoseconds per operation of `calls` runs of `op`, each `per` operations (under
+/// `-icount shift=0`: instructions, all of them: the kernel's, the program's, interrupts', other
+/// tasks').
+fn per_op(calls: usize, per: usize, mut op: impl FnMut()) -> f64 {
     let prof = PROFILE_NEXT.swap(false, std::sync::atomic::Ordering::Relaxed);
     if prof {
         mark();
     }
     let t = Instant::now();
-    for _ in 0..ops {
+    for _ in 0..calls {
         op();
     }
     let ns = t.elapsed().as_nanos() as f64;
     if prof {
         mark();
-        println!("BENCH-PROFILE-OPS: {ops}");
+        println!("BENCH-PROFILE-OPS: {}", calls * per);
     }
-    ns / ops as f64
+    ns / (calls * per) as f64
 }
 
 /// `socket()` + `close()`: instructions per pair.
 fn icount_socket_close(kind: Kind) -> f64 {
-    per_op(2000, || drop(kind.socket()))
+    per_op(2000, 1, || drop(kind.socket()))
 }
 
 /// One-way, one thread: 8 datagrams of `size` sent (`MSG_DONTWAIT`: a send that would block
@@ -724,7 +725,7 @@ fn icount_one_way(kind: Kind, size: usize) -> f64 {
         }
     };
     round();
-    per_op(rounds, round) / BATCH as f64
+    per_op(rounds, BATCH, round)
 }
 
 /// 64 B ping-pong between two threads on the one vCPU: instructions per round trip (two sends,
@@ -745,7 +746,7 @@ fn icount_pingpong(kind: Kind) -> f64 {
         // One round trip first: the echo thread is running and blocked in recv().
         assert_eq!(send(ra, &buf), 64);
         assert_eq!(recv(ra, &mut buf), 64);
-        per_op(ROUNDS, || {
+        per_op(ROUNDS, 1, || {
             assert_eq!(send(ra, &buf), 64);
             assert_eq!(recv(ra, &mut buf), 64);
         })
@@ -758,9 +759,14 @@ fn icount_pingpong(kind: Kind) -> f64 {
 fn run_icount(want: &dyn Fn(&str) -> bool) -> i32 {
     type Op = Box<dyn Fn(Kind) -> f64>;
     // What the kernel still does after boot (deferred work, the first RCU grace periods, Debian's
-    // kernel's more) ends first: 10 s of idle guest time, which under -icount sleep=off costs the
-    // host nothing (the clock jumps to the next timer).
-    std::thread::sleep(std::time::Duration::from_secs(10));
+    // kernel's more) ends first: 10 s (`rpd.settle=S`) of idle guest time, which under -icount
+    // sleep=off costs the host nothing (the clock jumps to the next timer).
+    let settle = std::fs::read_to_string("/proc/cmdline")
+        .unwrap_or_default()
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("rpd.settle=")?.parse().ok())
+        .unwrap_or(10);
+    std::thread::sleep(std::time::Duration::from_secs(settle));
     let seq = demo_available().is_ok();
     if !seq {
         println!("BENCH-NOTE: SOCK_SEQPACKET of family 18 not measured");
