@@ -64,14 +64,15 @@ def icount_main(argv):
                 r = json.loads(line[i + len("BENCH-JSON: "):])
                 if r["metric"] not in order:
                     order.append(r["metric"])
-                run.setdefault(r["metric"], {})[r["kind"]] = {k: r[k] for k in ("median", "min", "max")}
+                run.setdefault(r["metric"], {})[r["kind"]] = {k: r[k] for k in ("median", "min", "max", "unit")}
         if not run:
             sys.exit("bench: no BENCH-JSON lines in " + log)
         runs.append(run)
         hosts.append(host)
     results = []
     for m in order:
-        row = {"metric": m, "unit": "instructions/op", "runs": {}, "targets": ICOUNT_TARGETS.get(m, {})}
+        unit = next(r[m][k]["unit"] for r in runs for k in KINDS if k in r.get(m, {}))
+        row = {"metric": m, "unit": unit, "runs": {}, "targets": ICOUNT_TARGETS.get(m, {})}
         for kind in KINDS:
             vals = [r[m][kind]["median"] for r in runs if kind in r.get(m, {})]
             if not vals:
@@ -96,13 +97,16 @@ def icount_main(argv):
         json.dump(out, f, indent=1)
 
     def fmt(v):
-        return f"{v:,.0f}"
+        return f"{v:,.0f}" if v >= 100 else f"{v:.4f}"
 
     lines = [
         "<!-- SPDX-License-Identifier: GPL-2.0 -->",
         f"Deterministic mode (`make bench MODE=icount`), kernel {a.kernel} ({guest}): guest instructions per "
         f"operation (QEMU -icount shift=0: 1 ns of guest time = 1 instruction, everything the vCPU ran), "
         f"each the median of 9 blocks; {len(runs)} run(s), one VM boot each.",
+        "Rows `scaling:` (issue 20 item 4): the same operation's instructions in the large setting over the small "
+        "one, each run's median of 3 alternated measurements; the `/proc/net` ones count the measuring thread's "
+        "instructions only (its CPU time), not the reader's.",
         *[f"Run {i + 1}: {h}" for i, h in enumerate(hosts) if h],
         "",
         "| figure | kind | " + " | ".join(f"run {i + 1}" for i in range(len(runs))) + " | spread | "
@@ -118,6 +122,8 @@ def icount_main(argv):
             t = row["targets"].get(kind)
             mark = "" if t is None or ratio is None else (f"≤ {t} ✓" if ratio <= t else f"≤ {t} ✗")
             sp = "-" if r["spread"] is None else f"{r['spread'] * 100:.2f} %"
+            if row["unit"] == "ratio":
+                ratio = None
             lines.append(f"| {row['metric']} | {kind} | " + " | ".join(fmt(v) for v in r["medians"]) +
                          f" | {sp} | {'' if ratio is None else f'{ratio:.4f}'} | {mark} |")
     table = "\n".join(lines) + "\n"

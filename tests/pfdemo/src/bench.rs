@@ -761,6 +761,209 @@ fn icount_pingpong(kind: Kind) -> f64 {
     })
 }
 
+/// Instructions of the calling thread so far (`CLOCK_THREAD_CPUTIME_ID`: under `-icount
+/// shift=0` its nanoseconds are the instructions it ran, interrupts in its time slices
+/// included, other processes' not).
+fn thread_ns() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is valid for writes.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+/// Unconnected `sendto()` of 64 B to a receiver, 8 at a time, each batch then received:
+/// instructions of this thread per datagram sent and received, with `others` more sockets of the
+/// kind bound (ports or 127.0.0.1 ports) in the namespace.
+fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
+    const BATCH: usize = 8;
+    let held: Vec<OwnedFd> = (0..others)
+        .map(|_| {
+            let fd = kind.socket();
+            match kind {
+                Kind::Demo => bind(&fd, 0).expect("bind"),
+                _ => drop(udp_bind(&fd)),
+            }
+            fd
+        })
+        .collect();
+    let (rx, addr) = receiver(kind);
+    let tx = kind.socket();
+    let (t, r) = (tx.as_raw_fd(), rx.as_raw_fd());
+    let mut buf = [0u8; 65];
+    let mut round = || {
+        for _ in 0..BATCH {
+            assert_eq!(sendto_raw(t, &buf[..64], &addr), 64, "sendto: {}", ename(errno()));
+        }
+        for _ in 0..BATCH {
+            assert_eq!(recv(r, &mut buf), 64, "recv: {}", ename(errno()));
+        }
+    };
+    round();
+    let v = per_op(64, BATCH, &mut round);
+    drop(held);
+    v
+}
+
+/// `SOCK_SEQPACKET` connect + accept + close of both ends with `open` more connections open on
+/// the same listener: instructions per connection.
+fn icount_connect_with_open(kind: Kind, open: usize) -> f64 {
+    let fam = if kind == Kind::SeqDemo { Fam::Demo } else { Fam::Unix };
+    let (l, addr) = fam.listener(64).expect("listener");
+    let held: Vec<(OwnedFd, OwnedFd)> = (0..open)
+        .map(|_| fam.connection(&l, &addr).expect("connection"))
+        .collect();
+    let v = per_op(200, 1, || drop(fam.connection(&l, &addr).expect("connection")));
+    drop(held);
+    v
+}
+
+/// `per_op` on this thread's CPU time ([`thread_ns`]) instead of the guest clock.
+fn per_op_thread(calls: usize, per: usize, mut op: impl FnMut()) -> f64 {
+    let t = thread_ns();
+    for _ in 0..calls {
+        op();
+    }
+    (thread_ns() - t) / (calls * per) as f64
+}
+
+/// The kinds' `/proc/net` files.
+fn proc_path(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Demo => "/proc/net/rust_pf_demo",
+        Kind::Udp => "/proc/net/udp",
+        Kind::SeqDemo => "/proc/net/rust_pf_demo_seqpacket",
+        _ => "/proc/net/unix",
+    }
+}
+
+/// This thread's instructions per operation of `op` (set up by `setup`, given 5,000 sockets or
+/// connections of the kind) with nobody reading the kind's `/proc/net` file, and with another
+/// process reading it in a loop on the same vCPU; returns both.
+fn with_proc_reader(kind: Kind, op: &dyn Fn(Kind, bool) -> f64) -> (f64, f64) {
+    let idle = op(kind, false);
+    let reading = op(kind, true);
+    (idle, reading)
+}
+
+/// Stops a reader started by [`spawn_proc_reader`].
+fn stop_reader(pid: Option<libc::pid_t>) {
+    if let Some(pid) = pid {
+        // SAFETY: `pid` is our child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// sendto + recv of 64 B (as [`icount_sendto_with_bound`]) with 5,000 sockets of the kind bound,
+/// `reading`: while another process reads the kind's `/proc/net` file in a loop.
+fn sendto_proc(kind: Kind, reading: bool) -> f64 {
+    const BATCH: usize = 8;
+    let held: Vec<OwnedFd> = (0..5000)
+        .map(|_| {
+            let fd = kind.socket();
+            match kind {
+                Kind::Demo => bind(&fd, 0).expect("bind"),
+                _ => drop(udp_bind(&fd)),
+            }
+            fd
+        })
+        .collect();
+    let (rx, addr) = receiver(kind);
+    let tx = kind.socket();
+    let (t, r) = (tx.as_raw_fd(), rx.as_raw_fd());
+    let reader = if reading { spawn_proc_reader(proc_path(kind)) } else { None };
+    let mut buf = [0u8; 65];
+    let v = per_op_thread(256, BATCH, || {
+        for _ in 0..BATCH {
+            assert_eq!(sendto_raw(t, &buf[..64], &addr), 64, "sendto: {}", ename(errno()));
+        }
+        for _ in 0..BATCH {
+            assert_eq!(recv(r, &mut buf), 64, "recv: {}", ename(errno()));
+        }
+    });
+    stop_reader(reader);
+    drop(held);
+    v
+}
+
+/// `SOCK_SEQPACKET` connect + accept + close with 5,000 connections open, `reading`: while
+/// another process reads the kind's `/proc/net` file in a loop.
+fn connect_proc(kind: Kind, reading: bool) -> f64 {
+    let fam = if kind == Kind::SeqDemo { Fam::Demo } else { Fam::Unix };
+    let (l, addr) = fam.listener(64).expect("listener");
+    let held: Vec<(OwnedFd, OwnedFd)> = (0..5000)
+        .map(|_| fam.connection(&l, &addr).expect("connection"))
+        .collect();
+    let reader = if reading { spawn_proc_reader(proc_path(kind)) } else { None };
+    let v = per_op_thread(100, 1, || drop(fam.connection(&l, &addr).expect("connection")));
+    stop_reader(reader);
+    drop(held);
+    v
+}
+
+/// Scaling (issue 20 item 4), in the deterministic mode: each figure as a ratio of the same
+/// operation's instructions in a large and a small setting, measured one after the other in
+/// this run ([`ICOUNT_SCALING_BLOCKS`] times, alternated; the median of the ratios).
+fn run_scaling(want: &dyn Fn(&str) -> bool) {
+    let seq = demo_available().is_ok();
+    let seqk: Vec<Kind> = if seq {
+        vec![Kind::SeqDemo, Kind::SeqUnix]
+    } else {
+        vec![Kind::SeqUnix]
+    };
+    type Pair = Box<dyn Fn(Kind) -> (f64, f64)>;
+    let figures: Vec<(&str, &str, Vec<Kind>, Pair)> = vec![
+        (
+            "scaling: sendto 64 B (send+recv), 10,000 / 10 other bound sockets",
+            "ratio",
+            vec![Kind::Demo, Kind::Udp],
+            Box::new(|k| (icount_sendto_with_bound(k, 10), icount_sendto_with_bound(k, 10_000))),
+        ),
+        (
+            "scaling: SOCK_SEQPACKET connect+accept+close, 10,000 / 10 open connections",
+            "ratio",
+            seqk.clone(),
+            Box::new(|k| (icount_connect_with_open(k, 10), icount_connect_with_open(k, 10_000))),
+        ),
+        (
+            "scaling: sendto 64 B (send+recv), 5,000 bound, /proc/net read in a loop / nobody reading (thread instructions)",
+            "ratio",
+            vec![Kind::Demo, Kind::Udp],
+            Box::new(|k| with_proc_reader(k, &sendto_proc)),
+        ),
+        (
+            "scaling: SOCK_SEQPACKET connect+accept+close, 5,000 open, /proc/net read in a loop / nobody reading (thread instructions)",
+            "ratio",
+            seqk,
+            Box::new(|k| with_proc_reader(k, &connect_proc)),
+        ),
+    ];
+    for (metric, unit, kinds, f) in figures {
+        if !want(metric) {
+            continue;
+        }
+        let mut v: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+        for _ in 0..ICOUNT_SCALING_BLOCKS {
+            for (i, k) in kinds.iter().enumerate() {
+                let (small, large) = f(*k);
+                v[i].push(large / small);
+            }
+        }
+        for (kind, samples) in kinds.iter().zip(v) {
+            report(metric, unit, "lower", *kind, samples);
+        }
+    }
+}
+
+/// Repetitions of each scaling figure (each sets up thousands of sockets: fewer than
+/// [`ICOUNT_BLOCKS`]).
+const ICOUNT_SCALING_BLOCKS: usize = 3;
+
 /// The deterministic mode (`rpd.icount`): the figures of the targets, in guest instructions per
 /// operation, each the median of [`ICOUNT_BLOCKS`] blocks, the kinds alternated block by block
 /// (family 18, AF_UNIX, UDP, family 18, ...) after one warm-up block each. Returns 0.
@@ -843,6 +1046,9 @@ fn run_icount(want: &dyn Fn(&str) -> bool) -> i32 {
         for (kind, samples) in kinds.iter().zip(v) {
             report(metric, "instructions/op", "lower", *kind, samples);
         }
+    }
+    if !profile_mode() {
+        run_scaling(want);
     }
     0
 }
