@@ -22,7 +22,8 @@
 #   make stress-debug    the same on the debug kernel
 #   make bench           benchmarks against AF_UNIX and UDP in the VM (results/): MODE=wall
 #                        (wall-clock rates), MODE=icount (instructions per operation, QEMU
-#                        -icount: repeats run to run), both by default; RPD_BENCH_RUNS=N icount runs
+#                        -icount: repeats run to run), both by default; RPD_BENCH_RUNS=N icount runs;
+#                        MODE=profile: instructions per kernel function (QEMU plugin)
 #   make trace           the real call graph of the seed's cases (ftrace, trace flavour kernel);
 #                        CASES="first loaded failing close", or CALL='CMD' [FUNCS='f ...']
 #   make lint            rustfmt --check and clippy on the module

@@ -143,8 +143,11 @@ def main():
                       "|---|---|---|---|---|---|"] + [
             f"| {m} | {v['ratio']:.3f} | {v['both']:,.0f} | {v['pf_demo_beyond']:,.0f} | {v['af_unix_beyond']:,.0f} | "
             f"{v['floor']:.3f} |" for m, v in floors.items()]
-    json.dump({"kernel": a.kernel, "guest": guest, "floors": floors, "figures": figures}, open(a.out + ".json", "w"),
-              indent=0)
+    # The JSON keeps the functions of half an instruction per operation or more.
+    kept = {m: {k: {fn: round(v, 2) for fn, v in fns.items() if v >= 0.5} for k, fns in fig.items()}
+            for m, fig in figures.items()}
+    with open(a.out + ".json", "w") as f:
+        json.dump({"kernel": a.kernel, "guest": guest, "floors": floors, "figures": kept}, f, indent=0)
     with open(a.out + ".md", "w") as f:
         f.write("\n".join(lines) + "\n")
     print(f"bench-profile: {a.out}.md")

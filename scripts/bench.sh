@@ -11,7 +11,8 @@
 #   profile the icount VM with QEMU's rpdprof plugin (qemu/plugin/rpdprof.c, built here with
 #           gcc): instructions per operation by kernel function; results/profile-KERNEL.{json,md}
 #           (scripts/bench-profile.py)
-# MODE=wall|icount|both|profile (default both). RPD_BENCH_RUNS=N boots the icount VM N times (default 1)
+# MODE=wall|icount|both|profile (default both). RPD_BENCH_RESULTS=DIR writes the icount results
+# there instead of results/ (.ci/run's comparison with the committed ones). RPD_BENCH_RUNS=N boots the icount VM N times (default 1)
 # and reports every run's figure and the spread between runs.
 # Figures, never assertions: nothing here passes or fails on speed.
 # RPD_BENCH_FILTER=TEXT runs only the figures whose metric contains TEXT (rpd.filter=, see bench.rs).
@@ -61,6 +62,10 @@ if [ "$mode" != wall ]; then
 		echo "RPD-HOST: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end, $(($(date +%s) - start)) s" >>"$log"
 		logs+=("$log")
 	done
-	python3 "$RPD_ROOT/scripts/bench-report.py" --icount "$RPD_ROOT/results/icount-$RPD_KERNEL" \
+	out=${RPD_BENCH_RESULTS:-$RPD_ROOT/results}
+	mkdir -p "$out"
+	python3 "$RPD_ROOT/scripts/bench-report.py" --icount "$out/icount-$RPD_KERNEL" \
 		--kernel "$RPD_KERNEL" "${logs[@]}"
+	# Every kernel's figures side by side (results/icount.md).
+	python3 "$RPD_ROOT/scripts/bench-report.py" --summary "$out"
 fi

@@ -675,7 +675,12 @@ static PROFILE_NEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 /// counts the instructions executed between two marks.
 fn mark() {
     // SAFETY: exchanges bx with itself: no register, flag or memory changes.
-    unsafe { std::arch::asm!(".byte 0x66, 0x87, 0xdb", options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        std::arch::asm!(
+            ".byte 0x66, 0x87, 0xdb",
+            options(nomem, nostack, preserves_flags)
+        )
+    };
 }
 
 /// Blocks measured per figure and kind in the deterministic mode (after one warm-up block that
@@ -774,6 +779,15 @@ fn thread_ns() -> f64 {
     ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
 }
 
+/// Lets the work that setting up or tearing down thousands of sockets leaves behind end before
+/// the next measurement: RCU callbacks freeing socks, inodes and files (Debian's lazy RCU
+/// flushes them after 10 s) would otherwise be counted in the next figure (seen: a `sendto`
+/// measured right after 10,000 sockets were closed cost twice as much). 11 s of idle guest time,
+/// free for the host under `-icount sleep=off`.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_secs(11));
+}
+
 /// Unconnected `sendto()` of 64 B to a receiver, 8 at a time, each batch then received:
 /// instructions of this thread per datagram sent and received, with `others` more sockets of the
 /// kind bound (ports or 127.0.0.1 ports) in the namespace.
@@ -792,10 +806,16 @@ fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
     let (rx, addr) = receiver(kind);
     let tx = kind.socket();
     let (t, r) = (tx.as_raw_fd(), rx.as_raw_fd());
+    settle();
     let mut buf = [0u8; 65];
     let mut round = || {
         for _ in 0..BATCH {
-            assert_eq!(sendto_raw(t, &buf[..64], &addr), 64, "sendto: {}", ename(errno()));
+            assert_eq!(
+                sendto_raw(t, &buf[..64], &addr),
+                64,
+                "sendto: {}",
+                ename(errno())
+            );
         }
         for _ in 0..BATCH {
             assert_eq!(recv(r, &mut buf), 64, "recv: {}", ename(errno()));
@@ -804,19 +824,28 @@ fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
     round();
     let v = per_op(64, BATCH, &mut round);
     drop(held);
+    settle();
     v
 }
 
 /// `SOCK_SEQPACKET` connect + accept + close of both ends with `open` more connections open on
 /// the same listener: instructions per connection.
 fn icount_connect_with_open(kind: Kind, open: usize) -> f64 {
-    let fam = if kind == Kind::SeqDemo { Fam::Demo } else { Fam::Unix };
+    let fam = if kind == Kind::SeqDemo {
+        Fam::Demo
+    } else {
+        Fam::Unix
+    };
     let (l, addr) = fam.listener(64).expect("listener");
     let held: Vec<(OwnedFd, OwnedFd)> = (0..open)
         .map(|_| fam.connection(&l, &addr).expect("connection"))
         .collect();
-    let v = per_op(200, 1, || drop(fam.connection(&l, &addr).expect("connection")));
+    settle();
+    let v = per_op(200, 1, || {
+        drop(fam.connection(&l, &addr).expect("connection"))
+    });
     drop(held);
+    settle();
     v
 }
 
@@ -876,11 +905,21 @@ fn sendto_proc(kind: Kind, reading: bool) -> f64 {
     let (rx, addr) = receiver(kind);
     let tx = kind.socket();
     let (t, r) = (tx.as_raw_fd(), rx.as_raw_fd());
-    let reader = if reading { spawn_proc_reader(proc_path(kind)) } else { None };
+    settle();
+    let reader = if reading {
+        spawn_proc_reader(proc_path(kind))
+    } else {
+        None
+    };
     let mut buf = [0u8; 65];
     let v = per_op_thread(256, BATCH, || {
         for _ in 0..BATCH {
-            assert_eq!(sendto_raw(t, &buf[..64], &addr), 64, "sendto: {}", ename(errno()));
+            assert_eq!(
+                sendto_raw(t, &buf[..64], &addr),
+                64,
+                "sendto: {}",
+                ename(errno())
+            );
         }
         for _ in 0..BATCH {
             assert_eq!(recv(r, &mut buf), 64, "recv: {}", ename(errno()));
@@ -888,21 +927,34 @@ fn sendto_proc(kind: Kind, reading: bool) -> f64 {
     });
     stop_reader(reader);
     drop(held);
+    settle();
     v
 }
 
 /// `SOCK_SEQPACKET` connect + accept + close with 5,000 connections open, `reading`: while
 /// another process reads the kind's `/proc/net` file in a loop.
 fn connect_proc(kind: Kind, reading: bool) -> f64 {
-    let fam = if kind == Kind::SeqDemo { Fam::Demo } else { Fam::Unix };
+    let fam = if kind == Kind::SeqDemo {
+        Fam::Demo
+    } else {
+        Fam::Unix
+    };
     let (l, addr) = fam.listener(64).expect("listener");
     let held: Vec<(OwnedFd, OwnedFd)> = (0..5000)
         .map(|_| fam.connection(&l, &addr).expect("connection"))
         .collect();
-    let reader = if reading { spawn_proc_reader(proc_path(kind)) } else { None };
-    let v = per_op_thread(100, 1, || drop(fam.connection(&l, &addr).expect("connection")));
+    settle();
+    let reader = if reading {
+        spawn_proc_reader(proc_path(kind))
+    } else {
+        None
+    };
+    let v = per_op_thread(100, 1, || {
+        drop(fam.connection(&l, &addr).expect("connection"))
+    });
     stop_reader(reader);
     drop(held);
+    settle();
     v
 }
 
