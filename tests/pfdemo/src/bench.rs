@@ -703,6 +703,9 @@ fn per_op(calls: usize, per: usize, mut op: impl FnMut()) -> f64 {
     if prof {
         mark();
         println!("BENCH-PROFILE-OPS: {}", calls * per);
+        if let Some(label) = PROFILE_LABEL.with(|l| l.borrow_mut().take()) {
+            println!("BENCH-PROFILE: {label}");
+        }
     }
     ns / (calls * per) as f64
 }
@@ -822,10 +825,28 @@ fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
         }
     };
     round();
+    profile_next(
+        &format!("scaling: sendto 64 B (send+recv), {others} bound"),
+        kind,
+    );
     let v = per_op(64, BATCH, &mut round);
     drop(held);
     settle();
     v
+}
+
+/// In the profile mode, makes the next [`per_op`] loop a profile window named `metric`, `kind`
+/// (the scaling figures: each setting its own window).
+fn profile_next(metric: &str, kind: Kind) {
+    if profile_mode() {
+        PROFILE_NEXT.store(true, std::sync::atomic::Ordering::Relaxed);
+        PROFILE_LABEL.with(|l| *l.borrow_mut() = Some(format!("{metric}\t{}", kind.name())));
+    }
+}
+
+std::thread_local! {
+    /// The name [`per_op`] prints for its profile window, when it is not the caller's to print.
+    static PROFILE_LABEL: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
 /// `SOCK_SEQPACKET` connect + accept + close of both ends with `open` more connections open on
@@ -841,6 +862,10 @@ fn icount_connect_with_open(kind: Kind, open: usize) -> f64 {
         .map(|_| fam.connection(&l, &addr).expect("connection"))
         .collect();
     settle();
+    profile_next(
+        &format!("scaling: SOCK_SEQPACKET connect+accept+close, {open} open"),
+        kind,
+    );
     let v = per_op(200, 1, || {
         drop(fam.connection(&l, &addr).expect("connection"))
     });
@@ -1101,6 +1126,19 @@ fn run_icount(want: &dyn Fn(&str) -> bool) -> i32 {
     }
     if !profile_mode() {
         run_scaling(want);
+    } else {
+        // The scaling figures' two settings, one window each (bench-profile.py names them
+        // "scaling: ..., N bound" and "..., N open").
+        for k in [Kind::Demo, Kind::Udp] {
+            for n in [10, 10_000] {
+                icount_sendto_with_bound(k, n);
+            }
+        }
+        for k in [Kind::SeqDemo, Kind::SeqUnix] {
+            for n in [10, 10_000] {
+                icount_connect_with_open(k, n);
+            }
+        }
     }
     0
 }
