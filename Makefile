@@ -20,7 +20,10 @@
 #   make check-trace     the same on the trace kernel (ftrace, kprobe events): the trace tests run
 #   make stress          the suite with the long stress and fuzzing mode (rpd.stress=full)
 #   make stress-debug    the same on the debug kernel
-#   make bench           benchmarks against AF_UNIX and UDP in the VM (results/)
+#   make bench           benchmarks against AF_UNIX and UDP in the VM (results/): MODE=wall
+#                        (wall-clock rates), MODE=icount (instructions per operation, QEMU
+#                        -icount: repeats run to run), both by default; RPD_BENCH_RUNS=N icount runs;
+#                        MODE=profile: instructions per kernel function (QEMU plugin)
 #   make trace           the real call graph of the seed's cases (ftrace, trace flavour kernel;
 #                        RPD_KERNEL=debian-7.3: Debian's image, its LSM hooks as real calls);
 #                        CASES="first loaded failing close", or CALL='CMD' [FUNCS='f ...']

@@ -43,4 +43,8 @@ grep -q "^alias net[-_]pf[-_]18 " "$root/lib/modules/$release/modules.alias" ||
 	rpd_die "depmod wrote no net-pf-18 alias for $(basename "$ko")"
 [ "$(grep -c "^alias net[-_]pf[-_]18 " "$root/lib/modules/$release/modules.alias")" = 1 ] ||
 	rpd_die "more than one module has a net-pf-18 alias (only $(basename "$ko") may)"
-(cd "$root" && find . -print0 | cpio --quiet -o -0 -H newc -R 0:0) >"$out"
+# Reproducible: the same inputs give the same archive bytes (names sorted, one fixed time, no
+# inode or device numbers), so that the deterministic benchmarks (make bench MODE=icount) boot
+# the same guest memory layout whenever the archive is packed again.
+find "$root" -exec touch -h -d @1767225600 {} +
+(cd "$root" && find . -print0 | LC_ALL=C sort -z | cpio --quiet -o -0 -H newc -R 0:0 --reproducible) >"$out"

@@ -8,6 +8,11 @@
 # or 3 when the guest gave no verdict (crash, panic, timeout).
 #
 # RPD_VM_MEM sets the guest's memory (default 1G).
+# RPD_ICOUNT=1 (make bench's deterministic mode): one vCPU on single-threaded TCG with
+# instruction counting (-icount shift=0,align=off,sleep=off: the guest's clocks advance one
+# nanosecond per executed instruction, whatever the host does), a fixed seed for everything QEMU
+# makes up for the guest (RDRAND, -seed) and a fixed RTC that follows the virtual clock.
+# RPD_QEMU_PLUGIN=SO,ARGS loads a TCG plugin (make bench MODE=profile: qemu/plugin/rpdprof.c).
 # Accelerator: RPD_ACCEL=tcg|kvm|auto (default auto). auto uses KVM only when /dev/kvm is
 # usable and the CPU shows vmx/svm: the paravirtual /dev/kvm of some cloud machines cannot run
 # a standard guest (it hangs silently). A KVM guest that does not reach /init within
@@ -21,7 +26,9 @@ shift 3
 rpd_need qemu-system-x86_64 "install Debian's qemu-system-x86 (scripts/setup.sh)"
 
 accel=${RPD_ACCEL:-auto}
-if [ "$accel" = auto ]; then
+if [ "${RPD_ICOUNT:-0}" = 1 ]; then
+	accel=icount
+elif [ "$accel" = auto ]; then
 	if [ -w /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo; then accel=kvm; else accel=tcg; fi
 fi
 kargs="$*"
@@ -29,15 +36,20 @@ kargs="$*"
 # reached /init within RPD_KVM_BOOT_TIMEOUT seconds (default 30) is killed and run returns 1:
 # the paravirtual /dev/kvm of some machines hangs a standard guest without a word.
 run() {
-	local a=$1 cpu pidfile=$log.qemu-pid qpid i
+	local a=$1 cpu pidfile=$log.qemu-pid qpid i smp=2 det=()
 	case "$a" in
 	kvm) a=kvm cpu=host ;;
+	icount)
+		a=tcg,thread=single cpu=max smp=1
+		det=(-icount shift=0,align=off,sleep=off -seed 1 -rtc base=2026-01-01T00:00:00,clock=vm)
+		[ -z "${RPD_QEMU_PLUGIN:-}" ] || det+=(-plugin "$RPD_QEMU_PLUGIN")
+		;;
 	*) a=tcg,thread=multi cpu=max ;;
 	esac
 	rm -f "$pidfile"
 	: >"$log"
 	timeout -k 5 "${RPD_VM_TIMEOUT:-600}" qemu-system-x86_64 \
-		-accel "$a" -cpu "$cpu" -smp 2 -m "${RPD_VM_MEM:-1G}" \
+		-accel "$a" -cpu "$cpu" -smp "$smp" -m "${RPD_VM_MEM:-1G}" "${det[@]}" \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 loglevel=5 panic=-1 oops=panic rcupdate.rcu_expedited=1 $kargs" \
 		-display none -monitor none -chardev stdio,id=con,signal=off -serial chardev:con \
@@ -57,7 +69,7 @@ run() {
 	fi
 	wait "$qpid"
 }
-rpd_say "booting $(basename "$kernel") with $accel, 2 vCPUs" >&2
+rpd_say "booting $(basename "$kernel") with $accel, $([ "$accel" = icount ] && echo 1 vCPU || echo 2 vCPUs)" >&2
 if ! run "$accel" && [ "$accel" = kvm ]; then
 	why=$(grep -v '^\s*$' "$log" | tail -n 1)
 	rpd_say "KVM did not boot the guest (${why:-no output within ${RPD_KVM_BOOT_TIMEOUT:-30}s}); falling back to TCG" >&2

@@ -4,6 +4,11 @@
 //! SOCK_SEQPACKET protocol (rust_pf_demo_seqpacket) against AF_UNIX SOCK_SEQPACKET, measured
 //! in the same VM run with the same code. Prints one `BENCH-JSON: {...}` line per figure (median,
 //! min and max over the repetitions) for the host to tabulate and plot (`make bench`).
+//!
+//! With `rpd.icount` on the kernel command line (`make bench MODE=icount`: one vCPU, QEMU's
+//! `-icount shift=0`, see qemu/run-vm.sh) it runs [`run_icount`] instead: the guest's clock then
+//! advances one nanosecond per executed instruction, so a figure is guest instructions per
+//! operation, independent of the host.
 
 use crate::seqp::{demo_available, Fam};
 use crate::sys::*;
@@ -90,6 +95,14 @@ impl Kind {
                 let (b, pb) = bound_socket(0).unwrap();
                 connect(&a, pb).unwrap();
                 connect(&b, pa).unwrap();
+                // No watchdog timeouts (bound_socket sets them for the tests): a blocking
+                // receive with a timeout arms a timer each time it sleeps, which AF_UNIX's and
+                // UDP's sockets here do not pay (seen in make bench MODE=profile: __mod_timer
+                // and lock_timer_base, 124 instructions per round trip).
+                for fd in [&a, &b] {
+                    let _ = set_rcvtimeo(fd, 0);
+                    let _ = set_sndtimeo0(fd);
+                }
                 (a, b)
             }
             Kind::Udp => {
@@ -637,6 +650,502 @@ fn seqpacket(want: &dyn Fn(&str) -> bool) {
     }
 }
 
+/// `rpd.icount` on the kernel command line: the deterministic mode.
+fn icount_mode() -> bool {
+    std::fs::read_to_string("/proc/cmdline")
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|w| w == "rpd.icount")
+}
+
+/// `rpd.profile` on the kernel command line (`make bench MODE=profile`): one block per figure
+/// and kind between two marks for QEMU's rpdprof plugin (qemu/plugin/rpdprof.c) instead of the
+/// measured blocks.
+fn profile_mode() -> bool {
+    std::fs::read_to_string("/proc/cmdline")
+        .unwrap_or_default()
+        .split_whitespace()
+        .any(|w| w == "rpd.profile")
+}
+
+/// Set for the next [`per_op`] loop to run between two marks.
+static PROFILE_NEXT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The mark of the rpdprof plugin: `xchg bx, bx` (66 87 db), which changes nothing; the plugin
+/// counts the instructions executed between two marks.
+fn mark() {
+    // SAFETY: exchanges bx with itself: no register, flag or memory changes.
+    unsafe {
+        std::arch::asm!(
+            ".byte 0x66, 0x87, 0xdb",
+            options(nomem, nostack, preserves_flags)
+        )
+    };
+}
+
+/// Blocks measured per figure and kind in the deterministic mode (after one warm-up block that
+/// is not reported); the figure is the median of the blocks.
+const ICOUNT_BLOCKS: usize = 9;
+
+/// Guest nanoseconds per operation of `calls` runs of `op`, each `per` operations (under
+/// `-icount shift=0`: instructions, all of them: the kernel's, the program's, interrupts', other
+/// tasks').
+fn per_op(calls: usize, per: usize, mut op: impl FnMut()) -> f64 {
+    let prof = PROFILE_NEXT.swap(false, std::sync::atomic::Ordering::Relaxed);
+    if prof {
+        mark();
+    }
+    let t = Instant::now();
+    for _ in 0..calls {
+        op();
+    }
+    let ns = t.elapsed().as_nanos() as f64;
+    if prof {
+        mark();
+        println!("BENCH-PROFILE-OPS: {}", calls * per);
+        if let Some(label) = PROFILE_LABEL.with(|l| l.borrow_mut().take()) {
+            println!("BENCH-PROFILE: {label}");
+        }
+    }
+    ns / (calls * per) as f64
+}
+
+/// `socket()` + `close()`: instructions per pair.
+fn icount_socket_close(kind: Kind) -> f64 {
+    per_op(2000, 1, || drop(kind.socket()))
+}
+
+/// One-way, one thread: 8 datagrams of `size` sent (`MSG_DONTWAIT`: a send that would block
+/// fails the benchmark), then the 8 received, in a loop: instructions per datagram sent and
+/// received. No scheduling in it: the cost of the send and receive paths alone. (8 stays under
+/// AF_UNIX's queue limit, net.unix.max_dgram_qlen 10.)
+fn icount_one_way(kind: Kind, size: usize) -> f64 {
+    const BATCH: usize = 8;
+    let (a, b) = kind.pair();
+    for fd in [&a, &b] {
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 4 << 20);
+        let _ = setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 4 << 20);
+    }
+    let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
+    let tx = vec![0x5au8; size];
+    let mut rx = vec![0u8; size + 1];
+    let rounds = if size > 4096 { 8 } else { 128 };
+    let mut round = || {
+        for _ in 0..BATCH {
+            // SAFETY: `tx` is valid for reads of its length.
+            let n = unsafe { libc::send(ra, tx.as_ptr().cast(), size, libc::MSG_DONTWAIT) };
+            assert_eq!(n, size as isize, "send: {}", ename(errno()));
+        }
+        for _ in 0..BATCH {
+            assert_eq!(recv(rb, &mut rx), size as isize, "recv: {}", ename(errno()));
+        }
+    };
+    round();
+    per_op(rounds, BATCH, round)
+}
+
+/// 64 B ping-pong between two threads on the one vCPU: instructions per round trip (two sends,
+/// two receives, two context switches).
+fn icount_pingpong(kind: Kind) -> f64 {
+    const ROUNDS: usize = 1000;
+    let (a, b) = kind.pair();
+    let (ra, rb) = (a.as_raw_fd(), b.as_raw_fd());
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut buf = [0u8; 64];
+            for _ in 0..=ROUNDS {
+                assert_eq!(recv(rb, &mut buf), 64);
+                assert_eq!(send(rb, &buf), 64);
+            }
+        });
+        let mut buf = [7u8; 64];
+        // One round trip first: the echo thread is running and blocked in recv().
+        assert_eq!(send(ra, &buf), 64);
+        assert_eq!(recv(ra, &mut buf), 64);
+        per_op(ROUNDS, 1, || {
+            assert_eq!(send(ra, &buf), 64);
+            assert_eq!(recv(ra, &mut buf), 64);
+        })
+    })
+}
+
+/// Instructions of the calling thread so far (`CLOCK_THREAD_CPUTIME_ID`: under `-icount
+/// shift=0` its nanoseconds are the instructions it ran, interrupts in its time slices
+/// included, other processes' not).
+fn thread_ns() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is valid for writes.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 * 1e9 + ts.tv_nsec as f64
+}
+
+/// Lets the work that setting up or tearing down thousands of sockets leaves behind end before
+/// the next measurement: RCU callbacks freeing socks, inodes and files (Debian's lazy RCU
+/// flushes them after 10 s) would otherwise be counted in the next figure (seen: a `sendto`
+/// measured right after 10,000 sockets were closed cost twice as much). 11 s of idle guest time,
+/// free for the host under `-icount sleep=off`.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_secs(11));
+}
+
+/// Unconnected `sendto()` of 64 B to a receiver, 8 at a time, each batch then received:
+/// instructions of this thread per datagram sent and received, with `others` more sockets of the
+/// kind bound (ports or 127.0.0.1 ports) in the namespace.
+fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
+    const BATCH: usize = 8;
+    let held: Vec<OwnedFd> = (0..others)
+        .map(|_| {
+            let fd = kind.socket();
+            match kind {
+                Kind::Demo => bind(&fd, 0).expect("bind"),
+                _ => drop(udp_bind(&fd)),
+            }
+            fd
+        })
+        .collect();
+    let (rx, addr) = receiver(kind);
+    let tx = kind.socket();
+    let (t, r) = (tx.as_raw_fd(), rx.as_raw_fd());
+    settle();
+    let mut buf = [0u8; 65];
+    let mut round = || {
+        for _ in 0..BATCH {
+            assert_eq!(
+                sendto_raw(t, &buf[..64], &addr),
+                64,
+                "sendto: {}",
+                ename(errno())
+            );
+        }
+        for _ in 0..BATCH {
+            assert_eq!(recv(r, &mut buf), 64, "recv: {}", ename(errno()));
+        }
+    };
+    round();
+    profile_next(
+        &format!("scaling: sendto 64 B (send+recv), {others} bound"),
+        kind,
+    );
+    let v = per_op(64, BATCH, &mut round);
+    drop(held);
+    settle();
+    v
+}
+
+/// In the profile mode, makes the next [`per_op`] loop a profile window named `metric`, `kind`
+/// (the scaling figures: each setting its own window).
+fn profile_next(metric: &str, kind: Kind) {
+    if profile_mode() {
+        PROFILE_NEXT.store(true, std::sync::atomic::Ordering::Relaxed);
+        PROFILE_LABEL.with(|l| *l.borrow_mut() = Some(format!("{metric}\t{}", kind.name())));
+    }
+}
+
+std::thread_local! {
+    /// The name [`per_op`] prints for its profile window, when it is not the caller's to print.
+    static PROFILE_LABEL: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// `SOCK_SEQPACKET` connect + accept + close of both ends with `open` more connections open on
+/// the same listener: instructions per connection.
+fn icount_connect_with_open(kind: Kind, open: usize) -> f64 {
+    let fam = if kind == Kind::SeqDemo {
+        Fam::Demo
+    } else {
+        Fam::Unix
+    };
+    let (l, addr) = fam.listener(64).expect("listener");
+    let held: Vec<(OwnedFd, OwnedFd)> = (0..open)
+        .map(|_| fam.connection(&l, &addr).expect("connection"))
+        .collect();
+    settle();
+    profile_next(
+        &format!("scaling: SOCK_SEQPACKET connect+accept+close, {open} open"),
+        kind,
+    );
+    let v = per_op(200, 1, || {
+        drop(fam.connection(&l, &addr).expect("connection"))
+    });
+    drop(held);
+    settle();
+    v
+}
+
+/// `per_op` on this thread's CPU time ([`thread_ns`]) instead of the guest clock. Its callers
+/// run for 30–130 M instructions, dozens of timer ticks and scheduler slices: what the other
+/// process leaves to softirq context lands in this thread's slices in proportion, not by the
+/// phase of one or two slices (seen with 6 M: 0.997 and 1.318 for the same figure).
+fn per_op_thread(calls: usize, per: usize, mut op: impl FnMut()) -> f64 {
+    let t = thread_ns();
+    for _ in 0..calls {
+        op();
+    }
+    (thread_ns() - t) / (calls * per) as f64
+}
+
+/// The kinds' `/proc/net` files.
+fn proc_path(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Demo => "/proc/net/rust_pf_demo",
+        Kind::Udp => "/proc/net/udp",
+        Kind::SeqDemo => "/proc/net/rust_pf_demo_seqpacket",
+        _ => "/proc/net/unix",
+    }
+}
+
+/// This thread's instructions per operation of `op` (set up by `setup`, given 5,000 sockets or
+/// connections of the kind) with nobody reading the kind's `/proc/net` file, and with another
+/// process reading it in a loop on the same vCPU; returns both.
+fn with_proc_reader(kind: Kind, op: &dyn Fn(Kind, bool) -> f64) -> (f64, f64) {
+    let idle = op(kind, false);
+    let reading = op(kind, true);
+    (idle, reading)
+}
+
+/// Stops a reader started by [`spawn_proc_reader`].
+fn stop_reader(pid: Option<libc::pid_t>) {
+    if let Some(pid) = pid {
+        // SAFETY: `pid` is our child.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// sendto + recv of 64 B (as [`icount_sendto_with_bound`]) with 5,000 sockets of the kind bound,
+/// `reading`: while another process reads the kind's `/proc/net` file in a loop.
+fn sendto_proc(kind: Kind, reading: bool) -> f64 {
+    const BATCH: usize = 8;
+    let held: Vec<OwnedFd> = (0..5000)
+        .map(|_| {
+            let fd = kind.socket();
+            match kind {
+                Kind::Demo => bind(&fd, 0).expect("bind"),
+                _ => drop(udp_bind(&fd)),
+            }
+            fd
+        })
+        .collect();
+    let (rx, addr) = receiver(kind);
+    let tx = kind.socket();
+    let (t, r) = (tx.as_raw_fd(), rx.as_raw_fd());
+    settle();
+    let reader = if reading {
+        spawn_proc_reader(proc_path(kind))
+    } else {
+        None
+    };
+    let mut buf = [0u8; 65];
+    let v = per_op_thread(4096, BATCH, || {
+        for _ in 0..BATCH {
+            assert_eq!(
+                sendto_raw(t, &buf[..64], &addr),
+                64,
+                "sendto: {}",
+                ename(errno())
+            );
+        }
+        for _ in 0..BATCH {
+            assert_eq!(recv(r, &mut buf), 64, "recv: {}", ename(errno()));
+        }
+    });
+    stop_reader(reader);
+    drop(held);
+    settle();
+    v
+}
+
+/// `SOCK_SEQPACKET` connect + accept + close with 5,000 connections open, `reading`: while
+/// another process reads the kind's `/proc/net` file in a loop.
+fn connect_proc(kind: Kind, reading: bool) -> f64 {
+    let fam = if kind == Kind::SeqDemo {
+        Fam::Demo
+    } else {
+        Fam::Unix
+    };
+    let (l, addr) = fam.listener(64).expect("listener");
+    let held: Vec<(OwnedFd, OwnedFd)> = (0..5000)
+        .map(|_| fam.connection(&l, &addr).expect("connection"))
+        .collect();
+    settle();
+    let reader = if reading {
+        spawn_proc_reader(proc_path(kind))
+    } else {
+        None
+    };
+    let v = per_op_thread(1000, 1, || {
+        drop(fam.connection(&l, &addr).expect("connection"))
+    });
+    stop_reader(reader);
+    drop(held);
+    settle();
+    v
+}
+
+/// Scaling (issue 20 item 4), in the deterministic mode: each figure as a ratio of the same
+/// operation's instructions in a large and a small setting, measured one after the other in
+/// this run ([`ICOUNT_SCALING_BLOCKS`] times, alternated; the median of the ratios).
+fn run_scaling(want: &dyn Fn(&str) -> bool) {
+    let seq = demo_available().is_ok();
+    let seqk: Vec<Kind> = if seq {
+        vec![Kind::SeqDemo, Kind::SeqUnix]
+    } else {
+        vec![Kind::SeqUnix]
+    };
+    type Pair = Box<dyn Fn(Kind) -> (f64, f64)>;
+    let figures: Vec<(&str, &str, Vec<Kind>, Pair)> = vec![
+        (
+            "scaling: sendto 64 B (send+recv), 10,000 / 10 other bound sockets",
+            "ratio",
+            vec![Kind::Demo, Kind::Udp],
+            Box::new(|k| (icount_sendto_with_bound(k, 10), icount_sendto_with_bound(k, 10_000))),
+        ),
+        (
+            "scaling: SOCK_SEQPACKET connect+accept+close, 10,000 / 10 open connections",
+            "ratio",
+            seqk.clone(),
+            Box::new(|k| (icount_connect_with_open(k, 10), icount_connect_with_open(k, 10_000))),
+        ),
+        (
+            "scaling: sendto 64 B (send+recv), 5,000 bound, /proc/net read in a loop / nobody reading (thread instructions)",
+            "ratio",
+            vec![Kind::Demo, Kind::Udp],
+            Box::new(|k| with_proc_reader(k, &sendto_proc)),
+        ),
+        (
+            "scaling: SOCK_SEQPACKET connect+accept+close, 5,000 open, /proc/net read in a loop / nobody reading (thread instructions)",
+            "ratio",
+            seqk,
+            Box::new(|k| with_proc_reader(k, &connect_proc)),
+        ),
+    ];
+    for (metric, unit, kinds, f) in figures {
+        if !want(metric) {
+            continue;
+        }
+        let mut v: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+        for _ in 0..ICOUNT_SCALING_BLOCKS {
+            for (i, k) in kinds.iter().enumerate() {
+                let (small, large) = f(*k);
+                v[i].push(large / small);
+            }
+        }
+        for (kind, samples) in kinds.iter().zip(v) {
+            report(metric, unit, "lower", *kind, samples);
+        }
+    }
+}
+
+/// Repetitions of each scaling figure (each sets up thousands of sockets: fewer than
+/// [`ICOUNT_BLOCKS`]).
+const ICOUNT_SCALING_BLOCKS: usize = 3;
+
+/// The deterministic mode (`rpd.icount`): the figures of the targets, in guest instructions per
+/// operation, each the median of [`ICOUNT_BLOCKS`] blocks, the kinds alternated block by block
+/// (family 18, AF_UNIX, UDP, family 18, ...) after one warm-up block each. Returns 0.
+fn run_icount(want: &dyn Fn(&str) -> bool) -> i32 {
+    type Op = Box<dyn Fn(Kind) -> f64>;
+    // What the kernel still does after boot (deferred work, the first RCU grace periods, Debian's
+    // kernel's more) ends first: 10 s (`rpd.settle=S`) of idle guest time, which under -icount
+    // sleep=off costs the host nothing (the clock jumps to the next timer).
+    let settle = std::fs::read_to_string("/proc/cmdline")
+        .unwrap_or_default()
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("rpd.settle=")?.parse().ok())
+        .unwrap_or(10);
+    std::thread::sleep(std::time::Duration::from_secs(settle));
+    let seq = demo_available().is_ok();
+    if !seq {
+        println!("BENCH-NOTE: SOCK_SEQPACKET of family 18 not measured");
+    }
+    let dgram = vec![Kind::Demo, Kind::Unix, Kind::Udp];
+    let seqk = if seq {
+        vec![Kind::SeqDemo, Kind::SeqUnix]
+    } else {
+        vec![Kind::SeqUnix]
+    };
+    let figures: Vec<(&str, Vec<Kind>, Op)> = vec![
+        ("socket+close", dgram.clone(), Box::new(icount_socket_close)),
+        (
+            "one-way 64 B (send+recv)",
+            dgram.clone(),
+            Box::new(|k| icount_one_way(k, 64)),
+        ),
+        ("64 B ping-pong", dgram.clone(), Box::new(icount_pingpong)),
+        (
+            "one-way 64 KiB (send+recv)",
+            dgram,
+            Box::new(|k| icount_one_way(k, 65507)),
+        ),
+        (
+            "SOCK_SEQPACKET socket+close",
+            seqk.clone(),
+            Box::new(icount_socket_close),
+        ),
+        (
+            "SOCK_SEQPACKET one-way 64 B (send+recv)",
+            seqk.clone(),
+            Box::new(|k| icount_one_way(k, 64)),
+        ),
+        (
+            "SOCK_SEQPACKET 64 B ping-pong",
+            seqk.clone(),
+            Box::new(icount_pingpong),
+        ),
+        (
+            "SOCK_SEQPACKET one-way 64 KiB (send+recv)",
+            seqk,
+            Box::new(|k| icount_one_way(k, 65507)),
+        ),
+    ];
+    for (metric, kinds, f) in figures {
+        if !want(metric) {
+            continue;
+        }
+        for k in &kinds {
+            f(*k);
+        }
+        if profile_mode() {
+            for k in &kinds {
+                PROFILE_NEXT.store(true, std::sync::atomic::Ordering::Relaxed);
+                f(*k);
+                println!("BENCH-PROFILE: {metric}\t{}", k.name());
+            }
+            continue;
+        }
+        let mut v: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+        for _ in 0..ICOUNT_BLOCKS {
+            for (i, k) in kinds.iter().enumerate() {
+                v[i].push(f(*k));
+            }
+        }
+        for (kind, samples) in kinds.iter().zip(v) {
+            report(metric, "instructions/op", "lower", *kind, samples);
+        }
+    }
+    if !profile_mode() {
+        run_scaling(want);
+    } else {
+        // The scaling figures' two settings, one window each (bench-profile.py names them
+        // "scaling: ..., N bound" and "..., N open").
+        for k in [Kind::Demo, Kind::Udp] {
+            for n in [10, 10_000] {
+                icount_sendto_with_bound(k, n);
+            }
+        }
+        for k in [Kind::SeqDemo, Kind::SeqUnix] {
+            for n in [10, 10_000] {
+                icount_connect_with_open(k, n);
+            }
+        }
+    }
+    0
+}
+
 /// Runs every benchmark; returns 0.
 pub fn run() -> i32 {
     let only = filter();
@@ -649,6 +1158,9 @@ pub fn run() -> i32 {
     // SAFETY: `lim` is valid for reads.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
     ensure_loaded().expect("load the module");
+    if icount_mode() {
+        return run_icount(&want);
+    }
     seqpacket(&want);
     for kind in [Kind::Demo, Kind::Udp] {
         let metric = "unconnected sendto 64 B, 2 threads to 2 receivers";
