@@ -20,6 +20,9 @@ if [ "${RPD_STRESS:-}" = full ]; then
 	stress=rpd.stress=full
 	export RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-3600}
 fi
+# The whole suite in one guest (each blocking test has its own watchdog): about 3 minutes idle,
+# the trace tests on Debian's kernels 2 more; twice that on a shared host.
+export RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-1200}
 # RPD_KERNEL=debian-X.Y whose toolchain the archive no longer serves: one line (above), skipped.
 rpd_target_skipped() {
 	echo "0 passed, 0 failed, 1 skipped"

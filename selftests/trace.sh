@@ -472,7 +472,7 @@ trace_lsm_denied_create_order() {
 	traced denied_create
 	grep -q "^EPERM" $RAW.denied_create.out ||
 		ktap_fail_test "socket(18, SOCK_DGRAM, 0) with socket_create denied: '$(cat $RAW.denied_create.out)', expected EPERM"
-	order denied_create call:__sys_socket call:__sock_create@__sys_socket|__sys_socket_create \
+	order denied_create call:__sys_socket "call:__sock_create@__sys_socket|__sys_socket_create" \
 		call:security_socket_create@__sock_create
 	for f in sock_alloc __request_module try_module_get sk_alloc security_socket_post_create fd_install; do
 		not_in_trace denied_create call:$f || ktap_fail_test "$f ran after security_socket_create said no"

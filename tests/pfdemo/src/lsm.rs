@@ -1041,12 +1041,19 @@ fn lsm_socket_post_create_denies_after_create() -> TestResult {
         "rust_pf_demo refcnt after the second denied socket"
     );
     // Nothing leaked (no kmemleak on Debian's kernels, no BPF LSM on the debug kernel): the sock
-    // the create allocated from our proto's slab cache was freed on the release path.
-    check_eq!(
-        crate::stress::proto_slab_objs(),
-        Some(0),
-        "active objects of the RUST_PF_DEMO slab cache after the denied sockets (/proc/slabinfo)"
-    );
+    // the create allocated from our proto's slab cache was freed on the release path. Where SLUB
+    // merged our cache into another one of the same size (7.2), /proc/slabinfo has no line of
+    // ours and the refcounts and sockstat above are the check.
+    match crate::stress::proto_slab_objs() {
+        Some(objs) => check_eq!(
+            objs,
+            0,
+            "active objects of the RUST_PF_DEMO slab cache after the denied sockets (/proc/slabinfo)"
+        ),
+        None => println!(
+            "# lsm_socket_post_create_denies_after_create: info: no RUST_PF_DEMO line in /proc/slabinfo (merged by SLUB): its objects not counted"
+        ),
+    }
     // SOCK_SEQPACKET: its protocol module is loaded for the create and keeps no reference.
     check_eq!(
         seq_refcnt(),
