@@ -52,7 +52,8 @@ done <"$log"
 
 dmesg=$(sed -n '/^----- guest dmesg -----/,/^----- end guest dmesg -----/p' "$log")
 if [ -z "$dmesg" ]; then
-	fail=$((fail + 1)); echo "FAIL  host: guest kernel log (no dump: the guest did not finish, see $log)"
+	fail=$((fail + 1)); echo "FAIL  host: guest kernel log (no dump: the guest did not finish, see $log); its last lines:"
+	tail -n 15 "$log" | sed 's/^/      /'
 elif hits=$(grep -E "$bad" <<<"$dmesg"); then
 	fail=$((fail + 1)); echo "FAIL  host: guest kernel log is dirty:"; sed 's/^/      /' <<<"$hits"
 else
