@@ -792,11 +792,10 @@ fn settle() {
 }
 
 /// Unconnected `sendto()` of 64 B to a receiver, 8 at a time, each batch then received:
-/// instructions of this thread per datagram sent and received, with `others` more sockets of the
-/// kind bound (ports or 127.0.0.1 ports) in the namespace.
-fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
-    const BATCH: usize = 8;
-    let held: Vec<OwnedFd> = (0..others)
+/// `n` sockets of the kind, each bound to a port of its own (family 18's ports, or 127.0.0.1
+/// ports for UDP), held open by the caller.
+fn bound_sockets(kind: Kind, n: usize) -> Vec<OwnedFd> {
+    (0..n)
         .map(|_| {
             let fd = kind.socket();
             match kind {
@@ -805,7 +804,14 @@ fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
             }
             fd
         })
-        .collect();
+        .collect()
+}
+
+/// instructions of this thread per datagram sent and received, with `others` more sockets of the
+/// kind bound (ports or 127.0.0.1 ports) in the namespace.
+fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
+    const BATCH: usize = 8;
+    let held = bound_sockets(kind, others);
     let (rx, addr) = receiver(kind);
     let tx = kind.socket();
     let (t, r) = (tx.as_raw_fd(), rx.as_raw_fd());
@@ -920,16 +926,7 @@ fn stop_reader(pid: Option<libc::pid_t>) {
 /// `reading`: while another process reads the kind's `/proc/net` file in a loop.
 fn sendto_proc(kind: Kind, reading: bool) -> f64 {
     const BATCH: usize = 8;
-    let held: Vec<OwnedFd> = (0..5000)
-        .map(|_| {
-            let fd = kind.socket();
-            match kind {
-                Kind::Demo => bind(&fd, 0).expect("bind"),
-                _ => drop(udp_bind(&fd)),
-            }
-            fd
-        })
-        .collect();
+    let held = bound_sockets(kind, 5000);
     let (rx, addr) = receiver(kind);
     let tx = kind.socket();
     let (t, r) = (tx.as_raw_fd(), rx.as_raw_fd());
