@@ -792,6 +792,22 @@ fn settle() {
 }
 
 /// Unconnected `sendto()` of 64 B to a receiver, 8 at a time, each batch then received:
+/// `batch` datagrams of 64 bytes sent from `t` to `addr` without waiting, then the `batch`
+/// received on `r` (`buf`: at least 65 bytes, so a longer datagram would show).
+fn send_then_receive(t: i32, r: i32, addr: &[u8], buf: &mut [u8], batch: usize) {
+    for _ in 0..batch {
+        assert_eq!(
+            sendto_raw(t, &buf[..64], addr),
+            64,
+            "sendto: {}",
+            ename(errno())
+        );
+    }
+    for _ in 0..batch {
+        assert_eq!(recv(r, buf), 64, "recv: {}", ename(errno()));
+    }
+}
+
 /// `n` sockets of the kind, each bound to a port of its own (family 18's ports, or 127.0.0.1
 /// ports for UDP), held open by the caller.
 fn bound_sockets(kind: Kind, n: usize) -> Vec<OwnedFd> {
@@ -818,17 +834,7 @@ fn icount_sendto_with_bound(kind: Kind, others: usize) -> f64 {
     settle();
     let mut buf = [0u8; 65];
     let mut round = || {
-        for _ in 0..BATCH {
-            assert_eq!(
-                sendto_raw(t, &buf[..64], &addr),
-                64,
-                "sendto: {}",
-                ename(errno())
-            );
-        }
-        for _ in 0..BATCH {
-            assert_eq!(recv(r, &mut buf), 64, "recv: {}", ename(errno()));
-        }
+        send_then_receive(t, r, &addr, &mut buf, BATCH);
     };
     round();
     profile_next(
@@ -938,17 +944,7 @@ fn sendto_proc(kind: Kind, reading: bool) -> f64 {
     };
     let mut buf = [0u8; 65];
     let v = per_op_thread(4096, BATCH, || {
-        for _ in 0..BATCH {
-            assert_eq!(
-                sendto_raw(t, &buf[..64], &addr),
-                64,
-                "sendto: {}",
-                ename(errno())
-            );
-        }
-        for _ in 0..BATCH {
-            assert_eq!(recv(r, &mut buf), 64, "recv: {}", ename(errno()));
-        }
+        send_then_receive(t, r, &addr, &mut buf, BATCH);
     });
     stop_reader(reader);
     drop(held);
