@@ -8,6 +8,29 @@ PFDEMO=${PFDEMO:-/bin/pfdemo}
 mod_loaded() { [ -d /sys/module/$MOD ]; }
 mod_refcnt() { cat /sys/module/$MOD/refcnt 2>/dev/null || echo none; }
 
+# one_cpu / all_cpus: one online CPU while the tracing tests patch kernel text. Under QEMU's
+# multi-threaded TCG (qemu/run-vm.sh puts rpd.accel=tcg on the kernel command line) a vCPU can go
+# on running its translation of kernel text that another vCPU has just rewritten: the kernel's
+# int3 text patching (ftrace call sites, the sched tracepoints' static keys that function_graph
+# and trace events switch, kprobes) then leaves the other vCPU a stale int3, "Oops: int3" in
+# __schedule or ttwu_do_activate. Seen on 6.12, Debian 7.2 and 7.3 within seconds of patching with
+# two busy vCPUs, and never with one. Under KVM both CPUs stay online.
+ONE_CPU_OFF=/tmp/rpd-cpus-offlined
+one_cpu() {
+	grep -qw rpd.accel=tcg /proc/cmdline || return 0
+	for c in /sys/devices/system/cpu/cpu[1-9]*/online; do
+		[ -e "$c" ] && [ "$(cat "$c")" = 1 ] || continue
+		echo 0 >"$c" && echo "$c" >>$ONE_CPU_OFF
+	done
+	[ ! -e $ONE_CPU_OFF ] ||
+		echo "# info: QEMU TCG: CPUs $(cat /sys/devices/system/cpu/offline) offline while kernel text is patched (stale translations of patched text oops the other vCPU)"
+}
+all_cpus() {
+	[ -e $ONE_CPU_OFF ] || return 0
+	while read -r c; do echo 1 >"$c"; done <$ONE_CPU_OFF
+	rm -f $ONE_CPU_OFF
+}
+
 # Unloads rust_pf_demo if it is loaded; fails the test if it cannot.
 ensure_unloaded() {
 	# The protocol modules that depend on it first.

@@ -111,12 +111,19 @@ setup_probes() {
 probes() { [ ! -e $NOPROBES ]; }
 
 # start ROOTS...: function_graph over the seed's functions, rooted at ROOTS.
-start() {
+start() { graph_lists "$@" && start_lists; }
+
+# graph_lists ROOTS...: $funcs (the seed's functions) and $roots, those this kernel can trace.
+graph_lists() {
 	funcs=
 	for f in $SEED_FUNCS ${EXTRA_FUNCS:-}; do has_func "$f" && funcs="$funcs $f"; done
-	echo "$funcs" | tr ' ' '\n' | grep . >$T/set_ftrace_filter || return 1
 	roots=
 	for f in "$@"; do has_func "$f" && roots="$roots $f"; done
+}
+
+# start_lists: function_graph over $funcs, rooted at $roots, the module events on.
+start_lists() {
+	echo "$funcs" | tr ' ' '\n' | grep . >$T/set_ftrace_filter || return 1
 	echo "$roots" | tr ' ' '\n' | grep . >$T/set_graph_function || return 1
 	echo function_graph >$T/current_tracer
 	for o in funcgraph-proc nofuncgraph-cpu nofuncgraph-duration nofuncgraph-overhead \
@@ -515,8 +522,29 @@ trace_left_off() {
 	ensure_unloaded
 }
 
-KTAP_TESTS="trace_first_socket_order trace_loaded_socket_order trace_failing_create_order
-trace_close_order trace_lsm_denied_create_order trace_lsm_denied_post_create_order trace_left_off"
+# trace_text_patching_busy_cpus: function_graph and the trace events switched on and off while
+# two shell loops keep the CPUs busy: kernel text patched both ways under load, without an oops
+# (on QEMU TCG that needs one_cpu: without it this oopses, seen within a second).
+trace_text_patching_busy_cpus() {
+	tracing_available || ktap_skip_test "$tracing_why"
+	grep -v '^ *$' $T/available_filter_functions | awk '{print $1}' >/tmp/rpd-ftrace-funcs
+	graph_lists $ROOTS_SOCKET
+	(while :; do : | cat >/dev/null; done) &
+	b1=$!
+	(while :; do : | cat >/dev/null; done) &
+	b2=$!
+	ok=1
+	start_lists || ok=0
+	stop /tmp/rpd-trace.busy
+	kill $b1 $b2
+	wait $b1 $b2 2>/dev/null
+	[ $ok = 1 ] || ktap_fail_test "the function_graph tracer did not start"
+	trace_reset
+}
+
+KTAP_TESTS="trace_text_patching_busy_cpus trace_first_socket_order trace_loaded_socket_order
+trace_failing_create_order trace_close_order trace_lsm_denied_create_order
+trace_lsm_denied_post_create_order trace_left_off"
 
 # What the graph cannot show, said once per case: steps the compiler inlined or that are stubs.
 notes() {
@@ -542,7 +570,8 @@ notes() {
 show() {
 	tracing_available || { echo "trace: $tracing_why"; return 1; }
 	grep -v '^ *$' $T/available_filter_functions | awk '{print $1}' >/tmp/rpd-ftrace-funcs
-	trap trace_reset EXIT
+	one_cpu
+	trap 'trace_reset; all_cpus' EXIT
 	[ $# -gt 0 ] || set -- $CASES
 	for c in "$@"; do
 		case " $CASES call " in *" $c "*) ;; *)
@@ -605,4 +634,6 @@ call)
 	exit $?
 	;;
 esac
+one_cpu
+trap all_cpus EXIT
 ktap_main "$@"
