@@ -57,6 +57,9 @@ tracing_available() {
 	fi
 }
 
+# list_funcs: the kernel's traceable functions, for has_func.
+list_funcs() { grep -v '^ *$' $T/available_filter_functions | awk '{print $1}' >/tmp/rpd-ftrace-funcs; }
+
 # has_func NAME: NAME is a traceable function of this kernel (not inlined, not a stub).
 has_func() { grep -q "^$1\$" /tmp/rpd-ftrace-funcs; }
 
@@ -393,7 +396,7 @@ given_back() {
 # traced CASE: runs the case for a test (skip without tracing, fail on a setup error).
 traced() {
 	tracing_available || ktap_skip_test "$tracing_why"
-	grep -v '^ *$' $T/available_filter_functions | awk '{print $1}' >/tmp/rpd-ftrace-funcs
+	list_funcs
 	rm -f $NOPROBES
 	out=$(run_case "$1" 2>&1)
 	rc=$?
@@ -527,7 +530,7 @@ trace_left_off() {
 # (on QEMU TCG that needs one_cpu: without it this oopses, seen within a second).
 trace_text_patching_busy_cpus() {
 	tracing_available || ktap_skip_test "$tracing_why"
-	grep -v '^ *$' $T/available_filter_functions | awk '{print $1}' >/tmp/rpd-ftrace-funcs
+	list_funcs
 	graph_lists $ROOTS_SOCKET
 	(while :; do : | cat >/dev/null; done) &
 	b1=$!
@@ -569,7 +572,7 @@ notes() {
 
 show() {
 	tracing_available || { echo "trace: $tracing_why"; return 1; }
-	grep -v '^ *$' $T/available_filter_functions | awk '{print $1}' >/tmp/rpd-ftrace-funcs
+	list_funcs
 	one_cpu
 	trap 'trace_reset; all_cpus' EXIT
 	[ $# -gt 0 ] || set -- $CASES
