@@ -17,14 +17,15 @@
 #                        the VM's kernel: the self-built 6.12, or Debian's own signed image, the
 #                        module built in that kernel's build root; scripts/debian-kernel.sh)
 #   make check-debug     the same on the debug kernel (KASAN, UBSAN, lockdep, kmemleak)
-#   make check-trace     the same on the trace kernel (ftrace, kprobe events): the trace tests run
+#   make check-trace     the same on the self-built 6.12 kernel, which has ftrace and kprobe events
+#                        (= make check RPD_KERNEL=6.12; it was the trace flavour's kernel)
 #   make stress          the suite with the long stress and fuzzing mode (rpd.stress=full)
 #   make stress-debug    the same on the debug kernel
 #   make bench           benchmarks against AF_UNIX and UDP in the VM (results/): MODE=wall
 #                        (wall-clock rates), MODE=icount (instructions per operation, QEMU
 #                        -icount: repeats run to run), both by default; RPD_BENCH_RUNS=N icount runs;
 #                        MODE=profile: instructions per kernel function (QEMU plugin)
-#   make trace           the real call graph of the seed's cases (ftrace, trace flavour kernel;
+#   make trace           the real call graph of the seed's cases (ftrace, the 6.12 kernel;
 #                        RPD_KERNEL=debian-7.3: Debian's image, its LSM hooks as real calls);
 #                        CASES="first loaded failing close", or CALL='CMD' [FUNCS='f ...']
 #   make lint            rustfmt --check and clippy on the module
@@ -105,7 +106,7 @@ check-debug:
 	RPD_FLAVOUR=debug $(ROOT)/scripts/check.sh
 
 check-trace:
-	RPD_FLAVOUR=trace $(ROOT)/scripts/check.sh
+	RPD_KERNEL=6.12 $(ROOT)/scripts/check.sh
 
 stress:
 	RPD_STRESS=full $(ROOT)/scripts/check.sh
@@ -113,8 +114,8 @@ stress:
 stress-debug:
 	RPD_STRESS=full RPD_FLAVOUR=debug $(ROOT)/scripts/check.sh
 
-# The benchmarks and the trace stay on the self-built 6.12 kernel (its trace flavour) unless
-# RPD_KERNEL says otherwise.
+# The benchmarks and the trace stay on the self-built 6.12 kernel (the benchmarks on its bench
+# flavour, without tracing) unless RPD_KERNEL says otherwise.
 bench:
 	RPD_KERNEL=$${RPD_KERNEL:-6.12} $(ROOT)/scripts/bench.sh
 

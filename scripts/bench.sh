@@ -14,13 +14,19 @@
 # MODE=wall|icount|both|profile (default both). RPD_BENCH_RESULTS=DIR writes the icount results
 # there instead of results/ (.ci/run's comparison with the committed ones). RPD_BENCH_RUNS=N boots the icount VM N times (default 1)
 # and reports every run's figure and the spread between runs.
-# Figures, never assertions: nothing here passes or fails on speed.
+# Figures, never assertions: nothing here passes or fails on speed. On 6.12 the kernel is its
+# bench flavour (no tracing compiled in), built on first use.
 # RPD_BENCH_FILTER=TEXT runs only the figures whose metric contains TEXT (rpd.filter=, see bench.rs).
 set -euo pipefail
 RPD_STAGE=bench
 . "$(dirname "$0")/lib.sh"
 mode=${MODE:-both}
 case "$mode" in wall | icount | both | profile) ;; *) rpd_die "MODE=$mode: choose wall, icount, both or profile" ;; esac
+# 6.12: the bench flavour, the kernel without tracing on which the committed 6.12 figures were
+# measured (scripts/lib.sh, rpd_flavour_frags); RPD_FLAVOUR= (empty) the default kernel.
+if ! rpd_is_debian && [ -z "${RPD_FLAVOUR+set}" ]; then
+	export RPD_FLAVOUR=bench
+fi
 rpd_prepare_vm
 mkdir -p "$RPD_ROOT/results"
 filter=(${RPD_BENCH_FILTER:+"rpd.filter=$RPD_BENCH_FILTER"})

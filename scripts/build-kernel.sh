@@ -3,8 +3,10 @@
 # Builds the Rust-enabled test kernel and prints its directory (KDIR) on the last line.
 #
 #   scripts/build-kernel.sh                     # build or reuse the default kernel
-#   RPD_FLAVOUR=debug scripts/build-kernel.sh   # a flavour adds kernel/flavours/ fragments
-#                                               # (debug: trace.config, then debug.config)
+#                                               # (kernel/*.config, then flavours/trace.config)
+#   RPD_FLAVOUR=debug scripts/build-kernel.sh   # a flavour picks kernel/flavours/ fragments
+#                                               # (debug: trace.config, then debug.config;
+#                                               # bench: none, the kernel without tracing)
 #
 # The tree lives in $RUST_PF_DEMO_CACHE (default ~/.cache/rust_pf_demo)/kernel-<flavour>/linux
 # with the key it was built for (source package and toolchain versions, config fragments,

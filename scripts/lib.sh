@@ -47,19 +47,21 @@ rpd_kernel_key() {
 		"$RPD_BINDGEN" --version 2>/dev/null
 		cat "$RPD_ROOT"/kernel/*.config
 		# shellcheck disable=SC2046
-		[ -z "${RPD_FLAVOUR:-}" ] || cat $(rpd_flavour_frags)
+		cat $(rpd_flavour_frags) </dev/null
 		echo "recipe=$RPD_KERNEL_RECIPE"
 	} | sha256sum | cut -c1-16
 }
 
-# The config fragments a flavour adds after kernel/*.config, in merge order. The debug kernel
-# has the trace flavour's tracing too, so that the trace order tests also run under KASAN,
-# lockdep and kmemleak (make check-debug); its speed is not measured.
+# The config fragments a flavour adds after kernel/*.config, in merge order. Every 6.12 kernel
+# but the bench flavour has the kernel's tracing (kernel/flavours/trace.config), as a distro
+# kernel has: the trace order tests and `make trace` run on the default kernel, and under KASAN,
+# lockdep and kmemleak on the debug one (make check-debug). The bench flavour is the kernel
+# without it (a 5-byte fentry NOP in every C function), on which `make bench` measured the
+# committed 6.12 figures (results/icount-6.12.*); scripts/bench.sh picks it for 6.12.
 rpd_flavour_frags() {
 	case "${RPD_FLAVOUR:-}" in
-	"") ;;
+	"") echo "$RPD_ROOT/kernel/flavours/trace.config" ;;
 	debug) echo "$RPD_ROOT/kernel/flavours/trace.config $RPD_ROOT/kernel/flavours/debug.config" ;;
-	*) echo "$RPD_ROOT/kernel/flavours/$RPD_FLAVOUR.config" ;;
 	esac
 }
 
@@ -88,7 +90,17 @@ rpd_make_args() {
 #                   trixie's own rustc 1.85.1, which the archive keeps serving, where sid's rustc
 #                   can move ahead of sid's kernel (the 7.2 target is then skipped).
 #   6.12            the project's own 6.12 LTS kernel, built here; the default when RPD_FLAVOUR
-#                   (debug, trace: flavours of that kernel) is set
+#                   (debug, bench: flavours of that kernel) is set
+# RPD_FLAVOUR=trace (make check-trace), the flavour that had the tracing before the default
+# 6.12 kernel got it, is that default kernel.
+if [ "${RPD_FLAVOUR:-}" = trace ]; then
+	RPD_KERNEL=${RPD_KERNEL:-6.12}
+	unset RPD_FLAVOUR
+fi
+case "${RPD_FLAVOUR:-}" in
+"" | debug | bench) ;;
+*) rpd_die "RPD_FLAVOUR=$RPD_FLAVOUR: choose debug or bench (none: the default 6.12 kernel, which has the tracing)" ;;
+esac
 if [ -n "${RPD_FLAVOUR:-}" ]; then
 	RPD_KERNEL=${RPD_KERNEL:-6.12}
 else

@@ -42,7 +42,7 @@ expect_preflight() {
 
 echo "RPD-SELFTEST: build"
 echo "TAP version 13"
-echo "1..16"
+echo "1..18"
 
 # The tree is what a headers package ships: no kernel sources beside the headers and the
 # build scripts, no object files, and the Rust metadata.
@@ -220,6 +220,33 @@ if [ -n "${RPD_IN_ROOT:-}" ] && [ -d "/usr/src/linux-headers-$release" ]; then
 	fi
 else
 	skip dkms_build_debian_kernel "not in a Debian kernel's build root (RPD_KERNEL=debian-X.Y)"
+fi
+
+# The kernel the module was built for has what the trace tests use: function_graph with dynamic
+# ftrace and kprobe events (the self-built 6.12 kernels by kernel/flavours/trace.config; Debian's
+# as shipped). Without them the trace tests would only SKIP.
+missing=
+for opt in CONFIG_FUNCTION_GRAPH_TRACER CONFIG_DYNAMIC_FTRACE CONFIG_KPROBE_EVENTS; do
+	grep -qx "$opt=y" "$tree/.config" || missing+=" $opt"
+done
+if [ -z "$missing" ]; then
+	ok kernel_has_tracing
+else
+	not_ok kernel_has_tracing "not set in $tree/.config:$missing"
+fi
+
+# Which config fragments each 6.12 flavour merges (scripts/lib.sh): the default kernel and the
+# debug one have the tracing, the bench flavour none; RPD_FLAVOUR=trace, the flavour that had it
+# before, is the default 6.12 kernel; an unknown flavour is one line and exit 1.
+frags() { env -u RPD_KERNEL RPD_FLAVOUR="$1" bash -c '. "$0"/scripts/lib.sh && echo "$RPD_KERNEL:${RPD_FLAVOUR:-}:$(rpd_flavour_frags | sed "s|$RPD_ROOT/kernel/flavours/||g")"' "$RPD_ROOT" 2>&1; }
+got="$(frags '')|$(frags debug)|$(frags bench)|$(frags trace)"
+want="debian-7.3::trace.config|6.12:debug:trace.config debug.config|6.12:bench:|6.12::trace.config"
+bad=$(frags nosuch)
+brc=$?
+if [ "$got" = "$want" ] && [ "$brc" = 1 ] && [ "$(wc -l <<<"$bad")" = 1 ] && grep -q 'RPD_FLAVOUR=nosuch: choose' <<<"$bad"; then
+	ok kernel_flavours_pick_fragments
+else
+	not_ok kernel_flavours_pick_fragments "got '$got', wanted '$want'; RPD_FLAVOUR=nosuch: exit $brc, '$(tr '\n' '|' <<<"$bad")'"
 fi
 
 echo "RPD-SELFTEST-EXIT: build $failed"

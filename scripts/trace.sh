@@ -11,8 +11,8 @@
 #   --readme                                also rewrites README.md's first-socket comparison
 #                                           (between <!-- trace:begin --> and <!-- trace:end -->)
 #
-# Kernel: the trace flavour (kernel/flavours/trace.config) of the self-built 6.12 kernel unless
-# RPD_FLAVOUR says otherwise, or Debian's own image with RPD_KERNEL=debian-X.Y (there the
+# Kernel: the self-built 6.12 kernel (its tracing: kernel/flavours/trace.config; RPD_FLAVOUR=debug
+# the debug one), or Debian's own image with RPD_KERNEL=debian-X.Y (there the
 # module's Rust functions cannot be kprobed: the graph says so in one line and shows what they
 # call); one line and exit 1 when that kernel has no tracing. The full output is kept in
 # build/trace.txt.
@@ -31,11 +31,6 @@ for c in "${cases[@]}"; do
 	esac
 done
 [ -z "${CALL:-}" ] || [ $readme = 0 ] || rpd_die "--readme shows the seed's first case, not CALL"
-# The trace flavour of the self-built kernel while tracing is not in the default kernel's config;
-# Debian's own kernels (RPD_KERNEL=debian-X.Y) have function_graph and kprobe events as shipped.
-if ! rpd_is_debian && [ -z "${RPD_FLAVOUR+set}" ] && [ -f "$RPD_ROOT/kernel/flavours/trace.config" ]; then
-	export RPD_FLAVOUR=trace
-fi
 rpd_prepare_vm
 if rpd_is_debian; then
 	config=$RPD_ENTRY/config what="Debian's $(basename "$RPD_ENTRY")"
@@ -44,7 +39,7 @@ else
 fi
 for opt in CONFIG_FUNCTION_GRAPH_TRACER CONFIG_DYNAMIC_FTRACE CONFIG_KPROBE_EVENTS; do
 	grep -q "^$opt=y" "$config" ||
-		{ echo "trace: $what has no tracing ($opt is not set in $config): use RPD_FLAVOUR=trace" >&2; exit 1; }
+		{ echo "trace: $what has no tracing ($opt is not set in $config): use the default or the debug kernel" >&2; exit 1; }
 done
 initrd=$RPD_INITRD
 if [ -n "${CALL:-}" ]; then

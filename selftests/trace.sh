@@ -43,16 +43,16 @@ destruct:9callbacks17destruct_callbackNtB[0-9A-Za-z]*_9DemoDgram"
 tracing_why=
 tracing_available() {
 	if [ ! -d $T ]; then
-		tracing_why="this kernel has no tracefs (/sys/kernel/tracing: CONFIG_FTRACE is not set); trace with RPD_FLAVOUR=trace"
+		tracing_why="this kernel has no tracefs (/sys/kernel/tracing: CONFIG_FTRACE is not set); the self-built 6.12 kernel and Debian's have it"
 		return 1
 	fi
 	[ -e $T/trace ] || mount -t tracefs nodev $T 2>/dev/null
 	if ! grep -qw function_graph $T/available_tracers 2>/dev/null; then
-		tracing_why="this kernel's tracefs has no function_graph tracer (CONFIG_FUNCTION_GRAPH_TRACER is not set); trace with RPD_FLAVOUR=trace"
+		tracing_why="this kernel's tracefs has no function_graph tracer (CONFIG_FUNCTION_GRAPH_TRACER is not set); the self-built 6.12 kernel and Debian's have it"
 		return 1
 	fi
 	if [ ! -e $T/kprobe_events ]; then
-		tracing_why="this kernel has no kprobe events (CONFIG_KPROBE_EVENTS is not set); trace with RPD_FLAVOUR=trace"
+		tracing_why="this kernel has no kprobe events (CONFIG_KPROBE_EVENTS is not set); the self-built 6.12 kernel and Debian's have it"
 		return 1
 	fi
 }
