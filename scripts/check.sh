@@ -20,9 +20,8 @@ if [ "${RPD_FLAVOUR:-}" = debug ]; then
 	# records those already, and unwinding twice per allocation cost the stress tests 16 %.
 	kargs+=(slub_debug=FZP)
 fi
-stress=
 if [ "${RPD_STRESS:-}" = full ]; then
-	stress=rpd.stress=full
+	kargs+=(rpd.stress=full)
 	export RPD_VM_TIMEOUT=${RPD_VM_TIMEOUT:-3600}
 fi
 # The whole suite in one guest (each blocking test has its own watchdog): about 3 minutes idle,
@@ -51,7 +50,7 @@ fi
 log=$RPD_ROOT/build/vm-test.log
 vm=0
 "$RPD_ROOT/qemu/run-vm.sh" "$RPD_BZIMAGE" "$RPD_INITRD" "$log" rpd.mode=test \
-	${filter:+rpd.filter=$filter} $stress ${RPD_FUZZ_SEED:+rpd.seed=$RPD_FUZZ_SEED} "${kargs[@]}" >"$RPD_ROOT/build/vm-test.console" || vm=$?
+	${filter:+rpd.filter=$filter} ${RPD_FUZZ_SEED:+rpd.seed=$RPD_FUZZ_SEED} "${kargs[@]}" >"$RPD_ROOT/build/vm-test.console" || vm=$?
 rpd_say "VM done (guest verdict $vm); console: $log"
 cat "$host" "$log" >"$RPD_ROOT/build/check.log"
 exec "$RPD_ROOT/scripts/ktap-summary.sh" "$RPD_ROOT/build/check.log" "$vm"

@@ -65,6 +65,17 @@ rpd_flavour_frags() {
 	esac
 }
 
+# rpd_tracing_missing CONFIG: the options the trace tests and `make trace` need (function_graph
+# with dynamic ftrace, kprobe events) that CONFIG does not set, space-separated; empty when all
+# are there.
+rpd_tracing_missing() {
+	local opt missing=
+	for opt in CONFIG_FUNCTION_GRAPH_TRACER CONFIG_DYNAMIC_FTRACE CONFIG_KPROBE_EVENTS; do
+		grep -qx "$opt=y" "$1" || missing+=" $opt"
+	done
+	echo "${missing# }"
+}
+
 # One kernel tree per flavour, rebuilt in place (incrementally) when the key changes.
 rpd_kernel_entry() { echo "$RPD_CACHE/kernel-${RPD_FLAVOUR:-default}"; }
 

@@ -225,14 +225,11 @@ fi
 # The kernel the module was built for has what the trace tests use: function_graph with dynamic
 # ftrace and kprobe events (the self-built 6.12 kernels by kernel/flavours/trace.config; Debian's
 # as shipped). Without them the trace tests would only SKIP.
-missing=
-for opt in CONFIG_FUNCTION_GRAPH_TRACER CONFIG_DYNAMIC_FTRACE CONFIG_KPROBE_EVENTS; do
-	grep -qx "$opt=y" "$tree/.config" || missing+=" $opt"
-done
+missing=$(rpd_tracing_missing "$tree/.config")
 if [ -z "$missing" ]; then
 	ok kernel_has_tracing
 else
-	not_ok kernel_has_tracing "not set in $tree/.config:$missing"
+	not_ok kernel_has_tracing "not set in $tree/.config: $missing"
 fi
 
 # Which config fragments each 6.12 flavour merges (scripts/lib.sh): the default kernel and the

@@ -37,10 +37,9 @@ if rpd_is_debian; then
 else
 	config=$("$RPD_ROOT/scripts/build-kernel.sh")/.config what="the ${RPD_FLAVOUR:-default} kernel"
 fi
-for opt in CONFIG_FUNCTION_GRAPH_TRACER CONFIG_DYNAMIC_FTRACE CONFIG_KPROBE_EVENTS; do
-	grep -q "^$opt=y" "$config" ||
-		{ echo "trace: $what has no tracing ($opt is not set in $config): use the default or the debug kernel" >&2; exit 1; }
-done
+missing=$(rpd_tracing_missing "$config")
+[ -z "$missing" ] ||
+	{ echo "trace: $what has no tracing (${missing%% *} is not set in $config): use the default or the debug kernel" >&2; exit 1; }
 initrd=$RPD_INITRD
 if [ -n "${CALL:-}" ]; then
 	# The command (and its functions) as an extra initramfs archive: the kernel unpacks
